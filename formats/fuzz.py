@@ -1,0 +1,122 @@
+"""Seeded mutation fuzzing of the reader: every mutated file must read to the original content or
+raise a TadmError; any other exception or a different content is a bug.
+
+    python -m tadmcodec_formats.fuzz --count 100000 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import io
+import json
+import time
+
+import numpy as np
+
+from .errors import TadmError
+from .header import ColourType, Header
+from .metadata import Metadata
+from .patches import PatchGrid, patch_count
+from .reader import TadmContents, read_tadm
+from .writer import write_tadm
+
+
+class Outcome(enum.Enum):
+    SAME_CONTENT = "same content"
+    TADM_ERROR = "TadmError"
+    DIFFERENT_CONTENT = "different content (bug)"
+    OTHER_EXCEPTION = "other exception (bug)"
+
+
+def reference_contents(data: bytes) -> TadmContents:
+    return read_tadm(data)
+
+
+def _same(a: TadmContents, b: TadmContents) -> bool:
+    return (
+        a.header == b.header
+        and a.metadata == b.metadata
+        and a.patches == b.patches
+        and np.array_equal(a.lr, b.lr)
+        and (a.alpha is None) == (b.alpha is None)
+        and (a.alpha is None or np.array_equal(a.alpha, b.alpha))
+    )
+
+
+def classify(data: bytes, reference: TadmContents) -> Outcome:
+    """Read mutated bytes and say which of the four outcomes happened."""
+    try:
+        contents = read_tadm(data)
+    except TadmError:
+        return Outcome.TADM_ERROR
+    except Exception:  # any other exception is exactly what the fuzzer looks for
+        return Outcome.OTHER_EXCEPTION
+    return Outcome.SAME_CONTENT if _same(contents, reference) else Outcome.DIFFERENT_CONTENT
+
+
+def mutate(data: bytes, rng: np.random.Generator) -> bytes:
+    """One random mutation: byte flips, a random overwrite, an insertion, a deletion or a truncation."""
+    out = bytearray(data)
+    kind = rng.integers(5)
+    position = int(rng.integers(len(out)))
+    if kind == 0:
+        for p in rng.integers(0, len(out), int(rng.integers(1, 5))):
+            out[int(p)] ^= int(rng.integers(1, 256))
+    elif kind == 1:
+        count = int(rng.integers(1, 9))
+        out[position : position + count] = rng.integers(0, 256, count, dtype=np.uint8).tobytes()
+    elif kind == 2:
+        out[position:position] = rng.integers(0, 256, int(rng.integers(1, 9)), dtype=np.uint8).tobytes()
+    elif kind == 3:
+        del out[position : position + int(rng.integers(1, 9))]
+    else:
+        del out[position:]
+    return bytes(out)
+
+
+def sample_files() -> list[bytes]:
+    """Small containers covering RGB, RGBA with metadata, and a multi-tile raw LA image."""
+    rng = np.random.default_rng(0)
+    files = []
+    for width, height, scale, colour, tile in ((90, 70, 16, ColourType.RGB, 256), (64, 40, 32, ColourType.RGBA, 8)):
+        header = Header(
+            width=width,
+            height=height,
+            scale=scale,
+            colour_type=colour,
+            model_id="fuzz",
+            model_sha256=bytes(32),
+            tile_width=tile,
+            tile_height=tile,
+        )
+        lr = rng.integers(0, 256, (header.lr_height, header.lr_width, header.lr_channels), dtype=np.uint8)
+        lw, lh = header.latent_size
+        grid = PatchGrid(8, 2, rng.integers(0, 1000, (patch_count(lh, 8, 2), patch_count(lw, 8, 2))))
+        alpha = rng.integers(0, 256, (height, width), dtype=np.uint8) if colour.has_alpha else None
+        buffer = io.BytesIO()
+        write_tadm(buffer, header, lr, grid, alpha, Metadata(exif=b"II*\0", text={"a": "b"}))
+        files.append(buffer.getvalue())
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    files = sample_files()
+    references = [reference_contents(f) for f in files]
+    counts = {outcome.value: 0 for outcome in Outcome}
+    start = time.perf_counter()
+    for i in range(args.count):
+        which = i % len(files)
+        counts[classify(mutate(files[which], rng), references[which]).value] += 1
+    report = {"inputs": args.count, "seed": args.seed, "seconds": round(time.perf_counter() - start, 1), **counts}
+    print(json.dumps(report, indent=2))
+    raise SystemExit(1 if counts[Outcome.OTHER_EXCEPTION.value] or counts[Outcome.DIFFERENT_CONTENT.value] else 0)
+
+
+if __name__ == "__main__":
+    main()

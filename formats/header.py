@@ -1,0 +1,201 @@
+"""The THDR chunk: image geometry, pixel layout, LR tiling and the model that encoded the file."""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .errors import CorruptFileError, LimitExceededError, UnsupportedFeatureError
+
+MAX_SIDE = 1 << 22
+SCALES = (16, 32)
+MIN_TILE, MAX_TILE = 8, 512
+LATENT_FACTOR = 8
+MODEL_ID_PATTERN = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+_FIXED = struct.Struct(">IIBBBBHHB32sB")
+
+
+class ColourType(IntEnum):
+    """Channel layout of the original image (PNG's colour-type numbers)."""
+
+    GRAY = 0
+    RGB = 2
+    GRAY_ALPHA = 4
+    RGBA = 6
+
+    @property
+    def has_alpha(self) -> bool:
+        return self in (ColourType.GRAY_ALPHA, ColourType.RGBA)
+
+    @property
+    def mode(self) -> str:
+        """The Pillow mode of a decoded image."""
+        return {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}[self.value]
+
+
+class ColourSpace(IntEnum):
+    """How to interpret the RGB values."""
+
+    SRGB = 0
+    ICC = 1
+    UNSPECIFIED = 2
+
+
+class LRCodec(IntEnum):
+    """Compression of LR and alpha tile payloads."""
+
+    RAW = 0
+    ZSTD_PREDICTIVE = 1
+
+
+@dataclass(frozen=True)
+class Header:
+    """Everything a reader needs before any pixel: sizes, layout, tiling and the model identity."""
+
+    width: int
+    height: int
+    scale: int
+    colour_type: ColourType
+    model_id: str
+    model_sha256: bytes
+    colour_space: ColourSpace = ColourSpace.SRGB
+    tile_width: int = 256
+    tile_height: int = 256
+    lr_codec: LRCodec = LRCodec.ZSTD_PREDICTIVE
+    bit_depth: int = 8
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # --- derived geometry -------------------------------------------------------------
+    @property
+    def lr_width(self) -> int:
+        return -(-self.width // self.scale)
+
+    @property
+    def lr_height(self) -> int:
+        return -(-self.height // self.scale)
+
+    @property
+    def padded_size(self) -> tuple[int, int]:
+        """Size the codec works at: the image padded right and bottom to a multiple of the scale."""
+        return self.lr_width * self.scale, self.lr_height * self.scale
+
+    @property
+    def latent_size(self) -> tuple[int, int]:
+        pw, ph = self.padded_size
+        return pw // LATENT_FACTOR, ph // LATENT_FACTOR
+
+    @property
+    def lr_channels(self) -> int:
+        """LR tiles hold RGB, plus the area-averaged alpha when the image has alpha."""
+        return 4 if self.colour_type.has_alpha else 3
+
+    @property
+    def tiles_x(self) -> int:
+        return -(-self.lr_width // self.tile_width)
+
+    @property
+    def tiles_y(self) -> int:
+        return -(-self.lr_height // self.tile_height)
+
+    @property
+    def tile_count(self) -> int:
+        return self.tiles_x * self.tiles_y
+
+    def lr_tile_box(self, index: int) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of LR tile `index` (row-major), clipped to the LR image."""
+        ty, tx = divmod(index, self.tiles_x)
+        x0, y0 = tx * self.tile_width, ty * self.tile_height
+        return x0, y0, min(x0 + self.tile_width, self.lr_width), min(y0 + self.tile_height, self.lr_height)
+
+    def alpha_tile_box(self, index: int) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) in original pixels of the alpha tile under LR tile `index`."""
+        x0, y0, x1, y1 = (v * self.scale for v in self.lr_tile_box(index))
+        return x0, y0, min(x1, self.width), min(y1, self.height)
+
+    def tiles_in_lr_box(self, x0: int, y0: int, x1: int, y1: int) -> list[int]:
+        """Indices of the LR tiles that intersect the LR box [x0, x1) x [y0, y1)."""
+        cols = range(x0 // self.tile_width, -(-x1 // self.tile_width))
+        rows = range(y0 // self.tile_height, -(-y1 // self.tile_height))
+        return [ty * self.tiles_x + tx for ty in rows for tx in cols]
+
+    @property
+    def mode(self) -> str:
+        return self.colour_type.mode
+
+    # --- validation and bytes --------------------------------------------------------
+    def validate(self) -> None:
+        """Refuse values outside the specification before any size is used to allocate."""
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if not 1 <= value <= MAX_SIDE:
+                raise LimitExceededError(f"THDR {name} {value} outside [1, {MAX_SIDE}]")
+        if self.scale not in SCALES:
+            raise UnsupportedFeatureError(f"THDR scale {self.scale} not one of {SCALES}")
+        for name in ("tile_width", "tile_height"):
+            value = getattr(self, name)
+            if not MIN_TILE <= value <= MAX_TILE:
+                raise LimitExceededError(f"THDR {name} {value} outside [{MIN_TILE}, {MAX_TILE}]")
+        if self.bit_depth != 8:
+            raise UnsupportedFeatureError(f"THDR bit depth {self.bit_depth}: version 1 stores 8 bits only")
+        if len(self.model_sha256) != 32:
+            raise CorruptFileError("THDR model SHA-256 must be 32 bytes")
+        if not MODEL_ID_PATTERN.fullmatch(self.model_id.encode("ascii", "replace")):
+            raise CorruptFileError(f"THDR model id {self.model_id!r} is not 1-64 of [A-Za-z0-9._-]")
+
+    def to_bytes(self) -> bytes:
+        model = self.model_id.encode("ascii")
+        return (
+            _FIXED.pack(
+                self.width,
+                self.height,
+                self.scale,
+                self.colour_type,
+                self.bit_depth,
+                self.colour_space,
+                self.tile_width,
+                self.tile_height,
+                self.lr_codec,
+                self.model_sha256,
+                len(model),
+            )
+            + model
+        )
+
+    @classmethod
+    def from_bytes(cls, payload: bytes, offset: int = 0) -> Header:
+        """Parse a THDR payload; bytes after the model id are reserved for later minor versions."""
+        where = f"chunk THDR at offset {offset}"
+        if len(payload) < _FIXED.size:
+            raise CorruptFileError(f"{where}: payload of {len(payload)} bytes is shorter than {_FIXED.size}")
+        (width, height, scale, colour, depth, space, tw, th, codec, sha, id_len) = _FIXED.unpack_from(payload)
+        model = payload[_FIXED.size : _FIXED.size + id_len]
+        if len(model) != id_len or not MODEL_ID_PATTERN.fullmatch(model):
+            raise CorruptFileError(f"{where}: invalid model id")
+        try:
+            return cls(
+                width=width,
+                height=height,
+                scale=scale,
+                colour_type=_enum(ColourType, colour, "colour type"),
+                model_id=model.decode("ascii"),
+                model_sha256=sha,
+                colour_space=_enum(ColourSpace, space, "colour space"),
+                tile_width=tw,
+                tile_height=th,
+                lr_codec=_enum(LRCodec, codec, "LR codec"),
+                bit_depth=depth,
+            )
+        except (CorruptFileError, LimitExceededError, UnsupportedFeatureError) as err:
+            raise type(err)(f"{where}: {err}") from None
+
+
+def _enum(kind: type[IntEnum], value: int, name: str) -> IntEnum:
+    try:
+        return kind(value)
+    except ValueError:
+        raise UnsupportedFeatureError(f"unknown {name} {value}") from None

@@ -1,0 +1,106 @@
+"""The PTCH chunk: the latent patch grid and one diffusion timestep per patch.
+
+The grid is defined by the latent size (from the header), the patch size and the overlap; the
+stored column and row counts are checked against that definition.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+import zstandard
+
+from .errors import CorruptFileError, LimitExceededError
+from .lrcodec import decompress_exact
+
+MAX_TIMESTEP = 999
+MIN_PATCH, MAX_PATCH = 8, 4096
+MAX_PATCHES = 1 << 28
+_FIXED = struct.Struct(">HHII")
+
+
+def patch_starts(length: int, patch: int, overlap: int) -> list[int]:
+    """Start offsets of patches covering [0, length): stride patch - overlap, the last one flush right."""
+    if length <= patch:
+        return [0]
+    stride = patch - overlap
+    count = -(-(length - patch) // stride) + 1
+    return [min(i * stride, length - patch) for i in range(count)]
+
+
+def patch_count(length: int, patch: int, overlap: int) -> int:
+    """Number of patches patch_starts() returns, without building the list."""
+    return 1 if length <= patch else -(-(length - patch) // (patch - overlap)) + 1
+
+
+@dataclass(frozen=True)
+class PatchGrid:
+    """Latent patches (size and overlap in latent pixels) and their timesteps, shape (rows, cols)."""
+
+    patch_size: int
+    overlap: int
+    timesteps: np.ndarray = field(compare=False)
+
+    def __post_init__(self) -> None:
+        if not MIN_PATCH <= self.patch_size <= MAX_PATCH:
+            raise LimitExceededError(f"PTCH patch size {self.patch_size} outside [{MIN_PATCH}, {MAX_PATCH}]")
+        if not 0 <= self.overlap <= self.patch_size // 2:
+            raise CorruptFileError(f"PTCH overlap {self.overlap} outside [0, patch size / 2]")
+        steps = np.asarray(self.timesteps)
+        if steps.ndim != 2 or steps.size == 0:
+            raise CorruptFileError("PTCH timesteps must be a non-empty (rows, cols) array")
+        if steps.min() < 0 or steps.max() > MAX_TIMESTEP:
+            raise CorruptFileError(f"PTCH timesteps must lie in [0, {MAX_TIMESTEP}]")
+        object.__setattr__(self, "timesteps", steps.astype(np.uint16))
+
+    @property
+    def rows(self) -> int:
+        return self.timesteps.shape[0]
+
+    @property
+    def cols(self) -> int:
+        return self.timesteps.shape[1]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PatchGrid):
+            return NotImplemented
+        return (self.patch_size, self.overlap) == (other.patch_size, other.overlap) and np.array_equal(
+            self.timesteps, other.timesteps
+        )
+
+    def check_fits(self, latent_width: int, latent_height: int) -> None:
+        """The grid must be the one the latent size, patch size and overlap define."""
+        want = (
+            patch_count(latent_height, self.patch_size, self.overlap),
+            patch_count(latent_width, self.patch_size, self.overlap),
+        )
+        if (self.rows, self.cols) != want:
+            raise CorruptFileError(
+                f"PTCH grid {self.rows}x{self.cols} does not match {want[0]}x{want[1]} for a "
+                f"{latent_width}x{latent_height} latent"
+            )
+
+    def to_bytes(self) -> bytes:
+        frame = zstandard.ZstdCompressor(level=19, write_content_size=True).compress(
+            self.timesteps.astype(">u2").tobytes()
+        )
+        return _FIXED.pack(self.patch_size, self.overlap, self.cols, self.rows) + frame
+
+    @classmethod
+    def from_bytes(cls, payload: bytes, latent_size: tuple[int, int], where: str) -> PatchGrid:
+        """Parse a PTCH payload for a latent of latent_size (width, height)."""
+        if len(payload) < _FIXED.size:
+            raise CorruptFileError(f"{where}: payload too short")
+        patch, overlap, cols, rows = _FIXED.unpack_from(payload)
+        if not MIN_PATCH <= patch <= MAX_PATCH or overlap > patch // 2:
+            raise CorruptFileError(f"{where}: invalid patch size {patch} or overlap {overlap}")
+        want = (patch_count(latent_size[0], patch, overlap), patch_count(latent_size[1], patch, overlap))
+        if (cols, rows) != want or cols * rows > MAX_PATCHES:
+            raise CorruptFileError(f"{where}: grid {cols}x{rows} does not match the latent (expected {want})")
+        raw = decompress_exact(payload[_FIXED.size :], 2 * cols * rows, where)
+        steps = np.frombuffer(raw, ">u2").reshape(rows, cols)
+        if steps.max() > MAX_TIMESTEP:
+            raise CorruptFileError(f"{where}: timestep above {MAX_TIMESTEP}")
+        return cls(patch, overlap, steps)

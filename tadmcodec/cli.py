@@ -1,0 +1,80 @@
+"""The `tadmcodec` command line. Inspection commands import no torch, so many files are cheap."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from tadmcodec_formats import TadmError, TadmReader
+
+
+def _info(args: argparse.Namespace) -> int:
+    failures = 0
+    summaries = []
+    for path in args.files:
+        try:
+            with TadmReader(path) as reader:
+                summaries.append({"file": path, **reader.describe()})
+        except (TadmError, OSError) as err:
+            failures += 1
+            print(f"tadmcodec info: {path}: {_reason(err)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+    else:
+        for summary in summaries:
+            print(_format_summary(summary))
+    return 1 if failures else 0
+
+
+def _format_summary(s: dict) -> str:
+    grid, meta = s["patch_grid"], s["metadata"]
+    lines = [
+        f"{s['file']}: TADM {s['format_version']}, {s['width']}x{s['height']} {s['mode']}, {s['scale']}x",
+        f"  LR {s['lr_size'][0]}x{s['lr_size'][1]} in {s['lr_tiles']} tiles of "
+        f"{s['lr_tile_size'][0]}x{s['lr_tile_size'][1]} ({s['lr_codec']}), colour space {s['colour_space']}",
+        f"  model {s['model_id']} sha256 {s['model_sha256'][:16]}..., {s['file_bytes']} bytes",
+        f"  patches {grid['cols']}x{grid['rows']} of {grid['patch_size']} (overlap {grid['overlap']}), "
+        f"timesteps {grid['timestep_min']}-{grid['timestep_max']} (mean {grid['timestep_mean']})",
+        f"  metadata: exif {meta['exif_bytes']} B, icc {meta['icc_profile_bytes']} B, xmp {meta['xmp_bytes']} B, "
+        f"text keys {sorted(meta['text'])}",
+    ]
+    return "\n".join(lines)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    damaged = 0
+    for path in args.files:
+        try:
+            with TadmReader(path) as reader:
+                reader.verify()
+            print(f"{path}: ok")
+        except (TadmError, OSError) as err:
+            damaged += 1
+            print(f"{path}: DAMAGED: {_reason(err)}")
+    return 1 if damaged else 0
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return err.strerror or str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tadmcodec", description="TADM learned image codec")
+    commands = parser.add_subparsers(dest="command", required=True)
+    info = commands.add_parser("info", help="print each file's header and metadata summary")
+    info.add_argument("files", nargs="+")
+    info.add_argument("--json", action="store_true", help="print a JSON list instead of text")
+    info.set_defaults(run=_info)
+    verify = commands.add_parser("verify", help="check every CRC, length and tile of each file")
+    verify.add_argument("files", nargs="+")
+    verify.set_defaults(run=_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)

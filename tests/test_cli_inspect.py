@@ -1,0 +1,68 @@
+"""`tadmcodec info` and `tadmcodec verify`: output, exit codes, and no torch import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tadmcodec.cli import main
+from tests.conftest import make_container
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    good, _ = make_container(width=300, height=200)
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0x55
+    paths = {"good": tmp_path / "good.tadm", "damaged": tmp_path / "damaged.tadm", "trailing": tmp_path / "t.tadm"}
+    paths["good"].write_bytes(good)
+    paths["damaged"].write_bytes(bytes(damaged))
+    paths["trailing"].write_bytes(good + b"junk")
+    return paths
+
+
+def test_info_json(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(files["good"]), "--json"]) == 0
+    (summary,) = json.loads(capsys.readouterr().out)
+    assert summary["width"] == 300 and summary["height"] == 200 and summary["scale"] == 16
+    assert summary["model_id"] == "test-model"
+    assert summary["patch_grid"]["cols"] >= 1
+
+
+def test_info_text_and_error_line(files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "missing.tadm"
+    assert main(["info", str(files["good"]), str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert "300x200 RGB, 16x" in captured.out
+    assert captured.err.strip().count("\n") == 0 and "missing.tadm" in captured.err
+
+
+def test_verify_reports_each_file(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(files["good"])]) == 0
+    assert capsys.readouterr().out.strip().endswith(": ok")
+    assert main(["verify", *(str(p) for p in files.values())]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].endswith(": ok")
+    assert "DAMAGED" in lines[1] and "offset" in lines[1]
+    assert "DAMAGED" in lines[2] and "trailing" in lines[2]
+
+
+def test_many_files_in_one_process_without_torch(files: dict[str, Path]) -> None:
+    paths = [str(files["good"])] * 200
+    script = (
+        "import sys\nfrom tadmcodec.cli import main\n"
+        f"rc = main(['verify', *{paths!r}])\n"
+        "assert 'torch' not in sys.modules\nsys.exit(rc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok") == 200
+
+
+def test_module_entry_point(files: dict[str, Path]) -> None:
+    result = subprocess.run([sys.executable, "-m", "tadmcodec", "verify", str(files["damaged"])], capture_output=True)
+    assert result.returncode == 1
