@@ -1,0 +1,18 @@
+"""Errors of the learned codec; all are TadmError subclasses, like the container's."""
+
+from tadmcodec_formats.errors import TadmError, UnknownModelError
+
+
+class MissingWeightsError(TadmError):
+    """A model or backbone folder lacks a file, or a file's SHA-256 differs from the pinned one."""
+
+
+class DeviceUnavailableError(TadmError):
+    """The requested compute device does not exist on this machine."""
+
+
+class InputImageError(TadmError):
+    """An input image cannot be encoded (unreadable, unsupported mode or bit depth, too large)."""
+
+
+__all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "TadmError", "UnknownModelError"]
