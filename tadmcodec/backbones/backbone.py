@@ -1,0 +1,89 @@
+"""A backbone as the codec uses it: encode to and decode from the scaled latent, predict noise.
+
+Both backbones share the diffusers folder layout (vae/, unet/, scheduler/), so one loader serves
+them; a conditional U-Net (SD) gets the cached null-prompt embedding.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2DModel
+from torch import nn
+
+from ..errors import MissingWeightsError
+
+UNET_CLASSES = {"UNet2DModel": UNet2DModel, "UNet2DConditionModel": UNet2DConditionModel}
+
+
+class Backbone(nn.Module):
+    """VAE + U-Net + alphas_cumprod (T = 1000), with the null text embedding when the U-Net needs one."""
+
+    def __init__(
+        self,
+        vae: AutoencoderKL,
+        unet: UNet2DModel | UNet2DConditionModel,
+        alphas_cumprod: torch.Tensor,
+        null_embedding: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.vae = vae
+        self.unet = unet
+        self.register_buffer("alphas_cumprod", alphas_cumprod.float().clone())
+        self.conditional = isinstance(unet, UNet2DConditionModel)
+        if self.conditional and null_embedding is None:
+            raise MissingWeightsError("a conditional U-Net needs the cached null-prompt embedding")
+        self.register_buffer("null_embedding", null_embedding if self.conditional else None)
+
+    @property
+    def latent_channels(self) -> int:
+        return self.vae.config.latent_channels
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.alphas_cumprod.numel()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Image in [-1, 1] to the scaled latent (the posterior mean: deterministic)."""
+        moments = self.vae.encode(x).latent_dist
+        return self._scale(moments.mean)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Scaled latent to an image in [-1, 1] (not clamped)."""
+        config = self.vae.config
+        shift = config.shift_factor or 0.0
+        return self.vae.decode(z / config.scaling_factor + shift).sample
+
+    def _scale(self, latent: torch.Tensor) -> torch.Tensor:
+        config = self.vae.config
+        return (latent - (config.shift_factor or 0.0)) * config.scaling_factor
+
+    def predict_noise(self, z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """eps from the U-Net, one timestep per batch element."""
+        if self.conditional:
+            context = self.null_embedding.to(z_t.dtype).expand(z_t.shape[0], -1, -1)
+            return self.unet(z_t, t, encoder_hidden_states=context).sample
+        return self.unet(z_t, t).sample
+
+
+def load_backbone(folder: str | Path, null_embedding: torch.Tensor | None = None) -> Backbone:
+    """Load vae/, unet/ and scheduler/ from a diffusers-layout folder, offline and safetensors only."""
+    folder = Path(folder)
+    for part in ("vae", "unet", "scheduler"):
+        if not (folder / part / ("scheduler_config.json" if part == "scheduler" else "config.json")).is_file():
+            raise MissingWeightsError(f"backbone folder {folder} has no {part}/ configuration")
+    unet_name = json.loads((folder / "unet" / "config.json").read_text())["_class_name"]
+    if unet_name not in UNET_CLASSES:
+        raise MissingWeightsError(f"{folder}/unet: unsupported U-Net class {unet_name!r}")
+    options = {"local_files_only": True, "use_safetensors": True}
+    try:
+        vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", **options)
+        unet = UNET_CLASSES[unet_name].from_pretrained(folder, subfolder="unet", **options)
+        scheduler = DDPMScheduler.from_pretrained(folder, subfolder="scheduler", local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise MissingWeightsError(f"cannot load the backbone in {folder}: {err}") from None
+    if scheduler.config.num_train_timesteps != 1000:
+        raise MissingWeightsError(f"{folder}/scheduler: TADM needs T = 1000 training timesteps")
+    return Backbone(vae.eval(), unet.eval(), scheduler.alphas_cumprod, null_embedding)

@@ -1,0 +1,65 @@
+"""The `tiny` backbone: a small AutoencoderKL and UNet2DModel sized to train on a CPU.
+
+Its latent is at 1/8 resolution like Stable Diffusion's; the channel count and width are arguments
+so that the choice can be measured (see the model card) and one DFRM design serves every backbone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DModel
+
+# SD's noise schedule: scaled-linear betas from 0.00085 to 0.012 over 1000 steps.
+SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}
+
+
+def tiny_vae(latent_channels: int = 8, width: int = 16) -> AutoencoderKL:
+    """A VAE with three 2x downsamplings (latent at 1/8), no attention (so tiles are local)."""
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(width, width * 2, width * 4, width * 4),
+        layers_per_block=1,
+        latent_channels=latent_channels,
+        norm_num_groups=8,
+        sample_size=256,
+        scaling_factor=1.0,
+        mid_block_add_attention=False,
+    )
+
+
+def tiny_unet(latent_channels: int = 8, width: int = 64) -> UNet2DModel:
+    """A small noise-prediction U-Net over latent patches, attention at the two coarser levels."""
+    return UNet2DModel(
+        in_channels=latent_channels,
+        out_channels=latent_channels,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=(width, width * 2, width * 2),
+        layers_per_block=1,
+        attention_head_dim=32,
+        norm_num_groups=min(32, width // 2),
+    )
+
+
+def tiny_scheduler() -> DDPMScheduler:
+    return DDPMScheduler(**SCHEDULE)
+
+
+def save_tiny_backbone(
+    folder: str | Path,
+    latent_channels: int = 8,
+    vae_width: int = 16,
+    unet_width: int = 64,
+    vae: AutoencoderKL | None = None,
+    unet: UNet2DModel | None = None,
+) -> Path:
+    """Write a tiny backbone (given or freshly initialised) in the diffusers folder layout."""
+    folder = Path(folder)
+    (vae or tiny_vae(latent_channels, vae_width)).save_pretrained(folder / "vae", safe_serialization=True)
+    (unet or tiny_unet(latent_channels, unet_width)).save_pretrained(folder / "unet", safe_serialization=True)
+    tiny_scheduler().save_pretrained(folder / "scheduler")
+    return folder

@@ -1,0 +1,111 @@
+"""A TADM model on disk and in memory.
+
+    NAME/config.json                          TADMModel configuration (scale, backbone name, sizes)
+    NAME/diffusion_pytorch_model.safetensors  DFRM, TPM, hybrid scheduler
+    NAME/lora.safetensors                     U-Net LoRA adapters
+    NAME/null_embedding.safetensors           null-prompt embedding (conditional U-Nets only)
+    NAME/backbone.json                        {"path": backbone folder, relative or absolute, "pinned": table or null}
+
+The digest recorded in every container is a SHA-256 over the hashes of these weights and of the
+backbone's vae/, unet/ and scheduler/ files, so a decoder detects any different model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .backbones import Backbone, load_backbone
+from .errors import MissingWeightsError
+from .hashing import folder_hashes, manifest_digest, verify_pinned
+from .models.lora import add_lora, load_lora, lora_state_dict
+from .models.tadm import TADMModel
+
+PINNED_TABLES = Path(__file__).parent / "backbones" / "pinned"
+WEIGHT_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors", "null_embedding.safetensors")
+BACKBONE_PARTS = ("vae", "unet", "scheduler")
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run: its name, TADM modules, backbone (U-Net with LoRA) and digest."""
+
+    name: str
+    folder: Path
+    tadm: TADMModel
+    backbone: Backbone
+    digest: bytes
+
+    def to(self, device: torch.device) -> LoadedModel:
+        self.tadm.to(device)
+        self.backbone.to(device)
+        return self
+
+
+def backbone_folder(folder: Path) -> tuple[Path, Path | None]:
+    """The backbone folder named by backbone.json and the pinned hash table, if any."""
+    reference = folder / "backbone.json"
+    if not reference.is_file():
+        raise MissingWeightsError(f"model folder {folder} has no backbone.json")
+    data = json.loads(reference.read_text(encoding="utf-8"))
+    path = (folder / data["path"]).resolve()
+    table = PINNED_TABLES / f"{data['pinned']}.json" if data.get("pinned") else None
+    return path, table
+
+
+def model_digest(folder: Path, backbone_path: Path) -> bytes:
+    hashes = {f"model/{k}": v for k, v in folder_hashes(folder).items() if k in WEIGHT_FILES}
+    hashes |= {f"backbone/{k}": v for k, v in folder_hashes(backbone_path, BACKBONE_PARTS).items()}
+    return manifest_digest(hashes)
+
+
+def load_model_folder(folder: str | Path, name: str | None = None) -> LoadedModel:
+    """Load and check a model folder, on the CPU, in eval mode."""
+    folder = Path(folder)
+    for required in ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors"):
+        if not (folder / required).is_file():
+            raise MissingWeightsError(f"model folder {folder} lacks {required}")
+    path, table = backbone_folder(folder)
+    if table is not None:
+        verify_pinned(path, table)
+    null_file = folder / "null_embedding.safetensors"
+    null_embedding = load_file(null_file)["null_embedding"] if null_file.is_file() else None
+    backbone = load_backbone(path, null_embedding)
+    tadm = TADMModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
+    if not torch.allclose(tadm.scheduler.alphas_cumprod, backbone.alphas_cumprod):
+        raise MissingWeightsError(f"model folder {folder} was trained with another noise schedule")
+    add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
+    load_lora(backbone.unet, load_file(folder / "lora.safetensors"))
+    return LoadedModel(name or folder.name, folder, tadm.eval(), backbone.eval(), model_digest(folder, path))
+
+
+def save_model_folder(
+    folder: str | Path,
+    tadm: TADMModel,
+    backbone: Backbone,
+    backbone_path: str | Path,
+    pinned: str | None = None,
+) -> None:
+    """Write a model folder (to a temporary sibling, then renamed) that load_model_folder reads."""
+    folder = Path(folder)
+    temporary = folder.with_name(f".{folder.name}.part")
+    shutil.rmtree(temporary, ignore_errors=True)
+    tadm.save_pretrained(temporary, safe_serialization=True)
+    save_file(lora_state_dict(backbone.unet), temporary / "lora.safetensors")
+    if backbone.conditional:
+        save_file({"null_embedding": backbone.null_embedding.contiguous()}, temporary / "null_embedding.safetensors")
+    backbone_path = Path(backbone_path).resolve()
+    try:
+        reference = backbone_path.relative_to(folder.resolve().parent)
+        reference = Path("..") / reference
+    except ValueError:
+        reference = backbone_path
+    (temporary / "backbone.json").write_text(json.dumps({"path": reference.as_posix(), "pinned": pinned}, indent=1))
+    if folder.exists():
+        shutil.rmtree(folder)
+    temporary.rename(folder)

@@ -1,0 +1,54 @@
+"""TADMModel: DFRM, TPM and the hybrid scheduler with their configuration (diffusers ConfigMixin).
+
+Saved with save_pretrained as config.json + diffusion_pytorch_model.safetensors; the U-Net LoRA
+and the null-prompt embedding are saved beside them by the model-folder code.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+
+from .dfrm import DFRM, LATENT_FACTOR
+from .hybrid_scheduler import HybridScheduler
+from .tpm import TimestepPredictor
+
+
+class TADMModel(ModelMixin, ConfigMixin):
+    """The trainable TADM modules for one scale and one backbone."""
+
+    config_name = "config.json"
+
+    @register_to_config
+    def __init__(
+        self,
+        scale: int = 16,
+        backbone: str = "tiny",
+        latent_channels: int = 8,
+        num_timesteps: int = 1000,
+        dfrm_width: int = 64,
+        dfrm_blocks: int = 2,
+        flow_blocks: int = 4,
+        flow_hidden: int = 32,
+        tpm_width: int = 32,
+        scheduler_width: int = 64,
+        patch_size: int = 64,
+        patch_overlap: int = 16,
+        lr_halo: int = 8,
+        encode_tile: int = 1024,
+        encode_halo: int = 128,
+        lora_rank: int = 8,
+        lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
+    ) -> None:
+        super().__init__()
+        step = scale // LATENT_FACTOR
+        if patch_size % step or patch_overlap % step or encode_tile % scale or encode_halo % scale:
+            raise ValueError("patch size and overlap must be multiples of scale/8; encode tile and halo of scale")
+        self.dfrm = DFRM(latent_channels, scale, dfrm_width, dfrm_blocks, flow_blocks, flow_hidden)
+        self.tpm = TimestepPredictor(latent_channels, num_timesteps, tpm_width)
+        self.scheduler = HybridScheduler(num_timesteps, latent_channels, scheduler_width)
+
+    def set_schedule(self, alphas_cumprod: torch.Tensor) -> None:
+        """Take the backbone's alphas_cumprod (saved with the weights afterwards)."""
+        self.scheduler.alphas_cumprod.copy_(alphas_cumprod.float())

@@ -1,0 +1,31 @@
+"""The decoder side shared by encoder and decoder: LR crop -> rescaled latent patch z_hat.
+
+The encoder runs it to choose the timesteps from the quantized LR, exactly as the decoder will.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..model_folder import LoadedModel
+from ..models.dfrm import LATENT_FACTOR
+from .geometry import LRSource, PatchWindow, crop_replicate
+
+
+def rescaled_latents(model: LoadedModel, source: LRSource, windows: list[PatchWindow],
+                     device: torch.device) -> torch.Tensor:  # fmt: skip
+    """z_hat for same-sized windows, (B, c, h, w): each from its LR crop plus a halo of context."""
+    config = model.tadm.config
+    step = config.scale // LATENT_FACTOR
+    halo = config.lr_halo
+    crops = []
+    for window in windows:
+        x0, y0, x1, y1 = window.box
+        box = (x0 // step - halo, y0 // step - halo, -(-x1 // step) + halo, -(-y1 // step) + halo)
+        crops.append(crop_replicate(source, box)[:, :, :3])
+    lr = torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2).float() / 255.0
+    z_hat = model.tadm.dfrm.upscale(lr)
+    x0, y0, x1, y1 = windows[0].box
+    offset = halo * step
+    return z_hat[:, :, offset : offset + y1 - y0, offset : offset + x1 - x0]

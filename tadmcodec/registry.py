@@ -1,0 +1,52 @@
+"""Named models: the shipped ones inside the package, and user folders on TADMCODEC_MODEL_PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import UnknownModelError
+
+PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
+DEFAULT_MODELS = {16: "default-16x", 32: "default-32x"}
+
+
+def search_path() -> list[Path]:
+    """Folders searched for model folders, first match wins: the package's, then the user's."""
+    user = [Path(p) for p in os.environ.get("TADMCODEC_MODEL_PATH", "").split(os.pathsep) if p]
+    data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return [PACKAGE_WEIGHTS, *user, data_home / "tadmcodec" / "models"]
+
+
+def _is_model_folder(folder: Path) -> bool:
+    config = folder / "config.json"
+    try:
+        return config.is_file() and json.loads(config.read_text(encoding="utf-8")).get("_class_name") == "TADMModel"
+    except (OSError, ValueError):
+        return False
+
+
+def available_models() -> dict[str, Path]:
+    """name -> folder for every model found on the search path."""
+    found: dict[str, Path] = {}
+    for root in search_path():
+        if root.is_dir():
+            for folder in sorted(root.iterdir()):
+                if folder.name not in found and _is_model_folder(folder):
+                    found[folder.name] = folder
+    return found
+
+
+def resolve_model(name: str) -> Path:
+    """The folder of a model given by name or by path; unknown names list what exists."""
+    as_path = Path(name)
+    if as_path.is_dir() and _is_model_folder(as_path):
+        return as_path
+    models = available_models()
+    if name not in models:
+        known = ", ".join(sorted(models)) or "none"
+        raise UnknownModelError(
+            f"unknown model {name!r}; installed models: {known} (search path: TADMCODEC_MODEL_PATH)"
+        )
+    return models[name]
