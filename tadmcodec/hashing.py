@@ -35,9 +35,17 @@ def manifest_digest(hashes: dict[str, str]) -> bytes:
     return hashlib.sha256(manifest.encode("utf-8")).digest()
 
 
-def verify_pinned(folder: Path, table_path: Path) -> dict[str, str]:
-    """Check every file of a pinned table (JSON: {"files": {relpath: sha256}}); name each missing or differing file."""
+def verify_pinned(folder: Path, table_path: Path, parts: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Check the files of a pinned table (JSON: {"files": {relpath: sha256}}), or those under `parts`;
+    name each missing or differing file."""
     table = json.loads(table_path.read_text(encoding="utf-8"))["files"]
+    if parts is not None:
+        table = {name: value for name, value in table.items() if name.split("/")[0] in parts}
+    unpinned = [name for name, value in table.items() if not value]
+    if unpinned:
+        raise MissingWeightsError(
+            f"{table_path.name} has no pinned SHA-256 for {', '.join(unpinned)}: pin hashes from a trusted copy first"
+        )
     missing = [name for name in table if not (folder / name).is_file()]
     if missing:
         raise MissingWeightsError(f"backbone folder {folder} lacks {', '.join(missing)} (pinned in {table_path.name})")

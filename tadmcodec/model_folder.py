@@ -4,7 +4,9 @@
     NAME/diffusion_pytorch_model.safetensors  DFRM, TPM, hybrid scheduler
     NAME/lora.safetensors                     U-Net LoRA adapters
     NAME/null_embedding.safetensors           null-prompt embedding (conditional U-Nets only)
-    NAME/backbone.json                        {"path": backbone folder, relative or absolute, "pinned": table or null}
+    NAME/backbone.json                        {"path": backbone folder, relative or absolute,
+                                               "pinned": a table name in backbones/pinned/, a .json path
+                                               relative to NAME, or null}
 
 The digest recorded in every container is a SHA-256 over the hashes of these weights and of the
 backbone's vae/, unet/ and scheduler/ files, so a decoder detects any different model.
@@ -54,7 +56,12 @@ def backbone_folder(folder: Path) -> tuple[Path, Path | None]:
         raise MissingWeightsError(f"model folder {folder} has no backbone.json")
     data = json.loads(reference.read_text(encoding="utf-8"))
     path = (folder / data["path"]).resolve()
-    table = PINNED_TABLES / f"{data['pinned']}.json" if data.get("pinned") else None
+    pinned = data.get("pinned")
+    if not pinned:
+        return path, None
+    table = (folder / pinned) if pinned.endswith(".json") else PINNED_TABLES / f"{pinned}.json"
+    if not table.is_file():
+        raise MissingWeightsError(f"model folder {folder}: pinned hash table {table} not found")
     return path, table
 
 
@@ -72,7 +79,7 @@ def load_model_folder(folder: str | Path, name: str | None = None) -> LoadedMode
             raise MissingWeightsError(f"model folder {folder} lacks {required}")
     path, table = backbone_folder(folder)
     if table is not None:
-        verify_pinned(path, table)
+        verify_pinned(path, table, BACKBONE_PARTS)
     null_file = folder / "null_embedding.safetensors"
     null_embedding = load_file(null_file)["null_embedding"] if null_file.is_file() else None
     backbone = load_backbone(path, null_embedding)

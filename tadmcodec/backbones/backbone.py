@@ -14,8 +14,11 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2D
 from torch import nn
 
 from ..errors import MissingWeightsError
+from .text import null_prompt_embedding
+from .tiny_vae import TinyAutoencoder
 
 UNET_CLASSES = {"UNet2DModel": UNet2DModel, "UNet2DConditionModel": UNet2DConditionModel}
+VAE_CLASSES = {"AutoencoderKL": AutoencoderKL, "TinyAutoencoder": TinyAutoencoder}
 
 
 class Backbone(nn.Module):
@@ -23,7 +26,7 @@ class Backbone(nn.Module):
 
     def __init__(
         self,
-        vae: AutoencoderKL,
+        vae: AutoencoderKL | TinyAutoencoder,
         unet: UNet2DModel | UNet2DConditionModel,
         alphas_cumprod: torch.Tensor,
         null_embedding: torch.Tensor | None = None,
@@ -69,21 +72,33 @@ class Backbone(nn.Module):
 
 
 def load_backbone(folder: str | Path, null_embedding: torch.Tensor | None = None) -> Backbone:
-    """Load vae/, unet/ and scheduler/ from a diffusers-layout folder, offline and safetensors only."""
+    """Load vae/, unet/ and scheduler/ from a diffusers-layout folder, offline and safetensors only.
+
+    A text-conditioned U-Net needs the null-prompt embedding: pass the cached one, or it is computed
+    from the folder's text_encoder/ and tokenizer/.
+    """
     folder = Path(folder)
     for part in ("vae", "unet", "scheduler"):
         if not (folder / part / ("scheduler_config.json" if part == "scheduler" else "config.json")).is_file():
             raise MissingWeightsError(f"backbone folder {folder} has no {part}/ configuration")
-    unet_name = json.loads((folder / "unet" / "config.json").read_text())["_class_name"]
-    if unet_name not in UNET_CLASSES:
-        raise MissingWeightsError(f"{folder}/unet: unsupported U-Net class {unet_name!r}")
+    vae_class = _class_of(folder, "vae", VAE_CLASSES)
+    unet_class = _class_of(folder, "unet", UNET_CLASSES)
     options = {"local_files_only": True, "use_safetensors": True}
     try:
-        vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", **options)
-        unet = UNET_CLASSES[unet_name].from_pretrained(folder, subfolder="unet", **options)
+        vae = vae_class.from_pretrained(folder, subfolder="vae", **options)
+        unet = unet_class.from_pretrained(folder, subfolder="unet", **options)
         scheduler = DDPMScheduler.from_pretrained(folder, subfolder="scheduler", local_files_only=True)
     except (OSError, ValueError) as err:
         raise MissingWeightsError(f"cannot load the backbone in {folder}: {err}") from None
     if scheduler.config.num_train_timesteps != 1000:
         raise MissingWeightsError(f"{folder}/scheduler: TADM needs T = 1000 training timesteps")
+    if unet_class is UNet2DConditionModel and null_embedding is None:
+        null_embedding = null_prompt_embedding(folder)
     return Backbone(vae.eval(), unet.eval(), scheduler.alphas_cumprod, null_embedding)
+
+
+def _class_of(folder: Path, part: str, classes: dict[str, type]) -> type:
+    name = json.loads((folder / part / "config.json").read_text(encoding="utf-8")).get("_class_name")
+    if name not in classes:
+        raise MissingWeightsError(f"{folder}/{part}: unsupported class {name!r} (known: {', '.join(classes)})")
+    return classes[name]

@@ -1,4 +1,4 @@
-"""The `tiny` backbone: a small AutoencoderKL and UNet2DModel sized to train on a CPU.
+"""The `tiny` backbone: a small VAE with AutoencoderKL's interface and a UNet2DModel, sized to train on a CPU.
 
 Its latent is at 1/8 resolution like Stable Diffusion's; the channel count and width are arguments
 so that the choice can be measured (see the model card) and one DFRM design serves every backbone.
@@ -8,30 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diffusers import AutoencoderKL, DDPMScheduler, UNet2DModel
+from diffusers import DDPMScheduler, UNet2DModel
+
+from .tiny_vae import TinyAutoencoder
 
 # SD's noise schedule: scaled-linear betas from 0.00085 to 0.012 over 1000 steps.
 SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}
 
 
-def tiny_vae(latent_channels: int = 8, width: int = 16) -> AutoencoderKL:
-    """A VAE with three 2x downsamplings (latent at 1/8), no attention (so tiles are local)."""
-    return AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(width, width * 2, width * 4, width * 4),
-        layers_per_block=1,
-        latent_channels=latent_channels,
-        norm_num_groups=8,
-        sample_size=256,
-        scaling_factor=1.0,
-        mid_block_add_attention=False,
-    )
+def tiny_vae(latent_channels: int = 16, width: int = 96) -> TinyAutoencoder:
+    """The tiny backbone's VAE: latent at 1/8, PCA-initialisable, no attention or normalisation."""
+    return TinyAutoencoder(latent_channels=latent_channels, width=width)
 
 
-def tiny_unet(latent_channels: int = 8, width: int = 64) -> UNet2DModel:
+def tiny_unet(latent_channels: int = 16, width: int = 64) -> UNet2DModel:
     """A small noise-prediction U-Net over latent patches, attention at the two coarser levels."""
     return UNet2DModel(
         in_channels=latent_channels,
@@ -51,10 +41,10 @@ def tiny_scheduler() -> DDPMScheduler:
 
 def save_tiny_backbone(
     folder: str | Path,
-    latent_channels: int = 8,
-    vae_width: int = 16,
+    latent_channels: int = 16,
+    vae_width: int = 96,
     unet_width: int = 64,
-    vae: AutoencoderKL | None = None,
+    vae: TinyAutoencoder | None = None,
     unet: UNet2DModel | None = None,
 ) -> Path:
     """Write a tiny backbone (given or freshly initialised) in the diffusers folder layout."""

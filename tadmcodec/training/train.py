@@ -1,0 +1,121 @@
+"""Run one training stage from a JSON config, resuming from its checkpoint.
+
+    python -m tadmcodec.training.train CONFIG.json [--minutes M] [--runs runs]
+
+Logs one JSON line per log interval and per validation to runs/NAME/log.jsonl, checkpoints to
+runs/NAME/checkpoint/, and exports the backbone or model folder after every validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import CropSampler
+from .stages import Stage, build_stage
+
+
+def _log(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def train(config: dict[str, Any], runs: Path, minutes: float | None = None) -> dict[str, float]:
+    """Train until config['steps'] or the time limit; return the last validation metrics."""
+    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
+    run = runs / config["name"]
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "config.json").write_text(json.dumps(config, indent=1))
+    seed = config.get("seed", 0)
+    torch.manual_seed(seed)
+    sampler = CropSampler(config["train"], config["crop"], seed=seed, limit=config.get("train_limit"))
+    validation = CropSampler(config["val"], config.get("val_crop", config["crop"]), seed=seed + 1).batch(
+        config.get("val_batch", 16)
+    )
+    checkpoint = load_checkpoint(run / "checkpoint")
+    stage = build_stage(config, None if checkpoint else CropSampler(config["train"], 64, seed=seed).batch(256))
+    optimizer = torch.optim.AdamW(stage.trainable(), lr=config["lr"], weight_decay=config.get("weight_decay", 0.0))
+    step = 0
+    if checkpoint:
+        step = _restore(checkpoint, stage, optimizer, sampler)
+    deadline = time.monotonic() + minutes * 60 if minutes else None
+    metrics: dict[str, float] = {}
+    progress = tqdm(total=config["steps"], initial=step, desc=config["name"], dynamic_ncols=True)
+    running: dict[str, float] = {}
+    while step < config["steps"] and (deadline is None or time.monotonic() < deadline):
+        loss, parts = stage.loss(sampler.batch(config["batch"]))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(stage.trainable(), config.get("clip", 1.0))
+        optimizer.step()
+        step += 1
+        progress.update(1)
+        for key, value in parts.items():
+            running[key] = running.get(key, 0.0) + value
+        if step % config.get("log_every", 20) == 0:
+            averaged = {k: round(v / config.get("log_every", 20), 5) for k, v in running.items()}
+            progress.set_postfix(averaged)
+            _log(run / "log.jsonl", {"step": step, "time": time.time(), **averaged})
+            running = {}
+        if step % config.get("val_every", 200) == 0 or step == config["steps"]:
+            metrics = _validate_and_export(stage, validation, run, step)
+        if step % config.get("checkpoint_every", 100) == 0:
+            _save(run, stage, optimizer, sampler, step)
+    progress.close()
+    _save(run, stage, optimizer, sampler, step)
+    if not metrics or metrics.get("step") != step:
+        metrics = _validate_and_export(stage, validation, run, step)
+    return metrics
+
+
+def _validate_and_export(stage: Stage, validation: torch.Tensor, run: Path, step: int) -> dict[str, float]:
+    for module in stage.modules().values():
+        module.eval()
+    metrics = {"step": step, **{k: round(v, 4) for k, v in stage.validate(validation).items()}}
+    stage.export()
+    for module in stage.modules().values():
+        module.train()
+    _log(run / "log.jsonl", {"validation": metrics, "time": time.time()})
+    return metrics
+
+
+def _save(run: Path, stage: Stage, optimizer: torch.optim.Optimizer, sampler: CropSampler, step: int) -> None:
+    save_checkpoint(run / "checkpoint", {
+        "step": step,
+        "modules": {name: module.state_dict() for name, module in stage.modules().items()},
+        "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "sampler_rng": json.dumps(sampler.rng.bit_generator.state),
+    })  # fmt: skip
+
+
+def _restore(state: dict[str, Any], stage: Stage, optimizer: torch.optim.Optimizer, sampler: CropSampler) -> int:
+    for name, module in stage.modules().items():
+        module.load_state_dict(state["modules"][name])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    sampler.rng = np.random.default_rng()
+    sampler.rng.bit_generator.state = json.loads(state["sampler_rng"])
+    return int(state["step"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
+    parser.add_argument("--runs", type=Path, default=Path("runs"))
+    args = parser.parse_args()
+    metrics = train(json.loads(args.config.read_text()), args.runs, args.minutes)
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Model folders, the registry and devices: clear errors for unknown models, missing weights, absent devices."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from tadmcodec.device import resolve_device
+from tadmcodec.errors import DeviceUnavailableError, MissingWeightsError, UnknownModelError
+from tadmcodec.model_folder import load_model_folder
+from tadmcodec.models.lora import lora_state_dict
+from tadmcodec.registry import available_models, resolve_model
+
+
+def test_registry_finds_user_models_and_lists_them_for_unknown_names(
+    model_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TADMCODEC_MODEL_PATH", str(model_root))
+    assert resolve_model("test-16x") == model_root / "test-16x"
+    assert {"test-16x", "test-32x"} <= set(available_models())
+    with pytest.raises(UnknownModelError, match=r"unknown model 'nope'.*test-16x.*test-32x"):
+        resolve_model("nope")
+
+
+def test_model_folder_by_path(model_root: Path) -> None:
+    assert resolve_model(str(model_root / "test-32x")) == model_root / "test-32x"
+
+
+def test_lora_is_saved_apart_and_round_trips(model_root: Path) -> None:
+    folder = model_root / "test-16x"
+    model = load_model_folder(folder)
+    stored = lora_state_dict(model.backbone.unet)
+    assert stored and all("lora_" in key for key in stored)
+    assert any(value.abs().sum() > 0 for key, value in stored.items() if "lora_B" in key)
+    backbone_files = {p.name for p in (model_root / "tiny-backbone" / "unet").iterdir()}
+    assert not any("lora" in name for name in backbone_files)
+
+
+def test_digest_changes_with_the_weights(model_root: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy-16x"
+    shutil.copytree(model_root / "test-16x", copy)
+    reference = json.loads((copy / "backbone.json").read_text())
+    reference["path"] = str((model_root / "test-16x" / reference["path"]).resolve())
+    (copy / "backbone.json").write_text(json.dumps(reference))
+    original = load_model_folder(model_root / "test-16x").digest
+    assert load_model_folder(copy).digest == original
+    config = json.loads((copy / "config.json").read_text())
+    config["lr_halo"] = 5
+    (copy / "config.json").write_text(json.dumps(config))
+    assert load_model_folder(copy).digest != original
+
+
+@pytest.mark.parametrize("missing", ["lora.safetensors", "diffusion_pytorch_model.safetensors", "backbone.json"])
+def test_missing_weight_files(model_root: Path, tmp_path: Path, missing: str) -> None:
+    copy = tmp_path / "broken"
+    shutil.copytree(model_root / "test-16x", copy)
+    (copy / missing).unlink()
+    with pytest.raises(MissingWeightsError, match=missing):
+        load_model_folder(copy)
+
+
+def test_missing_backbone(model_root: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "orphan"
+    shutil.copytree(model_root / "test-16x", copy)
+    with pytest.raises(MissingWeightsError, match="backbone folder"):
+        load_model_folder(copy)
+
+
+def test_devices() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(None).type in ("cpu", "cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceUnavailableError, match="CUDA is not available"):
+            resolve_device("cuda:0")
+    with pytest.raises(DeviceUnavailableError):
+        resolve_device("tpu")
+    with pytest.raises(DeviceUnavailableError):
+        resolve_device("not a device")
