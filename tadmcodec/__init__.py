@@ -4,7 +4,22 @@ Importing this package is cheap: it does not import torch. The model code loads 
 pixels beyond the stored thumbnail are requested.
 """
 
-from tadmcodec_formats import TadmError
+from tadmcodec_formats import Header, TadmError, UnknownModelError
+
+# Registers the Pillow plugin (torch-free), as `import pillow_avif` does.
+from tadmcodec_plugins import pillow as _pillow_plugin  # noqa: F401
+
+from .api import EncodeResult, decode, encode, read_header, read_thumbnail
 
 __version__ = "0.1.0"
-__all__ = ["TadmError", "__version__"]
+__all__ = [
+    "EncodeResult",
+    "Header",
+    "TadmError",
+    "UnknownModelError",
+    "__version__",
+    "decode",
+    "encode",
+    "read_header",
+    "read_thumbnail",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 
@@ -16,6 +18,7 @@ from .pipeline.geometry import Box, LRSource
 from .registry import resolve_model
 
 _LOADED: dict[tuple[str, str], LoadedModel] = {}
+_LOADING = threading.Lock()
 
 
 class Codec:
@@ -31,8 +34,9 @@ class Codec:
         """A codec for a registered model name or a model folder path (loaded once per process and device)."""
         resolved = resolve_device(device)
         key = (name, str(resolved))
-        if key not in _LOADED:
-            _LOADED[key] = load_model_folder(resolve_model(name), name)
+        with _LOADING:
+            if key not in _LOADED:
+                _LOADED[key] = load_model_folder(resolve_model(name)).to(resolved)
         return cls(_LOADED[key], resolved)
 
     @property

@@ -1,12 +1,23 @@
-"""Shared helpers: small synthetic containers built in memory."""
+"""Shared helpers: small synthetic containers built in memory, and small random models in real
+model folders, loaded through the same code as shipped ones."""
 
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from tadmcodec.backbones import load_backbone
+from tadmcodec.backbones.tiny import save_tiny_backbone
+from tadmcodec.codec import Codec
+from tadmcodec.model_folder import load_model_folder, save_model_folder
+from tadmcodec.models.lora import add_lora
+from tadmcodec.models.tadm import TADMModel
 from tadmcodec_formats import ColourType, Header, Metadata, PatchGrid, write_tadm
 from tadmcodec_formats.patches import patch_count
 
@@ -43,3 +54,57 @@ def make_container(
 @pytest.fixture
 def container() -> tuple[bytes, dict]:
     return make_container(metadata=Metadata(exif=b"II*\x00", icc_profile=b"icc", xmp=b"<x/>", text={"k": "v"}))
+
+
+SMALL = {"dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8, "tpm_width": 8,
+         "scheduler_width": 16, "patch_size": 16, "patch_overlap": 4, "lr_halo": 4, "lora_rank": 2}  # fmt: skip
+
+
+def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = True) -> Path:
+    """A tiny random backbone and a TADM model whose zero-initialised branches are made non-zero."""
+    torch.manual_seed(seed)
+    backbone_path = root / "tiny-backbone"
+    if not backbone_path.exists():
+        save_tiny_backbone(backbone_path, latent_channels=4, vae_width=8, unet_width=16)
+    backbone = load_backbone(backbone_path)
+    model = TADMModel(scale=scale, latent_channels=4, encode_tile=8 * scale, encode_halo=2 * scale, **SMALL)
+    model.set_schedule(backbone.alphas_cumprod)
+    add_lora(backbone.unet, model.config.lora_rank, model.config.lora_targets)
+    if perturb:
+        with torch.no_grad():
+            for name, parameter in [*model.named_parameters(), *backbone.unet.named_parameters()]:
+                if "lora_B" in name or parameter.abs().sum() == 0:
+                    parameter.normal_(0, 0.02)
+    folder = root / f"test-{scale}x"
+    save_model_folder(folder, model, backbone, backbone_path)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    build_model_folder(root, 16)
+    build_model_folder(root, 32)
+    return root
+
+
+@pytest.fixture(scope="session")
+def codec16(model_root: Path) -> Codec:
+    return Codec(load_model_folder(model_root / "test-16x"), "cpu")
+
+
+@pytest.fixture(scope="session")
+def codec32(model_root: Path) -> Codec:
+    return Codec(load_model_folder(model_root / "test-32x"), "cpu")
+
+
+@pytest.fixture(scope="session")
+def registered_models(model_root: Path) -> Iterator[Path]:
+    """The test models on TADMCODEC_MODEL_PATH, so files naming them decode."""
+    previous = os.environ.get("TADMCODEC_MODEL_PATH")
+    os.environ["TADMCODEC_MODEL_PATH"] = str(model_root)
+    yield model_root
+    if previous is None:
+        del os.environ["TADMCODEC_MODEL_PATH"]
+    else:
+        os.environ["TADMCODEC_MODEL_PATH"] = previous

@@ -181,7 +181,8 @@ class TADMStage(Stage):
             z_hat = dfrm.upscale(y_q)
         out = {"z": z, "z_lr": z_lr, "y": y, "y_q": y_q, "z_hat": z_hat}
         if self.kind == "dfrm":
-            out["x_hat"] = self.backbone.decode(z_hat)
+            if self.loss_weights.get("rec_pixel", 1.0) > 0 or not torch.is_grad_enabled():
+                out["x_hat"] = self.backbone.decode(z_hat)  # costly: only when a loss or validation needs it
             return out
         t = self.tadm.tpm(z_hat)
         eps = self.backbone.predict_noise(z_hat, round_ste(t))
@@ -200,7 +201,8 @@ class TADMStage(Stage):
             )
             terms["gui"] = w.get("gui", 0.05) * F.l1_loss(out["y"], guide)
         if self.kind == "dfrm":
-            terms["rec_pixel"] = w.get("rec_pixel", 1.0) * F.l1_loss(out["x_hat"], x)
+            if "x_hat" in out:
+                terms["rec_pixel"] = w.get("rec_pixel", 1.0) * F.l1_loss(out["x_hat"], x)
         else:
             x_hat = out["x_hat"]
             terms["l1"] = F.l1_loss(x_hat, x)

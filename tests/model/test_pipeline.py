@@ -67,3 +67,18 @@ def test_timesteps_come_from_the_quantized_lr(codec16: Codec) -> None:
     """Re-predicting from the stored LR alone reproduces the stored timesteps exactly."""
     lr, grid = codec16.encode(_image(180, 260, seed=3))
     assert np.array_equal(TiledEncoder(codec16.model, codec16.device).timesteps(lr.copy()), grid.timesteps)
+
+
+def test_no_step_at_patch_borders_on_a_smooth_image(codec16: Codec) -> None:
+    """Blending ramps leave no jump at patch borders larger than the image's own variation elsewhere."""
+    height, width = 200, 360
+    yy, xx = np.mgrid[:height, :width]
+    smooth = np.stack([40 + xx * 0.5, 60 + yy * 0.6, 120 + (xx + yy) * 0.2], axis=-1).astype(np.uint8)
+    lr, grid = codec16.encode(smooth)
+    out = codec16.decode(ArrayLR(lr), grid, (width, height)).astype(float)
+    step = np.abs(np.diff(out, axis=1)).mean(axis=(0, 2))  # mean jump between neighbouring columns
+    borders = sorted({v * 8 for w in patch_windows((lr.shape[1] * 2, lr.shape[0] * 2), 16, 4) for v in w.box[::2]})
+    border_columns = [b - 1 for b in borders if 0 < b < width]
+    inner = np.delete(step, border_columns)
+    assert border_columns
+    assert step[border_columns].max() <= 2 * np.percentile(inner, 99) + 1.0

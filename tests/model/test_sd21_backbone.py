@@ -21,7 +21,7 @@ from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import add_lora
 from tadmcodec.models.tadm import TADMModel
 from tadmcodec.pipeline.geometry import ArrayLR
-from tests.model.conftest import SMALL
+from tests.conftest import SMALL
 
 PARTS = ("vae", "unet", "scheduler", "text_encoder", "tokenizer")
 

@@ -1,11 +1,10 @@
-"""The `tadmcodec` command line. Inspection commands import no torch, so many files are cheap."""
+"""`tadmcodec info` and `tadmcodec verify`: no torch import, so many files in one call are cheap."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 
 from tadmcodec_formats import TadmError, TadmReader
 
@@ -62,9 +61,7 @@ def _reason(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tadmcodec", description="TADM learned image codec")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     info = commands.add_parser("info", help="print each file's header and metadata summary")
     info.add_argument("files", nargs="+")
     info.add_argument("--json", action="store_true", help="print a JSON list instead of text")
@@ -72,9 +69,3 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check every CRC, length and tile of each file")
     verify.add_argument("files", nargs="+")
     verify.set_defaults(run=_verify)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)

@@ -1,0 +1,147 @@
+"""`tadmcodec encode` and `tadmcodec decode`, for one file or batches, with progress and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import TadmError
+from .paths import IMAGE_SUFFIXES, TADM_SUFFIXES, expand_inputs, plan_outputs, should_write
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    exclusive = parser.add_mutually_exclusive_group()
+    exclusive.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    exclusive.add_argument("--skip-existing", action="store_true", help="leave existing outputs and skip their inputs")
+    parser.add_argument("--out-dir", type=Path, help="write one output per input into this folder")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    encode = commands.add_parser("encode", help="encode images to .tadm files")
+    encode.add_argument("paths", nargs="+", help="INPUT OUTPUT.tadm, or inputs (files, folders, globs) with --out-dir")
+    encode.add_argument("--scale", type=int, choices=(16, 32), default=16)
+    encode.add_argument("--model", help="model name or folder (default: default-16x or default-32x)")
+    _add_output_flags(encode)
+    encode.set_defaults(run=_encode)
+    decode = commands.add_parser("decode", help="decode .tadm files to PNG, TIFF, JPEG or WebP")
+    decode.add_argument("paths", nargs="+", help="INPUT.tadm OUTPUT.png|tif|jpg|webp, or inputs with --out-dir")
+    decode.add_argument("--format", default="png", help="output format with --out-dir: png, tif, jpg or webp")
+    decode.add_argument("--region", help="X,Y,W,H: decode only this box of the image")
+    decode.add_argument("--timestep-map", type=Path, help="also save a picture of the per-patch timesteps")
+    decode.add_argument(
+        "--timestep-scale", type=float, default=1.0, help="multiply the stored timesteps (<1: fidelity)"
+    )
+    decode.add_argument("--timestep", type=int, help="use this timestep for every patch (0-999)")
+    _add_output_flags(decode)
+    decode.set_defaults(run=_decode)
+
+
+def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list[tuple[Path, Path]]:
+    if args.out_dir is not None:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        return plan_outputs(expand_inputs(args.paths, suffixes), args.out_dir, out_suffix)
+    if len(args.paths) != 2:
+        raise TadmError(f"give INPUT and OUTPUT, or inputs with --out-dir ({len(args.paths)} paths given)")
+    return [(Path(args.paths[0]), Path(args.paths[1]))]
+
+
+def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
+    """Run work(source, target, tiles_bar) per job; one error line per failed file; print a summary."""
+    failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0}, time.perf_counter()
+    files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
+    for source, target in files_bar:
+        try:
+            if not should_write(source, target, args.overwrite, args.skip_existing):
+                continue
+            with tqdm(desc=source.name, unit="tile", disable=args.quiet, leave=False) as tiles:
+                pixels = work(source, target, lambda n: tiles.update(n))
+            totals["files"] += 1
+            totals["in"] += source.stat().st_size
+            totals["out"] += target.stat().st_size
+            totals["pixels"] += pixels
+        except (TadmError, OSError) as err:
+            failures += 1
+            print(f"tadmcodec {args.command}: {source}: {err}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    bpp = 8 * (totals["out"] if verb == "encode" else totals["in"]) / max(totals["pixels"], 1)
+    print(f"{verb}d {totals['files']} file(s), {failures} failed: {totals['in']} bytes in, {totals['out']} bytes out, "
+          f"{bpp:.4f} bpp, {seconds:.1f} s")  # fmt: skip
+    return 1 if failures else 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from ..api import encode
+
+    def work(source: Path, target: Path, progress: Callable[[int], None]) -> int:
+        result = encode(source, target, scale=args.scale, model=args.model, device=args.device, progress=progress)
+        return result.width * result.height
+
+    try:
+        jobs = _jobs(args, IMAGE_SUFFIXES, ".tadm")
+    except TadmError as err:
+        print(f"tadmcodec encode: {err}", file=sys.stderr)
+        return 2
+    return _run_batch(args, jobs, work, "encode")
+
+
+def _parse_region(text: str | None) -> tuple[int, int, int, int] | None:
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise TadmError(f"--region must be X,Y,W,H integers, got {text!r}") from None
+    return x, y, w, h
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from ..api import decode, read_header
+    from ..image_output import output_format, save_image
+
+    try:
+        jobs = _jobs(args, TADM_SUFFIXES, f".{args.format.lower().lstrip('.')}")
+        region = _parse_region(args.region)
+        for _, target in jobs:
+            output_format(target)
+        if args.timestep_map and len(jobs) != 1:
+            raise TadmError("--timestep-map takes a single input")
+    except TadmError as err:
+        print(f"tadmcodec decode: {err}", file=sys.stderr)
+        return 2
+
+    def work(source: Path, target: Path, progress: Callable[[int], None]) -> int:
+        image = decode(source, region, args.device, args.timestep_scale, args.timestep, progress)
+        save_image(image, target)
+        if args.timestep_map:
+            _save_timestep_map(source, args.timestep_map, args.timestep_scale, args.timestep)
+        header = read_header(source)
+        return header.width * header.height
+
+    return _run_batch(args, jobs, work, "decode")
+
+
+def _save_timestep_map(source: Path, target: Path, scale: float, fixed: int | None) -> None:
+    import numpy as np
+
+    from tadmcodec_formats import TadmReader
+
+    from ..api import adjust_timesteps
+    from ..image_io import lr_thumbnail
+    from ..image_output import save_image
+    from ..timestep_map import render_timestep_map
+
+    with TadmReader(source) as reader:
+        header, grid = reader.header, adjust_timesteps(reader.read_patches(), scale, fixed)
+        size = (header.width, header.height)
+        backdrop = lr_thumbnail(reader.read_lr(), header.colour_type).convert("RGB").resize(size)
+    picture = render_timestep_map(
+        np.asarray(backdrop), grid.timesteps, grid.patch_size, grid.overlap, size, header.scale
+    )
+    save_image(picture, target)

@@ -1,0 +1,86 @@
+"""`tadmcodec encode/decode/thumbnail`: single files and batches, flags, atomic outputs, error lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tadmcodec.cli import main
+
+pytestmark = pytest.mark.usefixtures("registered_models")
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg", "sub/c.png"):
+        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_encode_decode_single(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "a.tadm"
+    assert main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"]) == 0
+    assert "encoded 1 file(s), 0 failed" in capsys.readouterr().out
+    for suffix in ("png", "tif", "jpg", "webp"):
+        out = tmp_path / f"a.{suffix}"
+        assert main(["decode", str(target), str(out), "--quiet"]) == 0
+        assert Image.open(out).size == (56, 40)
+    assert main(["decode", str(target), str(tmp_path / "r.png"), "--region", "8,4,20,10", "--quiet"]) == 0
+    assert Image.open(tmp_path / "r.png").size == (20, 10)
+    assert main(["thumbnail", str(target), str(tmp_path / "t.png")]) == 0
+    assert Image.open(tmp_path / "t.png").size == (4, 3)
+
+
+def test_batches_with_folders_and_globs(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["encode", str(images), "--out-dir", str(out), "--model", "test-16x", "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.tadm", "b.tadm", "c.tadm"]
+    decoded = tmp_path / "decoded"
+    code = main(["decode", str(out / "*.tadm"), "--out-dir", str(decoded), "--format", "png", "--quiet"])
+    assert code == 0
+    assert sorted(p.name for p in decoded.iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+def test_existing_outputs_need_a_flag(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "a.tadm"
+    target.write_bytes(b"keep me")
+    args = ["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"]
+    assert main(args) == 1
+    assert "exists (use --overwrite or --skip-existing)" in capsys.readouterr().err
+    assert target.read_bytes() == b"keep me"
+    assert main([*args, "--skip-existing"]) == 0 and target.read_bytes() == b"keep me"
+    assert main([*args, "--overwrite"]) == 0 and target.read_bytes() != b"keep me"
+
+
+def test_never_overwrites_an_input(images: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = images / "a.png"
+    before = source.read_bytes()
+    code = main(["decode", str(source), str(source), "--overwrite", "--quiet"])
+    assert code == 1 and source.read_bytes() == before
+    assert "refusing to overwrite the input" in capsys.readouterr().err
+
+
+def test_errors_are_one_line_and_leave_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    damaged = tmp_path / "bad.tadm"
+    damaged.write_bytes(b"\x89TADM\r\n\x1a\n\x01\x00\x00" + bytes(30))
+    assert main(["decode", str(damaged), str(tmp_path / "out.png"), "--quiet"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "bad.tadm" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tadm"]
+    assert main(["decode", str(damaged), str(tmp_path / "out.gif")]) == 2
+    assert main(["encode", str(tmp_path / "missing.png"), str(tmp_path / "x.tadm")]) == 1
+
+
+def test_timestep_map(images: Path, tmp_path: Path) -> None:
+    target = tmp_path / "a.tadm"
+    main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"])
+    code = main(["decode", str(target), str(tmp_path / "a.png"), "--timestep-map", str(tmp_path / "map.png"),
+                 "--timestep-scale", "0.5", "--quiet"])  # fmt: skip
+    assert code == 0 and Image.open(tmp_path / "map.png").size == (56, 40)

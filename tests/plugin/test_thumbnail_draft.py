@@ -1,0 +1,51 @@
+"""draft(), reduce() and thumbnail() are served from the stored LR without the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tadmcodec
+
+
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any model run fails the test."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(tadmcodec.api, "decode_reader", refuse)
+
+
+@pytest.mark.usefixtures("no_model")
+def test_thumbnail_uses_the_lr(encoded: dict[str, Path]) -> None:
+    with Image.open(encoded["rgb"]) as image:
+        image.thumbnail((8, 8))  # the 8x5 LR covers the 8x5 thumbnail
+        assert image.size == (8, 5)
+
+
+@pytest.mark.usefixtures("no_model")
+def test_draft_returns_the_lr_and_its_box(encoded: dict[str, Path]) -> None:
+    with Image.open(encoded["rgb"]) as image:
+        mode, box = image.draft(None, (8, 5))
+        assert image.size == (8, 5) and mode == "RGB" and box == (0, 0, 7.5, 5.0)
+        image.load()
+        assert np.array_equal(np.asarray(image), np.asarray(tadmcodec.read_thumbnail(encoded["rgb"])))
+
+
+@pytest.mark.usefixtures("no_model")
+def test_reduce_by_the_scale_or_more(encoded: dict[str, Path]) -> None:
+    with Image.open(encoded["rgba"]) as image:
+        assert image.reduce(16).size == (6, 4)
+        assert image.reduce(32).size == (3, 2)
+        assert image.reduce(16).mode == "RGBA"
+
+
+def test_draft_declines_sizes_beyond_the_lr(encoded: dict[str, Path]) -> None:
+    with Image.open(encoded["rgb"]) as image:
+        assert image.draft(None, (100, 60)) is None
+        assert image.size == (120, 80)
