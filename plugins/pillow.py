@@ -86,9 +86,9 @@ class TadmImageFile(ImageFile.ImageFile):
             if self._use_lr:
                 image = self._thumbnail()
             else:
-                from tadmcodec.api import decode_reader
+                from tadmcodec.api import decode
 
-                image = decode_reader(self._reader)
+                image = decode(self._reader)
             self.im = image.im
             self._size, self._mode = image.size, image.mode
         return Image.Image.load(self)

@@ -126,33 +126,26 @@ def adjust_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = No
 
 
 def decode(
-    source: Source,
+    source: Source | TadmReader,
     region: Region | None = None,
     device: str | None = None,
     timestep_scale: float = 1.0,
     timestep: int | None = None,
     progress: Progress | None = None,
 ) -> Image.Image:
-    """Decode a .tadm file (or the region x, y, width, height of it) to a Pillow image with its metadata."""
-    with TadmReader(source) as reader:
-        return decode_reader(reader, region, device, timestep_scale, timestep, progress)
+    """Decode a .tadm file (or the region x, y, width, height of it) to a Pillow image with its metadata.
 
-
-def decode_reader(
-    reader: TadmReader,
-    region: Region | None = None,
-    device: str | None = None,
-    timestep_scale: float = 1.0,
-    timestep: int | None = None,
-    progress: Progress | None = None,
-) -> Image.Image:
-    """decode() on an open reader (the Pillow plugin keeps one per image)."""
-    header = reader.header
+    `source` may also be an open TadmReader (the Pillow plugin keeps one per image).
+    """
+    if not isinstance(source, TadmReader):
+        with TadmReader(source) as reader:
+            return decode(reader, region, device, timestep_scale, timestep, progress)
+    header = source.header
     codec = codec_for(header, device)
     box = _region_box(region, header)
-    grid = adjust_timesteps(reader.read_patches(), timestep_scale, timestep)
-    rgb = codec.decode(_ReaderLR(reader), grid, (header.width, header.height), box, progress)
-    return to_pil(rgb, reader.read_alpha(box), header.colour_type, reader.metadata)
+    grid = adjust_timesteps(source.read_patches(), timestep_scale, timestep)
+    rgb = codec.decode(_ReaderLR(source), grid, (header.width, header.height), box, progress)
+    return to_pil(rgb, source.read_alpha(box), header.colour_type, source.metadata)
 
 
 def codec_for(header: Header, device: str | None) -> Codec:
