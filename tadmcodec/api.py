@@ -132,11 +132,15 @@ def decode(
     timestep_scale: float = 1.0,
     timestep: int | None = None,
     progress: Progress | None = None,
-) -> Image.Image:
-    """Decode a .tadm file (or the region x, y, width, height of it) to a Pillow image with its metadata.
+    as_array: bool = False,
+) -> Image.Image | np.ndarray:
+    """Decode a .tadm file (or the region x, y, width, height of it) to a Pillow image with its metadata,
+    or with as_array to a uint8 array (H, W) or (H, W, C) in the stored mode.
 
     `source` may also be an open TadmReader (the Pillow plugin keeps one per image).
     """
+    if as_array:
+        return np.asarray(decode(source, region, device, timestep_scale, timestep, progress))
     if not isinstance(source, TadmReader):
         with TadmReader(source) as reader:
             return decode(reader, region, device, timestep_scale, timestep, progress)

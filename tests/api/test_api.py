@@ -109,8 +109,9 @@ def test_metadata_passthrough() -> None:
 def test_region_decode_matches_the_full_decode(tmp_path: Path) -> None:
     path = tmp_path / "x.tadm"
     tadmcodec.encode(photo(150, 90), path, model="test-16x")
-    full = np.asarray(tadmcodec.decode(path))
-    region = np.asarray(tadmcodec.decode(path, region=(30, 20, 70, 50)))
+    full = tadmcodec.decode(path, as_array=True)
+    region = tadmcodec.decode(path, region=(30, 20, 70, 50), as_array=True)
+    assert isinstance(full, np.ndarray) and full.shape == (90, 150, 3)
     assert np.array_equal(region, full[20:70, 30:100])
     with pytest.raises(TadmError, match="outside"):
         tadmcodec.decode(path, region=(100, 0, 60, 10))
