@@ -82,7 +82,8 @@ class FeatureDecoder(nn.Module):
 
 
 class DFRM(nn.Module):
-    """The three DFRM parts, with the encoder side (x, z) -> y and the decoder side y -> z_hat."""
+    """The three DFRM parts; the encoder side is (x, z) -> y, the decoder side G_d(F^-1(y)) (see
+    TADMModel.rescaled_latent, which adds the optional skip from the upsampled LR)."""
 
     def __init__(self, latent_channels: int, scale: int, width: int = 64, blocks: int = 2,
                  flow_blocks: int = 4, flow_hidden: int = 32) -> None:  # fmt: skip
@@ -95,7 +96,3 @@ class DFRM(nn.Module):
         """(z_lr, y): the rescaled feature and the unquantized LR image."""
         z_lr = self.encoder(x, z)
         return z_lr, self.mapping(z_lr)
-
-    def upscale(self, y: torch.Tensor) -> torch.Tensor:
-        """The rescaled latent z_hat from a (quantized) LR image y in [0, 1]."""
-        return self.decoder(self.mapping.inverse(y))

@@ -6,13 +6,20 @@ and the null-prompt embedding are saved beside them by the model-folder code.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
+import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 
+from .blocks import zero_module
 from .dfrm import DFRM, LATENT_FACTOR
 from .hybrid_scheduler import HybridScheduler
 from .tpm import TimestepPredictor
+
+if TYPE_CHECKING:
+    from ..backbones import Backbone
 
 
 class TADMModel(ModelMixin, ConfigMixin):
@@ -38,6 +45,7 @@ class TADMModel(ModelMixin, ConfigMixin):
         lr_halo: int = 8,
         encode_tile: int = 1024,
         encode_halo: int = 128,
+        lr_skip: bool = True,
         lora_rank: int = 8,
         lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
     ) -> None:
@@ -46,8 +54,19 @@ class TADMModel(ModelMixin, ConfigMixin):
         if patch_size % step or patch_overlap % step or encode_tile % scale or encode_halo % scale:
             raise ValueError("patch size and overlap must be multiples of scale/8; encode tile and halo of scale")
         self.dfrm = DFRM(latent_channels, scale, dfrm_width, dfrm_blocks, flow_blocks, flow_hidden)
+        if lr_skip:  # G_d then learns a residual over the latent of the upsampled LR, starting at zero
+            zero_module(self.dfrm.decoder.layers[-1])
         self.tpm = TimestepPredictor(latent_channels, num_timesteps, tpm_width)
         self.scheduler = HybridScheduler(num_timesteps, latent_channels, scheduler_width)
+
+    def rescaled_latent(self, y: torch.Tensor, backbone: Backbone, z_lr: torch.Tensor | None = None) -> torch.Tensor:
+        """z_hat from an LR image y in [0, 1]: G_d(F^-1(y)) (or G_d(z_lr) when given), plus, with
+        lr_skip, the backbone's latent of the bicubically upsampled y."""
+        z_hat = self.dfrm.decoder(self.dfrm.mapping.inverse(y) if z_lr is None else z_lr)
+        if self.config.lr_skip:
+            upsampled = F.interpolate(y * 2 - 1, scale_factor=self.config.scale, mode="bicubic", align_corners=False)
+            z_hat = z_hat + backbone.encode(upsampled.clamp(-1, 1))
+        return z_hat
 
     def set_schedule(self, alphas_cumprod: torch.Tensor) -> None:
         """Take the backbone's alphas_cumprod (saved with the weights afterwards)."""

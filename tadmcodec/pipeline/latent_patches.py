@@ -25,7 +25,7 @@ def rescaled_latents(model: LoadedModel, source: LRSource, windows: list[PatchWi
         box = (x0 // step - halo, y0 // step - halo, -(-x1 // step) + halo, -(-y1 // step) + halo)
         crops.append(crop_replicate(source, box)[:, :, :3])
     lr = torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2).float() / 255.0
-    z_hat = model.tadm.dfrm.upscale(lr)
+    z_hat = model.tadm.rescaled_latent(lr, model.backbone)
     x0, y0, x1, y1 = windows[0].box
     offset = halo * step
     return z_hat[:, :, offset : offset + y1 - y0, offset : offset + x1 - x0]

@@ -178,7 +178,7 @@ class TADMStage(Stage):
         with torch.set_grad_enabled(self.kind != "enhance" and torch.is_grad_enabled()):
             z_lr, y = dfrm.downscale(x, z)
             y_q = quantize_8bit(y)
-            z_hat = dfrm.upscale(y_q)
+            z_hat = self.tadm.rescaled_latent(y_q, self.backbone)
         out = {"z": z, "z_lr": z_lr, "y": y, "y_q": y_q, "z_hat": z_hat}
         if self.kind == "dfrm":
             if self.loss_weights.get("rec_pixel", 1.0) > 0 or not torch.is_grad_enabled():
@@ -197,7 +197,8 @@ class TADMStage(Stage):
         if self.kind in ("dfrm", "joint"):
             guide = (F.avg_pool2d(x, self.scale) + 1) / 2
             terms["rec_latent"] = w.get("rec", 1.0) * (
-                F.l1_loss(out["z_hat"], out["z"]) + F.l1_loss(self.tadm.dfrm.decoder(out["z_lr"]), out["z"])
+                F.l1_loss(out["z_hat"], out["z"])
+                + F.l1_loss(self.tadm.rescaled_latent(out["y"], self.backbone, out["z_lr"]), out["z"])
             )
             terms["gui"] = w.get("gui", 0.05) * F.l1_loss(out["y"], guide)
         if self.kind == "dfrm":
