@@ -12,9 +12,9 @@ from .pipeline.geometry import patch_windows
 _STOPS = np.array([[49, 54, 149], [116, 173, 209], [255, 255, 191], [244, 109, 67], [165, 0, 38]], float)
 
 
-def colourise(values: np.ndarray, top: float = 999.0) -> np.ndarray:
-    """Map timesteps in [0, top] to RGB uint8 along a diverging blue-yellow-red scale."""
-    position = np.clip(values / top, 0, 1) * (len(_STOPS) - 1)
+def colourise(values: np.ndarray, low: float = 0.0, high: float = 999.0) -> np.ndarray:
+    """Map timesteps in [low, high] to RGB uint8 along a diverging blue-yellow-red scale."""
+    position = np.clip((values - low) / max(high - low, 1e-9), 0, 1) * (len(_STOPS) - 1)
     low = np.floor(position).astype(int).clip(0, len(_STOPS) - 2)
     frac = (position - low)[..., None]
     return (_STOPS[low] * (1 - frac) + _STOPS[low + 1] * frac).astype(np.uint8)
@@ -35,9 +35,12 @@ def timestep_field(timesteps: np.ndarray, patch: int, overlap: int, size: tuple[
 
 
 def render_timestep_map(image: np.ndarray | None, timesteps: np.ndarray, patch: int, overlap: int,
-                        size: tuple[int, int], scale: int, opacity: float = 0.55) -> Image.Image:  # fmt: skip
-    """The timestep map over the image (or alone when image is None), as an RGB picture."""
-    colours = colourise(timestep_field(timesteps, patch, overlap, size, scale).astype(float))
+                        size: tuple[int, int], scale: int, opacity: float = 0.55,
+                        value_range: tuple[float, float] = (0.0, 999.0)) -> Image.Image:  # fmt: skip
+    """The timestep map over the image (or alone when image is None), as an RGB picture; colours span
+    value_range (the full 0-999 by default, so maps of different files compare)."""
+    field = timestep_field(timesteps, patch, overlap, size, scale).astype(float)
+    colours = colourise(field, *value_range)
     if image is None:
         return Image.fromarray(colours)
     gray = np.asarray(Image.fromarray(image).convert("L").convert("RGB"), float)
