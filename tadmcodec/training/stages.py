@@ -65,9 +65,13 @@ class Stage:
 class VAEStage(Stage):
     def __init__(self, config: dict[str, Any], pca_batch: torch.Tensor | None) -> None:
         super().__init__(config)
-        self.vae = tiny_vae(**config.get("vae", {}))
-        if pca_batch is not None:  # a fresh run; a resumed one loads its weights
-            self.vae.init_from_pca(pca_batch)
+        exported = Path(config["backbone"]) / "vae"
+        if (exported / "config.json").is_file():  # continue from the exported (shipped) VAE
+            self.vae = TinyAutoencoder.from_pretrained(exported, use_safetensors=True, local_files_only=True)
+        else:
+            self.vae = tiny_vae(**config.get("vae", {}))
+            if pca_batch is not None:  # a fresh run; a resumed one loads its checkpoint
+                self.vae.init_from_pca(pca_batch)
 
     def trainable(self) -> list[nn.Parameter]:
         return list(self.vae.parameters())
@@ -105,7 +109,7 @@ class UNetStage(Stage):
         folder = Path(config["backbone"])
         self.vae = TinyAutoencoder.from_pretrained(folder, subfolder="vae", use_safetensors=True).eval()
         self.vae.requires_grad_(False)
-        self.unet = tiny_unet(self.vae.config.latent_channels, **config.get("unet", {}))
+        self.unet = _existing_unet(folder) or tiny_unet(self.vae.config.latent_channels, **config.get("unet", {}))
         self.backbone = Backbone(self.vae, self.unet, load_backbone(folder).alphas_cumprod)
 
     def trainable(self) -> list[nn.Parameter]:
