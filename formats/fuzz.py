@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import argparse
 import enum
-import io
 import json
 import time
 
 import numpy as np
 
 from .errors import TadmError
-from .header import ColourType, Header
+from .header import ColourType
 from .metadata import Metadata
-from .patches import PatchGrid, patch_count
 from .reader import TadmContents, read_tadm
-from .writer import write_tadm
+from .samples import random_container
 
 
 class Outcome(enum.Enum):
@@ -76,28 +74,13 @@ def mutate(data: bytes, rng: np.random.Generator) -> bytes:
 
 
 def sample_files() -> list[bytes]:
-    """Small containers covering RGB, RGBA with metadata, and a multi-tile raw LA image."""
-    rng = np.random.default_rng(0)
-    files = []
-    for width, height, scale, colour, tile in ((90, 70, 16, ColourType.RGB, 256), (64, 40, 32, ColourType.RGBA, 8)):
-        header = Header(
-            width=width,
-            height=height,
-            scale=scale,
-            colour_type=colour,
-            model_id="fuzz",
-            model_sha256=bytes(32),
-            tile_width=tile,
-            tile_height=tile,
-        )
-        lr = rng.integers(0, 256, (header.lr_height, header.lr_width, header.lr_channels), dtype=np.uint8)
-        lw, lh = header.latent_size
-        grid = PatchGrid(8, 2, rng.integers(0, 1000, (patch_count(lh, 8, 2), patch_count(lw, 8, 2))))
-        alpha = rng.integers(0, 256, (height, width), dtype=np.uint8) if colour.has_alpha else None
-        buffer = io.BytesIO()
-        write_tadm(buffer, header, lr, grid, alpha, Metadata(exif=b"II*\0", text={"a": "b"}))
-        files.append(buffer.getvalue())
-    return files
+    """Small containers: RGB with one tile, and RGBA with metadata over several 8x8 tiles."""
+    metadata = Metadata(exif=b"II*\0", text={"a": "b"})
+    return [
+        random_container(90, 70, 16, ColourType.RGB, seed=0, metadata=metadata, patch=8, overlap=2)[0],
+        random_container(64, 40, 32, ColourType.RGBA, seed=1, metadata=metadata, patch=8, overlap=2,
+                         tile_width=8, tile_height=8)[0],
+    ]  # fmt: skip
 
 
 def main() -> None:

@@ -3,12 +3,10 @@ model folders, loaded through the same code as shipped ones."""
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -18,37 +16,10 @@ from tadmcodec.codec import Codec
 from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import add_lora
 from tadmcodec.models.tadm import TADMModel
-from tadmcodec_formats import ColourType, Header, Metadata, PatchGrid, write_tadm
-from tadmcodec_formats.patches import patch_count
+from tadmcodec_formats import Metadata
+from tadmcodec_formats.samples import random_container
 
-
-def make_container(
-    width: int = 200,
-    height: int = 120,
-    scale: int = 16,
-    colour: ColourType = ColourType.RGB,
-    seed: int = 0,
-    metadata: Metadata | None = None,
-    **header_fields: object,
-) -> tuple[bytes, dict]:
-    """Bytes of a valid container with random content, and the content that went in."""
-    rng = np.random.default_rng(seed)
-    header = Header(
-        width=width,
-        height=height,
-        scale=scale,
-        colour_type=colour,
-        model_id="test-model",
-        model_sha256=bytes(32),
-        **header_fields,
-    )
-    lr = rng.integers(0, 256, (header.lr_height, header.lr_width, header.lr_channels), dtype=np.uint8)
-    lw, lh = header.latent_size
-    grid = PatchGrid(16, 4, rng.integers(0, 1000, (patch_count(lh, 16, 4), patch_count(lw, 16, 4))))
-    alpha = rng.integers(0, 256, (height, width), dtype=np.uint8) if colour.has_alpha else None
-    buffer = io.BytesIO()
-    write_tadm(buffer, header, lr, grid, alpha, metadata)
-    return buffer.getvalue(), {"header": header, "lr": lr, "patches": grid, "alpha": alpha, "metadata": metadata}
+make_container = random_container
 
 
 @pytest.fixture
