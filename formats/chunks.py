@@ -43,10 +43,6 @@ class Chunk:
         """Offset of the byte after this chunk's CRC."""
         return self.offset + CHUNK_OVERHEAD + len(self.payload)
 
-    @property
-    def critical(self) -> bool:
-        return is_critical(self.type)
-
     def where(self) -> str:
         """Location text for error messages."""
         return f"chunk {self.type.decode('ascii')} at offset {self.offset}"

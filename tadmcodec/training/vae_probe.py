@@ -16,11 +16,8 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
 from .data import CropSampler
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = F.mse_loss((a.clamp(-1, 1) + 1) / 2, (b + 1) / 2).item()
-    return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+from .losses import psnr
+from .stages import to_unit
 
 
 def main() -> None:
@@ -61,7 +58,7 @@ def main() -> None:
         "widths": args.widths,
         "steps": step,
         "minutes": args.minutes,
-        "val_psnr": round(psnr(recon, val), 2),
+        "val_psnr": round(psnr(to_unit(recon), to_unit(val)).mean().item(), 2),
         "params_m": round(sum(p.numel() for p in vae.parameters()) / 1e6, 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
