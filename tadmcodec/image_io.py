@@ -20,6 +20,7 @@ from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
 from .errors import InputImageError
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pnm"}
 EXIF_PREFIX = b"Exif\x00\x00"
 ORIENTATION = 0x0112
 _TARGET_MODE = {"L": "L", "1": "L", "LA": "LA", "La": "LA", "RGB": "RGB", "RGBA": "RGBA", "RGBa": "RGBA",

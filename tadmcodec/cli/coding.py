@@ -11,7 +11,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import TadmError
-from .paths import IMAGE_SUFFIXES, TADM_SUFFIXES, expand_inputs, plan_outputs, should_write
+from ..image_io import IMAGE_SUFFIXES
+from .paths import TADM_SUFFIXES, expand_inputs, plan_outputs, should_write
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:

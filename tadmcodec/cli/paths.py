@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..errors import TadmError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pnm"}
 TADM_SUFFIXES = {".tadm"}
 
 

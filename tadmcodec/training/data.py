@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+from ..image_io import IMAGE_SUFFIXES
 
 
 def list_images(folders: list[str | Path]) -> list[Path]:
