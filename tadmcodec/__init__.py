@@ -9,7 +9,7 @@ from tadmcodec_formats import Header, TadmError, UnknownModelError
 # Registers the Pillow plugin (torch-free), as `import pillow_avif` does.
 from tadmcodec_plugins import pillow as _pillow_plugin  # noqa: F401
 
-from .api import EncodeResult, decode, encode, read_header, read_thumbnail
+from .api import EncodeResult, decode, decode_to_file, encode, read_header, read_thumbnail
 
 __version__ = "0.1.0"
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "UnknownModelError",
     "__version__",
     "decode",
+    "decode_to_file",
     "encode",
     "read_header",
     "read_thumbnail",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -14,14 +16,14 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from PIL import Image
 
-from tadmcodec_formats import Header, PatchGrid, TadmReader, UnknownModelError, write_tadm
+from tadmcodec_formats import Header, PatchGrid, TadmReader, TadmWriter, UnknownModelError
 
 from .errors import InputImageError, TadmError
-from .image_io import area_average, lr_thumbnail, prepare, to_pil
+from .image_io import PreparedImage, area_average, lr_thumbnail, prepare, stored_pixels, to_pil
 
 if TYPE_CHECKING:
     from .codec import Codec
-    from .pipeline.decode import Progress
+    from .progress import Progress
 
 ImageInput = str | os.PathLike[str] | Image.Image | np.ndarray
 Source = str | os.PathLike[str] | bytes | BinaryIO
@@ -84,21 +86,56 @@ def encode(
     device: str | None = None,
     progress: Progress | None = None,
 ) -> EncodeResult:
-    """Encode an image to a .tadm file (written atomically when `output` is a path)."""
+    """Encode an image to a .tadm file (written atomically when `output` is a path).
+
+    Tiled 8-bit TIFF and BigTIFF paths are read tile by tile, so their size is not limited by memory.
+    """
     start = time.perf_counter()
-    prepared = prepare(load_image(image))
-    codec = load_codec(model, scale, device)
-    lr, grid = codec.encode(prepared.rgb, progress)
-    if prepared.alpha is not None:
-        lr = np.concatenate([lr, area_average(prepared.alpha, scale)[..., None]], axis=2)
-    height, width = prepared.rgb.shape[:2]
-    header = Header(
-        width=width, height=height, scale=scale, colour_type=prepared.colour_type, model_id=codec.model.name,
-        model_sha256=codec.model.digest, colour_space=prepared.colour_space,
-    )  # fmt: skip
-    write_tadm(output, header, lr, grid, prepared.alpha, prepared.metadata)
+    with _open_input(image) as prepared:
+        codec = load_codec(model, scale, device)
+        lr, grid = codec.encode(prepared.rgb, progress)
+        width, height = prepared.size
+        header = Header(
+            width=width, height=height, scale=scale, colour_type=prepared.colour_type, model_id=codec.model.name,
+            model_sha256=codec.model.digest, colour_space=prepared.colour_space,
+        )  # fmt: skip
+        _write_container(output, header, lr, grid, prepared)
     written = Path(output).stat().st_size if isinstance(output, (str, os.PathLike)) else output.tell()
     return EncodeResult(width, height, written, time.perf_counter() - start, codec.model.name)
+
+
+@contextmanager
+def _open_input(image: ImageInput) -> Iterator[PreparedImage]:
+    """The prepared input: a streaming TIFF reader when tifffile can stream the file, else Pillow's pixels."""
+    opened = None
+    if isinstance(image, (str, os.PathLike)) and Path(image).suffix.lower() in (".tif", ".tiff"):
+        from .tiff_input import open_tiff
+
+        opened = open_tiff(image)
+    if opened is None:
+        yield prepare(load_image(image))
+        return
+    tiff, prepared = opened
+    with tiff:
+        yield prepared
+
+
+def _write_container(output: str | os.PathLike[str] | BinaryIO, header: Header, lr: np.ndarray, grid: PatchGrid,
+                     prepared: PreparedImage) -> None:  # fmt: skip
+    """Write LR tiles (with the area-averaged alpha), the patch grid and the alpha tiles, tile by tile."""
+    with TadmWriter(output, header, prepared.metadata) as writer:
+        for index in range(header.tile_count):
+            x0, y0, x1, y1 = header.lr_tile_box(index)
+            tile = lr[y0:y1, x0:x1]
+            if prepared.alpha is not None:
+                s = header.scale
+                alpha = prepared.alpha.read((x0 * s, y0 * s, min(x1 * s, header.width), min(y1 * s, header.height)))
+                tile = np.concatenate([tile, area_average(alpha, s)[..., None]], axis=2)
+            writer.write_lr_tile(tile)
+        writer.write_patches(grid)
+        if prepared.alpha is not None:
+            for index in range(header.tile_count):
+                writer.write_alpha_tile(prepared.alpha.read(header.alpha_tile_box(index)))
 
 
 @dataclass
@@ -150,6 +187,44 @@ def decode(
     grid = adjust_timesteps(source.read_patches(), timestep_scale, timestep)
     rgb = codec.decode(_ReaderLR(source), grid, (header.width, header.height), box, progress)
     return to_pil(rgb, source.read_alpha(box), header.colour_type, source.metadata)
+
+
+def decode_to_file(
+    source: Source,
+    output: str | os.PathLike[str],
+    region: Region | None = None,
+    device: str | None = None,
+    timestep_scale: float = 1.0,
+    timestep: int | None = None,
+    progress: Progress | None = None,
+    output_format: str | None = None,
+    tile: int = 512,
+) -> int:
+    """Decode to PNG, JPEG or WebP (by extension or `output_format`), or stream it to a tiled pyramidal
+    BigTIFF (.tif, .tiff; tile x tile tiles) without ever holding the image; written atomically.
+    Returns the bytes written."""
+    from .image_output import output_format as format_for
+    from .image_output import save_image
+
+    if format_for(output, output_format) != "TIFF":
+        return save_image(decode(source, region, device, timestep_scale, timestep, progress), output, output_format)
+    from .tiff_output import write_pyramid_tiff
+
+    with TadmReader(source) as reader:
+        header = reader.header
+        codec = codec_for(header, device)
+        box = _region_box(region, header)
+        grid = adjust_timesteps(reader.read_patches(), timestep_scale, timestep)
+        blocks = (
+            (block, stored_pixels(rgb, reader.read_alpha(block), header.colour_type))
+            for block, rgb in codec.decode_blocks(_ReaderLR(reader), grid, box, tile, progress)
+        )
+        whole = box == (0, 0, header.width, header.height)
+        thumbnail = np.asarray(lr_thumbnail(reader.read_lr(), header.colour_type)) if whole else None
+        if thumbnail is not None and thumbnail.ndim == 2:
+            thumbnail = thumbnail[..., None]
+        channels = len(header.colour_type.mode)
+        return write_pyramid_tiff(output, blocks, box, channels, reader.metadata, thumbnail, header.scale, tile)
 
 
 def codec_for(header: Header, device: str | None) -> Codec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -11,10 +12,10 @@ from tadmcodec_formats import PatchGrid
 
 from .device import resolve_device
 from .model_folder import LoadedModel, load_model_folder
-from .models.dfrm import LATENT_FACTOR
-from .pipeline.decode import Progress, TiledDecoder
+from .pipeline.decode import TiledDecoder
 from .pipeline.encode import TiledEncoder
-from .pipeline.geometry import Box, LRSource
+from .progress import Progress
+from .raster import ArrayRaster, Box, Raster
 from .registry import resolve_model
 
 _LOADED: dict[tuple[str, str], LoadedModel] = {}
@@ -43,27 +44,40 @@ class Codec:
     def scale(self) -> int:
         return self.model.tadm.config.scale
 
-    def pad(self, rgb: np.ndarray) -> np.ndarray:
-        """Pad right and bottom to a multiple of the scale by edge replication (the container's rule)."""
-        height, width = rgb.shape[:2]
-        s = self.scale
-        return np.pad(rgb, ((0, -height % s), (0, -width % s), (0, 0)), mode="edge")
-
-    def encode(self, rgb: np.ndarray, progress: Progress | None = None) -> tuple[np.ndarray, PatchGrid]:
-        """(H, W, 3) uint8 to the quantized LR (ceil(H/s), ceil(W/s), 3) and the patch grid."""
-        padded = torch.from_numpy(self.pad(rgb)).permute(2, 0, 1).float() / 127.5 - 1.0
+    def encode(self, rgb: np.ndarray | Raster, progress: Progress | None = None) -> tuple[np.ndarray, PatchGrid]:
+        """(H, W, 3) uint8 pixels (an array or a Raster read tile by tile) to the quantized LR
+        (ceil(H/s), ceil(W/s), 3) and the patch grid."""
+        image = ArrayRaster(rgb) if isinstance(rgb, np.ndarray) else rgb
         encoder = TiledEncoder(self.model, self.device, self.batch_size)
-        lr = encoder.downscale(padded, progress)
+        if progress is not None:
+            progress.reset(encoder.work(image.width, image.height))
+        lr = encoder.downscale(image, progress)
         config = self.model.tadm.config
         return lr, PatchGrid(config.patch_size, config.patch_overlap, encoder.timesteps(lr, progress))
 
-    def decode(self, source: LRSource, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
+    def decoder(self, source: Raster, grid: PatchGrid) -> TiledDecoder:
+        """A tiled decoder for one image's LR raster and patch grid."""
+        return TiledDecoder(self.model, self.device, source, grid.patch_size, grid.overlap, grid.timesteps,
+                            self.batch_size)  # fmt: skip
+
+    def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
                progress: Progress | None = None) -> np.ndarray:  # fmt: skip
         """The (h, w, 3) uint8 pixels of box (default: the whole width x height image)."""
-        step = self.scale // LATENT_FACTOR
-        latent_size = (source.width * step, source.height * step)
-        decoder = TiledDecoder(self.model, self.device, self.batch_size)
-        box = box or (0, 0, *size)
-        pixels = decoder.decode(source, latent_size, grid.patch_size, grid.overlap, grid.timesteps.reshape(-1),
-                                box, progress)  # fmt: skip
-        return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        decoder, box = self.decoder(source, grid), box or (0, 0, *size)
+        if progress is not None:
+            progress.reset(decoder.work(box))
+        return to_uint8(decoder.decode(box, progress))
+
+    def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int,
+                      progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+        """(block box, (h, w, 3) uint8 pixels) for block x block tiles of box in raster order, streamed."""
+        decoder = self.decoder(source, grid)
+        if progress is not None:
+            progress.reset(decoder.work(box))
+        for block_box, pixels in decoder.blocks(box, block, progress):
+            yield block_box, to_uint8(pixels)
+
+
+def to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """(3, h, w) float in [-1, 1] to (h, w, 3) uint8."""
+    return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()

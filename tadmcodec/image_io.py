@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
 from .errors import InputImageError
+from .raster import ArrayRaster, Raster
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pnm"}
 EXIF_PREFIX = b"Exif\x00\x00"
@@ -30,13 +31,18 @@ _HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 @dataclass
 class PreparedImage:
-    """What the encoder needs: RGB pixels, the optional alpha plane, the layout and the metadata."""
+    """What the encoder needs: RGB pixels, the optional alpha plane (rasters read by box, so a tiled
+    TIFF is never decoded whole), the layout and the metadata."""
 
-    rgb: np.ndarray
-    alpha: np.ndarray | None
+    rgb: Raster
+    alpha: Raster | None
     colour_type: ColourType
     colour_space: ColourSpace
     metadata: Metadata
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.width, self.rgb.height
 
 
 def prepare(image: Image.Image) -> PreparedImage:
@@ -60,9 +66,9 @@ def prepare(image: Image.Image) -> PreparedImage:
     colour_type = {"L": ColourType.GRAY, "LA": ColourType.GRAY_ALPHA, "RGB": ColourType.RGB,
                    "RGBA": ColourType.RGBA}[mode]  # fmt: skip
     pixels = np.asarray(converted)
-    alpha = pixels[..., -1].copy() if colour_type.has_alpha else None
+    alpha = ArrayRaster(pixels[..., -1].copy()) if colour_type.has_alpha else None
     space = ColourSpace.ICC if metadata.icc_profile else ColourSpace.SRGB
-    return PreparedImage(np.asarray(converted.convert("RGB")), alpha, colour_type, space, metadata)
+    return PreparedImage(ArrayRaster(np.asarray(converted.convert("RGB"))), alpha, colour_type, space, metadata)
 
 
 def _metadata(image: Image.Image) -> Metadata:
@@ -90,6 +96,12 @@ def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, colour_type: ColourType, m
         image.putalpha(Image.fromarray(alpha, "L"))
     apply_metadata(image, metadata)
     return image
+
+
+def stored_pixels(rgb: np.ndarray, alpha: np.ndarray | None, colour_type: ColourType) -> np.ndarray:
+    """Decoded pixels in the stored mode as an (h, w, C) array (C = 1, 2, 3 or 4), as to_pil makes them."""
+    pixels = np.asarray(to_pil(rgb, alpha, colour_type, Metadata()))
+    return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
 def apply_metadata(image: Image.Image, metadata: Metadata) -> None:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ..errors import TadmError
 from ..image_io import IMAGE_SUFFIXES
+from ..progress import Progress
 from .paths import TADM_SUFFIXES, expand_inputs, plan_outputs, should_write
 
 
@@ -54,15 +55,15 @@ def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list
 
 
 def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
-    """Run work(source, target, tiles_bar) per job; one error line per failed file; print a summary."""
+    """Run work(source, target, progress bar) per job; one error line per failed file; print a summary."""
     failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0}, time.perf_counter()
     files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
     for source, target in files_bar:
         try:
             if not should_write(source, target, args.overwrite, args.skip_existing):
                 continue
-            with tqdm(desc=source.name, unit="tile", disable=args.quiet, leave=False) as tiles:
-                pixels = work(source, target, lambda n: tiles.update(n))
+            with tqdm(desc=source.name, unit="patch", disable=args.quiet, leave=False) as patches:
+                pixels = work(source, target, patches)
             totals["files"] += 1
             totals["in"] += source.stat().st_size
             totals["out"] += target.stat().st_size
@@ -80,7 +81,7 @@ def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Ca
 def _encode(args: argparse.Namespace) -> int:
     from ..api import encode
 
-    def work(source: Path, target: Path, progress: Callable[[int], None]) -> int:
+    def work(source: Path, target: Path, progress: Progress) -> int:
         result = encode(source, target, scale=args.scale, model=args.model, device=args.device, progress=progress)
         return result.width * result.height
 
@@ -103,8 +104,8 @@ def _parse_region(text: str | None) -> tuple[int, int, int, int] | None:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from ..api import decode, read_header
-    from ..image_output import output_format, save_image
+    from ..api import decode_to_file, read_header
+    from ..image_output import output_format
 
     try:
         jobs = _jobs(args, TADM_SUFFIXES, f".{args.format.lower().lstrip('.')}")
@@ -117,9 +118,8 @@ def _decode(args: argparse.Namespace) -> int:
         print(f"tadmcodec decode: {err}", file=sys.stderr)
         return 2
 
-    def work(source: Path, target: Path, progress: Callable[[int], None]) -> int:
-        image = decode(source, region, args.device, args.timestep_scale, args.timestep, progress)
-        save_image(image, target)
+    def work(source: Path, target: Path, progress: Progress) -> int:
+        decode_to_file(source, target, region, args.device, args.timestep_scale, args.timestep, progress)
         if args.timestep_map:
             _save_timestep_map(source, args.timestep_map, args.timestep_scale, args.timestep)
         header = read_header(source)

@@ -28,7 +28,7 @@ def synthetic(size: int, seed: int = 0) -> np.ndarray:
 
 def _measure(model: str, size: int, device: str | None, what: str) -> dict[str, float]:
     from tadmcodec.codec import Codec
-    from tadmcodec.pipeline.geometry import ArrayLR
+    from tadmcodec.raster import ArrayRaster
 
     codec = Codec.load(model, device)
     image = synthetic(size)
@@ -39,7 +39,7 @@ def _measure(model: str, size: int, device: str | None, what: str) -> dict[str, 
     result = {"encode_s": encode_s}
     if what == "decode":
         start = time.perf_counter()
-        codec.decode(ArrayLR(lr), grid, (size, size))
+        codec.decode(ArrayRaster(lr), grid, (size, size))
         result["decode_s"] = time.perf_counter() - start
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result

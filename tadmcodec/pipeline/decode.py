@@ -1,99 +1,152 @@
 """Tiled decoding: LR -> z_hat per patch -> one U-Net step at the patch's timestep -> hybrid scheduler
 -> blended latent -> VAE decode per patch window -> blended pixels.
 
-Every tile is computed from a fixed global window of fixed size, so a region decode gives exactly the
-pixels of the same box of a full decode; memory is bounded by the region, not by the image.
+Every patch is computed from a fixed global window of fixed size, in a fixed global batch (batch_size
+consecutive patch indices: batched kernels round differently for different batch contents), and every
+pixel is blended from the same patches in the same order, so a region decode gives exactly the pixels
+of the same box of a full decode. Blocks stream in raster order; patches stay cached only while a
+later block can still use them, so memory follows the image width, never its area.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 
+from tadmcodec_formats import patch_starts
+
 from ..device import autocast
 from ..model_folder import LoadedModel
 from ..models.dfrm import LATENT_FACTOR
-from .geometry import Box, LRSource, PatchWindow, batched, intersects, patch_windows, union
+from ..progress import Progress
+from ..raster import Box, Raster
+from .geometry import PatchWindow, patch_windows
 from .latent_patches import rescaled_latents
-
-Progress = Callable[[int], None]
 
 
 class TiledDecoder:
-    """Decodes boxes of an image from its LR source and per-patch timesteps."""
+    """Decodes boxes of one image from its LR raster and per-patch timesteps."""
 
-    def __init__(self, model: LoadedModel, device: torch.device, batch_size: int = 4) -> None:
-        self.model = model
-        self.device = device
-        self.batch_size = batch_size
+    def __init__(self, model: LoadedModel, device: torch.device, source: Raster, patch: int, overlap: int,
+                 timesteps: np.ndarray, batch_size: int = 4) -> None:  # fmt: skip
+        step = model.tadm.config.scale // LATENT_FACTOR
+        self.model, self.device, self.source, self.batch_size = model, device, source, batch_size
+        self.patch, self.overlap = patch, overlap
+        self.latent_size = (source.width * step, source.height * step)
+        self.windows = patch_windows(self.latent_size, patch, overlap)
+        self._starts = (np.asarray(patch_starts(self.latent_size[0], patch, overlap)),
+                        np.asarray(patch_starts(self.latent_size[1], patch, overlap)))  # fmt: skip
+        if timesteps.size != len(self.windows):
+            raise ValueError(f"{timesteps.size} timesteps for {len(self.windows)} patches")
+        self.timesteps = timesteps.reshape(-1)
+        self._latents: dict[int, torch.Tensor] = {}
+        self._pixels: dict[int, torch.Tensor] = {}
+
+    def windows_in(self, latent_box: Box) -> list[PatchWindow]:
+        """The windows overlapping a latent box, in index order (grid arithmetic, not a scan)."""
+        x0, y0, x1, y1 = latent_box
+        xs, ys = self._starts
+        columns = range(np.searchsorted(xs, x0 - self.patch, "right"), np.searchsorted(xs, x1, "left"))
+        rows = range(np.searchsorted(ys, y0 - self.patch, "right"), np.searchsorted(ys, y1, "left"))
+        return [self.windows[r * len(xs) + c] for r in rows for c in columns]
+
+    def windows_under(self, box: Box) -> list[PatchWindow]:
+        """The windows whose pixels reach into a pixel box."""
+        x0, y0, x1, y1 = box
+        return self.windows_in((x0 // LATENT_FACTOR, y0 // LATENT_FACTOR, -(-x1 // LATENT_FACTOR),
+                                -(-y1 // LATENT_FACTOR)))  # fmt: skip
+
+    def groups(self, windows: list[PatchWindow]) -> list[list[PatchWindow]]:
+        """The fixed batches (batch_size consecutive indices) that hold the given windows."""
+        first = sorted({w.index // self.batch_size * self.batch_size for w in windows})
+        return [self.windows[start : start + self.batch_size] for start in first]
+
+    def work(self, box: Box) -> int:
+        """Patch computations (U-Net steps plus VAE decodes) a decode of box needs: a progress total."""
+        decoded = [w for group in self.groups(self.windows_under(box)) for w in group]
+        needed = self.groups([v for w in decoded for v in self.windows_in(w.box)])
+        return sum(map(len, needed)) + len(decoded)
 
     @torch.no_grad()
-    def denoise(self, source: LRSource, windows: list[PatchWindow], timesteps: np.ndarray) -> torch.Tensor:
-        """z0 for same-sized windows: eps at each window's own timestep, then the hybrid scheduler."""
-        z_hat = rescaled_latents(self.model, source, windows, self.device)
-        t = torch.as_tensor(timesteps[[w.index for w in windows]], device=self.device, dtype=torch.long)
-        with autocast(self.device):
-            eps = self.model.backbone.predict_noise(z_hat, t)
-        return self.model.tadm.scheduler(z_hat, eps.float(), t.float())
+    def decode(self, box: Box, progress: Progress | None = None) -> torch.Tensor:
+        """Pixels of box (padded-image coordinates) as a (3, h, w) float tensor in [-1, 1] (unclamped)."""
+        try:
+            return self._blend_pixels(box, progress)
+        finally:
+            self._latents.clear()
+            self._pixels.clear()
 
     @torch.no_grad()
-    def decode(
-        self,
-        source: LRSource,
-        latent_size: tuple[int, int],
-        patch: int,
-        overlap: int,
-        timesteps: np.ndarray,
-        box: Box,
-        progress: Progress | None = None,
-    ) -> torch.Tensor:
-        """Pixels of `box` (padded-image coordinates) as a (3, h, w) float tensor in [-1, 1] (unclamped)."""
-        windows = patch_windows(latent_size, patch, overlap)
-        if timesteps.size != len(windows):
-            raise ValueError(f"{timesteps.size} timesteps for {len(windows)} patches")
-        scaled = [(w, tuple(v * LATENT_FACTOR for v in w.box)) for w in windows]
-        decoded = [w for w, pixel_box in scaled if intersects(pixel_box, box)]
-        latent_box = union([w.box for w in decoded])
-        needed = [w for w in windows if intersects(w.box, latent_box)]
-        latent = self._blend_latents(source, needed, latent_box, latent_size, overlap, timesteps, progress)
-        return self._decode_pixels(latent, latent_box, decoded, latent_size, overlap, box, progress)
+    def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, torch.Tensor]]:
+        """(block box, pixels) for size x size blocks covering box in raster order, streaming."""
+        x0, y0, x1, y1 = box
+        try:
+            for top in range(y0, y1, size):
+                self._evict_above(top)
+                for left in range(x0, x1, size):
+                    block = (left, top, min(left + size, x1), min(top + size, y1))
+                    yield block, self._blend_pixels(block, progress)
+        finally:
+            self._latents.clear()
+            self._pixels.clear()
 
-    def _blend_latents(self, source: LRSource, windows: list[PatchWindow], area: Box,
-                       latent_size: tuple[int, int], overlap: int, timesteps: np.ndarray,
-                       progress: Progress | None) -> torch.Tensor:  # fmt: skip
-        channels = self.model.backbone.latent_channels
-        total = torch.zeros(channels, area[3] - area[1], area[2] - area[0], dtype=torch.float64)
-        weight = torch.zeros(area[3] - area[1], area[2] - area[0], dtype=torch.float64)
-        for group in batched(windows, self.batch_size):
-            for window, z0 in zip(group, self.denoise(source, group, timesteps).double().cpu(), strict=True):
-                _accumulate(total, weight, z0, window.weights(latent_size, overlap), window.box, area)
-            if progress:
-                progress(len(group))
-        return (total / weight).float()
+    def _evict_above(self, top: int) -> None:
+        """Forget patches no block starting at pixel row `top` or below can use."""
+        bottom = top // LATENT_FACTOR
+        for index in [i for i in self._pixels if self.windows[i].box[3] <= bottom]:
+            del self._pixels[index]
+        for index in [i for i in self._latents if self.windows[i].box[3] + self.patch <= bottom]:
+            del self._latents[index]
 
-    def _decode_pixels(self, latent: torch.Tensor, latent_box: Box, windows: list[PatchWindow],
-                       latent_size: tuple[int, int], overlap: int, box: Box,
-                       progress: Progress | None) -> torch.Tensor:  # fmt: skip
+    def _blend_pixels(self, box: Box, progress: Progress | None) -> torch.Tensor:
+        windows = self.windows_under(box)
+        self._decode_windows([w for w in windows if w.index not in self._pixels], progress)
         total = torch.zeros(3, box[3] - box[1], box[2] - box[0], dtype=torch.float64)
         weight = torch.zeros(box[3] - box[1], box[2] - box[0], dtype=torch.float64)
-        for group in batched(windows, self.batch_size):
-            crops = []
-            for window in group:
-                x0, y0, x1, y1 = window.box
-                crops.append(
-                    latent[:, y0 - latent_box[1] : y1 - latent_box[1], x0 - latent_box[0] : x1 - latent_box[0]]
-                )
-            with autocast(self.device):
-                pixels = self.model.backbone.decode(torch.stack(crops).to(self.device))
-            for window, image in zip(group, pixels.double().cpu(), strict=True):
-                pixel_box = tuple(v * LATENT_FACTOR for v in window.box)
-                weights = window.weights(latent_size, overlap, LATENT_FACTOR)
-                _accumulate(total, weight, image, weights, pixel_box, box)
-            if progress:
-                progress(len(group))
+        for window in windows:
+            weights = window.weights(self.latent_size, self.overlap, LATENT_FACTOR)
+            pixel_box = tuple(v * LATENT_FACTOR for v in window.box)
+            _accumulate(total, weight, self._pixels[window.index], weights, pixel_box, box)
         return (total / weight).float()
+
+    def _decode_windows(self, windows: list[PatchWindow], progress: Progress | None) -> None:
+        """VAE-decode each window's blended latent into the pixel cache."""
+        groups = self.groups(windows)
+        neighbours = [v for group in groups for w in group for v in self.windows_in(w.box)]
+        self._denoise([v for v in neighbours if v.index not in self._latents], progress)
+        for group in groups:
+            latents = torch.stack([self._blend_latent(w) for w in group]).to(self.device)
+            with autocast(self.device):
+                pixels = self.model.backbone.decode(latents)
+            for window, image in zip(group, pixels.float().cpu(), strict=True):
+                self._pixels[window.index] = image
+            if progress is not None:
+                progress.update(len(group))
+
+    def _blend_latent(self, window: PatchWindow) -> torch.Tensor:
+        """The blended latent over one window's box, from every cached patch overlapping it."""
+        box = window.box
+        total = torch.zeros(self.model.backbone.latent_channels, box[3] - box[1], box[2] - box[0], dtype=torch.float64)
+        weight = torch.zeros(box[3] - box[1], box[2] - box[0], dtype=torch.float64)
+        for other in self.windows_in(box):
+            weights = other.weights(self.latent_size, self.overlap)
+            _accumulate(total, weight, self._latents[other.index], weights, other.box, box)
+        return (total / weight).float()
+
+    def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
+        """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""
+        for group in self.groups(windows):
+            z_hat = rescaled_latents(self.model, self.source, group, self.device)
+            t = torch.as_tensor(self.timesteps[[w.index for w in group]], device=self.device, dtype=torch.long)
+            with autocast(self.device):
+                eps = self.model.backbone.predict_noise(z_hat, t)
+            z0 = self.model.tadm.scheduler(z_hat, eps.float(), t.float())
+            for window, latent in zip(group, z0.float().cpu(), strict=True):
+                self._latents[window.index] = latent
+            if progress is not None:
+                progress.update(len(group))
 
 
 def _accumulate(total: torch.Tensor, weight: torch.Tensor, tile: torch.Tensor, tile_weight: torch.Tensor,

@@ -1,9 +1,10 @@
 """Tiled encoding: image -> (VAE latent, DFRM encoder, invertible map) per fixed tile -> quantized LR;
-then one timestep per latent patch, predicted from the quantized LR exactly as the decoder sees it."""
+then one timestep per latent patch, predicted from the quantized LR exactly as the decoder sees it.
+
+The image is read tile by tile from a Raster, so only one tile plus its halo is ever held in float.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -11,14 +12,14 @@ import torch
 from ..device import autocast
 from ..model_folder import LoadedModel
 from ..models.dfrm import LATENT_FACTOR, to_uint8
-from .geometry import ArrayLR, PatchWindow, batched, crop_tensor_replicate, patch_windows
+from ..progress import Progress
+from ..raster import ArrayRaster, Raster, crop_replicate
+from .geometry import PatchWindow, batched, patch_windows
 from .latent_patches import rescaled_latents
-
-Progress = Callable[[int], None]
 
 
 class TiledEncoder:
-    """Encodes a padded image, (3, H, W) in [-1, 1] with H, W multiples of the scale."""
+    """Encodes an RGB Raster; the image is edge-padded to a multiple of the scale (the container's rule)."""
 
     def __init__(self, model: LoadedModel, device: torch.device, batch_size: int = 4) -> None:
         self.model = model
@@ -31,22 +32,33 @@ class TiledEncoder:
         return [(x, y, min(x + size, width), min(y + size, height))
                 for y in range(0, height, size) for x in range(0, width, size)]  # fmt: skip
 
+    def work(self, width: int, height: int) -> int:
+        """Tiles plus timestep patches an encode of a width x height image computes: a progress total."""
+        config = self.model.tadm.config
+        scale, step = config.scale, config.scale // LATENT_FACTOR
+        lr_width, lr_height = -(-width // scale), -(-height // scale)
+        latent_size = (lr_width * step, lr_height * step)
+        patches = len(patch_windows(latent_size, config.patch_size, config.patch_overlap))
+        return len(self.tiles(lr_width * scale, lr_height * scale)) + patches
+
     @torch.no_grad()
-    def downscale(self, image: torch.Tensor, progress: Progress | None = None) -> np.ndarray:
-        """The quantized LR image, (H/s, W/s, 3) uint8."""
+    def downscale(self, image: Raster, progress: Progress | None = None) -> np.ndarray:
+        """The quantized LR image, (ceil(H/s), ceil(W/s), 3) uint8."""
         config = self.model.tadm.config
         scale, halo = config.scale, config.encode_halo
-        _, height, width = image.shape
+        height, width = -(-image.height // scale) * scale, -(-image.width // scale) * scale
         lr = np.empty((height // scale, width // scale, 3), np.uint8)
         for x0, y0, x1, y1 in self.tiles(width, height):
-            crop = crop_tensor_replicate(image, (x0 - halo, y0 - halo, x1 + halo, y1 + halo))[None].to(self.device)
+            pixels = crop_replicate(image, (x0 - halo, y0 - halo, x1 + halo, y1 + halo))
+            crop = (torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float() / 127.5 - 1.0)[None]
+            crop = crop.to(self.device)
             with autocast(self.device):
                 z = self.model.backbone.encode(crop)
             _, y = self.model.tadm.dfrm.downscale(crop.float(), z.float())
             inner = to_uint8(y)[0, halo // scale : (halo + y1 - y0) // scale, halo // scale : (halo + x1 - x0) // scale]
             lr[y0 // scale : y1 // scale, x0 // scale : x1 // scale] = inner.cpu().numpy()
-            if progress:
-                progress(1)
+            if progress is not None:
+                progress.update(1)
         return lr
 
     @torch.no_grad()
@@ -57,15 +69,15 @@ class TiledEncoder:
         latent_size = (lr.shape[1] * step, lr.shape[0] * step)
         windows = patch_windows(latent_size, config.patch_size, config.patch_overlap)
         steps = np.empty(len(windows), np.int64)
-        source = ArrayLR(lr)
+        source = ArrayRaster(lr)
         for group in batched(windows, self.batch_size):
             steps[[w.index for w in group]] = self.predict(source, group)
-            if progress:
-                progress(len(group))
+            if progress is not None:
+                progress.update(len(group))
         rows = len({w.box[1] for w in windows})
         return steps.reshape(rows, -1)
 
-    def predict(self, source: ArrayLR, windows: list[PatchWindow]) -> np.ndarray:
+    def predict(self, source: ArrayRaster, windows: list[PatchWindow]) -> np.ndarray:
         z_hat = rescaled_latents(self.model, source, windows, self.device)
         t = self.model.tadm.tpm(z_hat)
         return torch.round(t).clamp(0, self.model.backbone.num_timesteps - 1).long().cpu().numpy()

@@ -10,10 +10,11 @@ import torch
 
 from ..model_folder import LoadedModel
 from ..models.dfrm import LATENT_FACTOR
-from .geometry import LRSource, PatchWindow, crop_replicate
+from ..raster import Raster, crop_replicate
+from .geometry import PatchWindow
 
 
-def rescaled_latents(model: LoadedModel, source: LRSource, windows: list[PatchWindow],
+def rescaled_latents(model: LoadedModel, source: Raster, windows: list[PatchWindow],
                      device: torch.device) -> torch.Tensor:  # fmt: skip
     """z_hat for same-sized windows, (B, c, h, w): each from its LR crop plus a halo of context."""
     config = model.tadm.config

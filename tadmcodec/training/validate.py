@@ -21,7 +21,8 @@ from tqdm import tqdm
 from ..codec import Codec
 from ..evaluation.metrics import quality, rescale_baseline, spearman
 from ..models.dfrm import LATENT_FACTOR
-from ..pipeline.geometry import ArrayLR, patch_windows
+from ..pipeline.geometry import patch_windows
+from ..raster import ArrayRaster
 from ..timestep_map import render_timestep_map
 from .data import list_images
 
@@ -51,7 +52,7 @@ def validate(codec: Codec, paths: list[Path], ssimulacra2_limit: int, map_path: 
         lr, grid = codec.encode(image)
         seconds["encode"] += time.perf_counter() - start
         start = time.perf_counter()
-        decoded = codec.decode(ArrayLR(lr), grid, (image.shape[1], image.shape[0]))
+        decoded = codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
         seconds["decode"] += time.perf_counter() - start
         seconds["megapixels"] += image.shape[0] * image.shape[1] / 1e6
         with_s2 = index < ssimulacra2_limit

@@ -20,7 +20,7 @@ from tadmcodec.hashing import folder_hashes, verify_pinned
 from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import add_lora
 from tadmcodec.models.tadm import TADMModel
-from tadmcodec.pipeline.geometry import ArrayLR
+from tadmcodec.raster import ArrayRaster
 from tests.conftest import SMALL
 
 PARTS = ("vae", "unet", "scheduler", "text_encoder", "tokenizer")
@@ -108,4 +108,4 @@ def test_sd21_model_folder_round_trip(sd_folder: tuple[Path, Path], tmp_path: Pa
     codec = Codec(loaded, "cpu")
     image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
     lr, grid = codec.encode(image)
-    assert codec.decode(ArrayLR(lr), grid, (90, 70)).shape == (70, 90, 3)
+    assert codec.decode(ArrayRaster(lr), grid, (90, 70)).shape == (70, 90, 3)
