@@ -9,13 +9,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import coding, inspect, thumbnail, training
+from . import coding, evaluation, inspect, thumbnail, training
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tadmcodec", description="TADM learned extreme-rescaling image codec")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (coding, thumbnail, inspect, training):
+    for module in (coding, thumbnail, inspect, training, evaluation):
         module.add_parsers(commands)
     return parser
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from .memory import peak_rss_mb
 
 
 def synthetic(size: int, seed: int = 0) -> np.ndarray:
@@ -41,7 +42,7 @@ def _measure(model: str, size: int, device: str | None, what: str) -> dict[str, 
         start = time.perf_counter()
         codec.decode(ArrayRaster(lr), grid, (size, size))
         result["decode_s"] = time.perf_counter() - start
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
 
 

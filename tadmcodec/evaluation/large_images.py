@@ -1,0 +1,135 @@
+"""Ultra-high-resolution benchmark: peak memory and speed of streaming encode and decode by image size.
+
+    python -m tadmcodec.evaluation.large_images PHOTO_DIR --megapixels 25 100 400 --work DIR [--out FILE]
+
+For each size it writes a synthetic tiled TIFF with real structure (photos from PHOTO_DIR tiled with
+mirroring and a smooth warp, generated tile by tile), then runs, each in a fresh process so that peak
+RSS is its own: encode to .tadm, decode to a pyramidal BigTIFF, decode one 1024 x 1024 region, and
+read the thumbnail. Times exclude loading the model (reported as load_s). Prints and saves one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from PIL import Image
+
+from .memory import peak_rss_mb
+
+TILE = 512
+
+
+def _photos(folder: Path, count: int = 3, max_side: int = 2048) -> list[np.ndarray]:
+    images = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".webp", ".jpg"))[:count]:
+        with Image.open(path) as image:
+            image.thumbnail((max_side, max_side))
+            images.append(np.asarray(image.convert("RGB")))
+    return images
+
+
+def _tile(photos: list[np.ndarray], x0: int, y0: int, size: int) -> np.ndarray:
+    """Photos laid side by side (mirrored at their borders) under a smooth sinusoidal warp."""
+    yy, xx = np.mgrid[y0 : y0 + size, x0 : x0 + size].astype(np.float32)
+    warp_x = xx + 40 * np.sin(yy / 310.0) + 15 * np.sin(xx / 97.0)
+    warp_y = yy + 40 * np.sin(xx / 270.0) + 15 * np.cos(yy / 113.0)
+    photo = photos[(x0 // 4096 + y0 // 4096) % len(photos)]
+    height, width = photo.shape[:2]
+
+    def mirror(v: np.ndarray, n: int) -> np.ndarray:
+        v = np.mod(v.astype(np.int64), 2 * n)
+        return np.where(v < n, v, 2 * n - 1 - v)
+
+    return photo[mirror(warp_y, height), mirror(warp_x, width)]
+
+
+def make_tiff(path: Path, side: int, photos: list[np.ndarray]) -> None:
+    """A side x side tiled BigTIFF written tile by tile (never held whole)."""
+    tiles = (_tile(photos, x, y, TILE) for y in range(0, side, TILE) for x in range(0, side, TILE))
+    tifffile.imwrite(path, tiles, shape=(side, side, 3), dtype=np.uint8, tile=(TILE, TILE), photometric="rgb",
+                     bigtiff=True, compression="zlib", metadata=None)  # fmt: skip
+
+
+def _child(what: str, source: str, target: str, model: str | None) -> dict[str, float]:
+    import tadmcodec
+    from tadmcodec.api import codec_for, load_codec
+
+    start = time.perf_counter()
+    if what == "encode":
+        load_codec(model, 16, None)
+    elif what != "thumbnail":
+        codec_for(tadmcodec.read_header(source), None)
+    load_s = time.perf_counter() - start
+    start = time.perf_counter()
+    if what == "encode":
+        tadmcodec.encode(source, target, scale=16, model=model)
+    elif what == "decode":
+        tadmcodec.decode_to_file(source, target)
+    elif what == "region":
+        header = tadmcodec.read_header(source)
+        width, height = min(1024, header.width), min(1024, header.height)
+        box = ((header.width - width) // 2, (header.height - height) // 2, width, height)
+        tadmcodec.decode_to_file(source, target, region=box)
+    else:
+        tadmcodec.read_thumbnail(source)
+    return {"seconds": time.perf_counter() - start, "load_s": load_s, "peak_rss_mb": peak_rss_mb()}
+
+
+def _run(what: str, source: Path, target: Path, model: str | None) -> dict[str, float]:
+    command = [sys.executable, "-m", "tadmcodec.evaluation.large_images", "--child", what, str(source), str(target)]
+    output = subprocess.run(command + (["--model", model] if model else []), check=True, capture_output=True,
+                            text=True).stdout  # fmt: skip
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def benchmark(photo_dir: Path, megapixels: list[float], work: Path, model: str | None) -> dict[str, object]:
+    work.mkdir(parents=True, exist_ok=True)
+    photos = _photos(photo_dir)
+    rows = []
+    for mp in megapixels:
+        side = int(math.sqrt(mp * 1e6)) // 16 * 16
+        tiff, tadm = work / f"input-{side}.tif", work / f"image-{side}.tadm"
+        if not tiff.exists():
+            make_tiff(tiff, side, photos)
+        row: dict[str, object] = {"megapixels": side * side / 1e6, "side": side, "input_bytes": tiff.stat().st_size}
+        row["encode"] = _run("encode", tiff, tadm, model)
+        row["tadm_bytes"] = tadm.stat().st_size
+        row["decode"] = _run("decode", tadm, work / f"decoded-{side}.tif", model)
+        row["region_1024"] = _run("region", tadm, work / f"region-{side}.png", model)
+        row["thumbnail"] = _run("thumbnail", tadm, work / "unused", model)
+        for what in ("encode", "decode"):
+            row[what]["mp_per_s"] = row["megapixels"] / row[what]["seconds"]
+        row["region_vs_full_decode"] = row["region_1024"]["seconds"] / row["decode"]["seconds"]
+        (work / f"decoded-{side}.tif").unlink()
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return {"model": model or "default-16x", "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="PHOTO_DIR (or child arguments)")
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[25, 100, 400])
+    parser.add_argument("--work", type=Path, default=Path("large-image-bench"))
+    parser.add_argument("--model")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, str(args.paths[0]), str(args.paths[1]), args.model)))
+        return
+    report = benchmark(args.paths[0], args.megapixels, args.work, args.model)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

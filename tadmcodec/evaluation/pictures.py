@@ -1,0 +1,57 @@
+"""Side-by-side pictures for the evaluation: original crop, LR thumbnail, bicubic, the best standard
+codec at the same bytes, tadmcodec, and the timestep map, labelled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..timestep_map import render_timestep_map
+
+CROP = 256
+LABEL_HEIGHT = 18
+
+
+def _center_box(width: int, height: int, side: int) -> tuple[int, int, int, int]:
+    x0, y0 = max(0, (width - side) // 2), max(0, (height - side) // 2)
+    return x0, y0, min(width, x0 + side), min(height, y0 + side)
+
+
+def best_codec(methods: dict) -> str | None:
+    """The standard codec with the highest PSNR among those that fit the budget."""
+    fitted = [(m["psnr"], name) for name, m in methods.items() if "quality" in m]
+    return max(fitted)[1] if fitted else None
+
+
+def side_by_side(rgb: np.ndarray, result: dict, target: Path, crop: int = CROP) -> None:
+    """Save the labelled panels of one image at one scale as a JPEG."""
+    from tadmcodec_formats import TadmReader
+
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = _center_box(width, height, crop)
+    scale, methods, outputs = result["scale"], result["methods"], result["outputs"]
+    with TadmReader(result["tadm"]) as reader:
+        lr = reader.read_lr()[..., :3]
+        grid = reader.read_patches()
+    lr_up = np.asarray(Image.fromarray(lr).resize((lr.shape[1] * scale, lr.shape[0] * scale), Image.NEAREST))
+    steps = render_timestep_map(rgb, grid.timesteps, grid.patch_size, grid.overlap, (width, height), scale)
+    codec = best_codec(methods)
+    panels = [("original", rgb), (f"LR thumbnail ({scale}x)", lr_up[:height, :width]),
+              (f"bicubic {methods['bicubic']['psnr']:.2f} dB", outputs["bicubic"])]  # fmt: skip
+    if codec:
+        m = methods[codec]
+        panels.append((f"{codec} q{m['quality']} {m['bpp']:.3f} bpp {m['psnr']:.2f} dB", outputs[codec]))
+    else:
+        panels.append(("no standard codec fits", np.full_like(rgb, 128)))
+    t = methods["tadmcodec"]
+    panels += [(f"tadmcodec {t['bpp']:.3f} bpp {t['psnr']:.2f} dB", outputs["tadmcodec"]),
+               ("timesteps (blue low, red high)", np.asarray(steps))]  # fmt: skip
+    panel_w, panel_h = x1 - x0, y1 - y0
+    canvas = Image.new("RGB", (panel_w * len(panels), panel_h + LABEL_HEIGHT), "white")
+    draw = ImageDraw.Draw(canvas)
+    for index, (label, pixels) in enumerate(panels):
+        canvas.paste(Image.fromarray(np.ascontiguousarray(pixels[y0:y1, x0:x1])), (index * panel_w, LABEL_HEIGHT))
+        draw.text((index * panel_w + 3, 3), label, fill="black")
+    canvas.save(target, quality=88)

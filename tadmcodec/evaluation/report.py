@@ -1,0 +1,129 @@
+"""The evaluation report, rebuilt from the per-image records: one CompressAI-style JSON per method and
+dataset (name, description, results: lists over the scales), summary.md, and rate-quality plots."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+METRICS = {"bpp": "bpp", "psnr": "psnr-rgb", "psnr_y": "psnr-y", "ssim": "ssim-rgb", "ms_ssim": "ms-ssim-rgb",
+           "ssimulacra2": "ssimulacra2", "encode_s_per_mp": "encoding_time_s_per_mp",
+           "decode_s_per_mp": "decoding_time_s_per_mp"}  # fmt: skip
+DESCRIPTIONS = {
+    "tadmcodec": "TADM learned extreme rescaling, .tadm container (shipped default models)",
+    "bicubic": "Pillow bicubic down- and upscaling; rate = the LR image as optimized PNG",
+    "lanczos": "Pillow Lanczos down- and upscaling; rate = the LR image as optimized PNG",
+    "jpeg": "Pillow JPEG (libjpeg), highest quality within the .tadm file's bytes",
+    "webp": "Pillow WebP (method 6), highest quality within the .tadm file's bytes",
+    "avif": "Pillow AVIF (speed 6), highest quality within the .tadm file's bytes",
+    "jpegxl": "JPEG XL via pillow-jxl-plugin, highest quality within the .tadm file's bytes",
+}
+NOT_MEASURED = "LPIPS and DISTS: skipped (their network weights are not available offline here)."
+
+
+def load_records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "images").glob("*/*.json"))]
+
+
+def aggregate(records: list[dict]) -> dict:
+    """dataset -> scale -> method -> {metric: mean over the images where it was measured, n, skipped}."""
+    table: dict = defaultdict(lambda: defaultdict(dict))
+    grouped: dict = defaultdict(list)
+    for record in records:
+        grouped[record["dataset"], record["scale"]].append(record)
+    for (dataset, scale), group in sorted(grouped.items()):
+        for method in group[0]["methods"]:
+            rows = [r["methods"][method] for r in group]
+            measured = [row for row in rows if "psnr" in row]
+            entry: dict = {"images": len(group), "n": len(measured)}
+            for key in METRICS:
+                values = [row[key] for row in measured if key in row]
+                if values:
+                    entry[key] = float(np.mean(values))
+                    entry[f"{key}_n"] = len(values)
+            notes = [row["skipped"] for row in rows if "skipped" in row]
+            if notes:
+                entry["skipped"] = f"skipped on {len(notes)}/{len(rows)} images, e.g. {notes[0]}"
+            table[dataset][scale][method] = entry
+    return table
+
+
+def write_compressai(table: dict, out: Path) -> None:
+    for dataset, scales in table.items():
+        methods = {m for per_scale in scales.values() for m in per_scale}
+        for method in sorted(methods):
+            results: dict = defaultdict(list)
+            points = sorted(scales, reverse=True)  # 32x then 16x: rising bpp, as CompressAI curves run
+            for scale in points:
+                entry = scales[scale].get(method, {})
+                for key, name in METRICS.items():
+                    if key in entry:
+                        results[name].append(round(entry[key], 5))
+            document = {"name": method, "description": f"{DESCRIPTIONS.get(method, method)}; dataset {dataset}; "
+                        f"scales {points}", "results": dict(results)}  # fmt: skip
+            (out / f"{dataset}-{method}.json").write_text(json.dumps(document, indent=1) + "\n")
+
+
+def summary_markdown(table: dict) -> str:
+    lines = []
+    for dataset, scales in table.items():
+        for scale, methods in sorted(scales.items()):
+            count = max(m["images"] for m in methods.values())
+            lines += [f"### {dataset}, {scale}x ({count} images)", "",
+                      "| method | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | SSIMULACRA2 | enc s/MP | dec s/MP |",
+                      "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            for method, entry in methods.items():
+                if entry["n"] == 0:
+                    lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |||||||| ")
+                    continue
+                cells = [f"{entry[k]:.4f}" if k == "bpp" else f"{entry[k]:.3f}" if k in ("ssim", "ms_ssim")
+                         else f"{entry[k]:.2f}" if k in entry else "" for k in METRICS if k != "bpp"]  # fmt: skip
+                name = method if entry["n"] == entry["images"] else f"{method} ({entry['n']}/{entry['images']} fit)"
+                s2 = entry.get("ssimulacra2_n")
+                if s2 and s2 != entry["n"]:
+                    cells[4] += f" (n={s2})"
+                lines.append(f"| {name} | {entry['bpp']:.4f} | " + " | ".join(cells) + " |")
+            lines.append("")
+    lines.append(NOT_MEASURED)
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: dict, target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(table), 2, figsize=(10, 4 * len(table)), squeeze=False)
+    for row, (dataset, scales) in enumerate(table.items()):
+        for column, metric in enumerate(("psnr", "ssimulacra2")):
+            axis = axes[row][column]
+            methods = sorted({m for per_scale in scales.values() for m in per_scale})
+            for method in methods:
+                points = [(scales[s][method]["bpp"], scales[s][method][metric]) for s in sorted(scales, reverse=True)
+                          if metric in scales[s].get(method, {})]  # fmt: skip
+                if points:
+                    xs, ys = zip(*points, strict=True)
+                    axis.plot(xs, ys, marker="o", label=method, linewidth=2.5 if method == "tadmcodec" else 1)
+            axis.set_xscale("log")
+            axis.set_xlabel("bits per pixel")
+            axis.set_ylabel({"psnr": "PSNR (dB)", "ssimulacra2": "SSIMULACRA2"}[metric])
+            axis.set_title(f"{dataset} (points: 32x and 16x budgets)")
+            axis.grid(True, alpha=0.3)
+            axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+
+
+def write_report(out: Path) -> None:
+    table = aggregate(load_records(out))
+    if not table:
+        return
+    write_compressai(table, out)
+    (out / "summary.md").write_text(summary_markdown(table))
+    (out / "summary.json").write_text(json.dumps(table, indent=1) + "\n")
+    plot(table, out / "rate-quality.png")

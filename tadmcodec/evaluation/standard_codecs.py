@@ -1,0 +1,69 @@
+"""Standard codecs through Pillow at a byte budget: the highest quality whose file fits, or a finding
+that even the lowest quality does not fit (at 16x and 32x rates that happens)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, features
+
+# name -> (Pillow format, lowest quality, highest quality, extra save options)
+CODECS: dict[str, tuple[str, int, int, dict[str, object]]] = {
+    "jpeg": ("JPEG", 1, 95, {"optimize": True}),
+    "webp": ("WEBP", 0, 100, {"method": 6}),
+    "avif": ("AVIF", 0, 100, {"speed": 6}),
+    "jpegxl": ("JXL", 0, 100, {}),
+}
+
+
+@dataclass
+class Fitted:
+    """One codec at a budget: the file and its decoded pixels, or why it could not fit."""
+
+    codec: str
+    quality: int | None = None
+    data: bytes | None = None
+    decoded: np.ndarray | None = None
+    note: str = ""
+
+
+def available(codec: str) -> bool:
+    """Whether this Pillow can write the codec (JPEG XL needs the pillow-jxl-plugin package)."""
+    if codec == "jpegxl":
+        try:
+            import pillow_jxl  # noqa: F401  (registers the JXL format)
+        except ImportError:
+            return False
+        return True
+    return features.check({"jpeg": "jpg", "webp": "webp", "avif": "avif"}[codec])
+
+
+def _encode(image: Image.Image, codec: str, quality: int) -> bytes:
+    fmt, _, _, options = CODECS[codec]
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, quality=quality, **options)
+    return buffer.getvalue()
+
+
+def fit_budget(rgb: np.ndarray, codec: str, budget: int) -> Fitted:
+    """The highest quality (binary search; sizes grow with quality) whose file is at most budget bytes."""
+    if not available(codec):
+        return Fitted(codec, note="not available in this Pillow")
+    _, low, high, _ = CODECS[codec]
+    image = Image.fromarray(rgb)
+    smallest = _encode(image, codec, low)
+    if len(smallest) > budget:
+        return Fitted(codec, note=f"cannot reach the budget: quality {low} needs {len(smallest)} B > {budget} B")
+    best, best_quality = smallest, low
+    while low < high:
+        middle = (low + high + 1) // 2
+        data = _encode(image, codec, middle)
+        if len(data) <= budget:
+            best, best_quality, low = data, middle, middle
+        else:
+            high = middle - 1
+    with Image.open(io.BytesIO(best)) as decoded:
+        pixels = np.asarray(decoded.convert("RGB"))
+    return Fitted(codec, best_quality, best, pixels)

@@ -1,0 +1,61 @@
+"""`tadmcodec eval`: per-image records, resuming, CompressAI-style JSON, summary, plot and pictures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tadmcodec.cli import main
+
+pytestmark = pytest.mark.usefixtures("registered_models")
+
+
+def _folder(root: Path) -> Path:
+    folder = root / "set"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index, (height, width) in enumerate([(128, 160), (96, 200)]):
+        yy, xx = np.mgrid[:height, :width]
+        base = np.stack([xx * 1.5, yy * 2, (xx + yy) % 256], -1) + rng.normal(0, 10, (height, width, 3))
+        Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(folder / f"image{index}.png")
+    return folder
+
+
+def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
+    folder, out = _folder(tmp_path), tmp_path / "results"
+    arguments = ["eval", str(folder), "--scale", "16", "32", "--out", str(out), "--model-16", "test-16x",
+                 "--model-32", "test-32x", "--ssimulacra2-limit", "1", "--pictures", "1"]  # fmt: skip
+    assert main(arguments) == 0
+    records = sorted((out / "images" / "set").glob("*.json"))
+    assert [p.name for p in records] == ["image0-16x.json", "image0-32x.json", "image1-16x.json", "image1-32x.json"]
+    record = json.loads(records[0].read_text())
+    tadm = record["methods"]["tadmcodec"]
+    assert tadm["bpp"] == pytest.approx(8 * tadm["bytes"] / (128 * 160))
+    assert 0 < tadm["psnr"] < 60 and "ssimulacra2" in tadm and tadm["decode_s_per_mp"] > 0
+    assert "ssimulacra2" not in json.loads(records[2].read_text())["methods"]["tadmcodec"]  # limit 1
+    for codec in ("jpeg", "webp", "avif", "jpegxl"):
+        entry = record["methods"][codec]
+        assert ("skipped" in entry) or (entry["bytes"] <= tadm["bytes"] and "psnr" in entry)
+    curve = json.loads((out / "set-tadmcodec.json").read_text())
+    assert curve["name"] == "tadmcodec" and len(curve["results"]["bpp"]) == 2
+    assert curve["results"]["bpp"][0] < curve["results"]["bpp"][1]  # 32x then 16x
+    summary = (out / "summary.md").read_text()
+    assert "### set, 16x (2 images)" in summary and "| bicubic |" in summary and "LPIPS" in summary
+    assert (out / "rate-quality.png").stat().st_size > 10_000
+    assert sorted(p.name for p in (out / "pictures" / "set").iterdir()) == ["image0-16x.jpg", "image0-32x.jpg"]
+    with Image.open(out / "pictures" / "set" / "image0-16x.jpg") as picture:
+        assert picture.size == (6 * 160, 128 + 18)
+
+    before = {p: p.stat().st_mtime_ns for p in records}
+    records[1].unlink()
+    assert main(arguments) == 0
+    assert records[1].exists() and all(p.stat().st_mtime_ns == before[p] for p in records if p != records[1])
+
+
+def test_eval_refuses_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]) == 2
+    assert "not a folder" in capsys.readouterr().err
