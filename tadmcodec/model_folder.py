@@ -98,7 +98,8 @@ def save_model_folder(
     backbone_path: str | Path,
     pinned: str | None = None,
 ) -> None:
-    """Write a model folder (to a temporary sibling, then renamed) that load_model_folder reads."""
+    """Write a model folder (to a temporary sibling, then renamed) that load_model_folder reads; files this
+    function does not write (model card, validation results, pictures) are kept."""
     folder = Path(folder)
     temporary = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(temporary, ignore_errors=True)
@@ -114,5 +115,8 @@ def save_model_folder(
         reference = backbone_path
     (temporary / "backbone.json").write_text(json.dumps({"path": reference.as_posix(), "pinned": pinned}, indent=1))
     if folder.exists():
+        for kept in folder.iterdir():
+            if kept.is_file() and not (temporary / kept.name).exists():
+                shutil.copy2(kept, temporary / kept.name)
         shutil.rmtree(folder)
     temporary.rename(folder)

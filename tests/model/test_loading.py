@@ -11,7 +11,7 @@ import torch
 
 from tadmcodec.device import resolve_device
 from tadmcodec.errors import DeviceUnavailableError, MissingWeightsError, UnknownModelError
-from tadmcodec.model_folder import load_model_folder
+from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import lora_state_dict
 from tadmcodec.registry import available_models, resolve_model
 
@@ -80,3 +80,15 @@ def test_devices() -> None:
         resolve_device("tpu")
     with pytest.raises(DeviceUnavailableError):
         resolve_device("not a device")
+
+
+def test_saving_a_model_folder_again_keeps_its_card_and_results(model_root: Path, tmp_path: Path) -> None:
+    """Training exports over a shipped folder: weights are replaced, the model card and results stay."""
+    loaded = load_model_folder(model_root / "test-16x")
+    folder = tmp_path / "exported-16x"
+    save_model_folder(folder, loaded.tadm, loaded.backbone, model_root / "tiny-backbone")
+    (folder / "MODEL_CARD.md").write_text("# card")
+    (folder / "validation.json").write_text("{}")
+    save_model_folder(folder, loaded.tadm, loaded.backbone, model_root / "tiny-backbone")
+    assert (folder / "MODEL_CARD.md").read_text() == "# card" and (folder / "validation.json").exists()
+    assert load_model_folder(folder).tadm.config.scale == 16
