@@ -16,7 +16,7 @@ from .image_io import PreparedImage
 from .raster import Box
 
 ICC_TAG, XMP_TAG = 34675, 700
-_CACHE_BYTES = 256 << 20
+_CACHE_BYTES = 128 << 20  # decoded tiles kept for the overlapping windows that follow
 
 
 class TiffRaster:

@@ -18,6 +18,7 @@ import torch
 from tadmcodec_formats import patch_starts
 
 from ..device import autocast
+from ..heap import trim_heap
 from ..model_folder import LoadedModel
 from ..models.dfrm import LATENT_FACTOR
 from ..progress import Progress
@@ -88,6 +89,7 @@ class TiledDecoder:
                 for left in range(x0, x1, size):
                     block = (left, top, min(left + size, x1), min(top + size, y1))
                     yield block, self._blend_pixels(block, progress)
+                    trim_heap()
         finally:
             self._latents.clear()
             self._pixels.clear()

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..device import autocast
+from ..heap import trim_heap
 from ..model_folder import LoadedModel
 from ..models.dfrm import LATENT_FACTOR, to_uint8
 from ..progress import Progress
@@ -57,6 +58,7 @@ class TiledEncoder:
             _, y = self.model.tadm.dfrm.downscale(crop.float(), z.float())
             inner = to_uint8(y)[0, halo // scale : (halo + y1 - y0) // scale, halo // scale : (halo + x1 - x0) // scale]
             lr[y0 // scale : y1 // scale, x0 // scale : x1 // scale] = inner.cpu().numpy()
+            trim_heap()
             if progress is not None:
                 progress.update(1)
         return lr
