@@ -26,7 +26,7 @@ from tests.conftest import SMALL
 PARTS = ("vae", "unet", "scheduler", "text_encoder", "tokenizer")
 
 
-def _save_tiny_sd_layout(folder: Path) -> None:
+def save_tiny_sd_layout(folder: Path) -> None:
     torch.manual_seed(0)
     AutoencoderKL(
         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
@@ -56,7 +56,7 @@ def _save_tiny_sd_layout(folder: Path) -> None:
 def sd_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("sd21")
     folder = root / "sd21-base"
-    _save_tiny_sd_layout(folder)
+    save_tiny_sd_layout(folder)
     table = root / "sd21-test.json"
     table.write_text(json.dumps({"files": folder_hashes(folder, PARTS)}))
     return folder, table

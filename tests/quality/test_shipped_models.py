@@ -15,9 +15,9 @@ from tadmcodec.evaluation.metrics import quality, rescale_baseline
 from tadmcodec.registry import available_models
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
-# PSNR-Y gain over bicubic on the sample when the weights were committed (16x: +2.26 dB, 32x: +0.35 dB),
+# PSNR-Y gain over bicubic on the sample when the weights were committed (16x: +2.26 dB, 32x: +1.51 dB),
 # minus 0.15 dB of tolerance for floating-point differences between machines.
-MIN_GAIN_DB = {16: 2.11, 32: 0.20}
+MIN_GAIN_DB = {16: 2.11, 32: 1.36}
 
 
 @pytest.mark.parametrize("scale", [16, 32])

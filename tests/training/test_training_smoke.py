@@ -54,3 +54,22 @@ def test_all_stages_train_and_resume(images: Path, tmp_path: Path) -> None:
     config = _config(images, tmp_path, "vae", steps=32)
     assert train(config, runs)["step"] == 32  # resumed from step 24, not restarted
     assert len(_losses(runs / "vae" / "log.jsonl", "l1")) == 4
+
+
+def test_sd21_models_train_with_the_same_code(images: Path, tmp_path: Path) -> None:
+    """Stages 1-3 on a tiny random SD 2.1-layout backbone (text-conditioned U-Net, AutoencoderKL)."""
+    from tadmcodec.model_folder import load_model_folder
+    from tests.model.test_sd21_backbone import save_tiny_sd_layout
+
+    save_tiny_sd_layout(tmp_path / "sd21")
+    runs = tmp_path / "runs"
+    for stage, key in (("dfrm", "rec_latent"), ("enhance", "l1"), ("joint", "l1")):
+        config = _config(images, tmp_path, stage, backbone=str(tmp_path / "sd21"), steps=16, val_every=16)
+        config["model_config"] |= {"backbone": "sd21", "patch_size": 8}
+        assert train(config, runs)["step"] == 16
+        losses = _losses(runs / stage / "log.jsonl", key)
+        assert len(losses) == 2 and all(np.isfinite(losses))
+        if stage == "dfrm":
+            assert losses[-1] < losses[0], losses
+    loaded = load_model_folder(tmp_path / "model-16x")
+    assert loaded.backbone.conditional and (tmp_path / "model-16x" / "null_embedding.safetensors").is_file()
