@@ -19,10 +19,20 @@ def _center_box(width: int, height: int, side: int) -> tuple[int, int, int, int]
     return x0, y0, min(width, x0 + side), min(height, y0 + side)
 
 
-def best_codec(methods: dict) -> str | None:
-    """The standard codec with the highest PSNR among those that fit the budget."""
+def codec_panel(methods: dict, outputs: dict) -> tuple[str, np.ndarray] | None:
+    """The standard codec with the highest PSNR among those that fit the budget, or, when none fits,
+    the one whose smallest file comes closest (labelled with how far over the budget it is)."""
     fitted = [(m["psnr"], name) for name, m in methods.items() if "quality" in m]
-    return max(fitted)[1] if fitted else None
+    if fitted:
+        name = max(fitted)[1]
+        m = methods[name]
+        return f"{name} q{m['quality']} {m['bpp']:.3f} bpp {m['psnr']:.2f} dB", outputs[name]
+    over = [(m["smallest_bytes"], name) for name, m in methods.items() if "smallest_bytes" in m and name in outputs]
+    if not over:
+        return None
+    size, name = min(over)
+    ratio = size / methods["tadmcodec"]["bytes"]
+    return f"{name} lowest quality: {ratio:.2f}x the bytes", outputs[name]
 
 
 def side_by_side(rgb: np.ndarray, result: dict, target: Path, crop: int = CROP) -> None:
@@ -37,14 +47,10 @@ def side_by_side(rgb: np.ndarray, result: dict, target: Path, crop: int = CROP) 
         grid = reader.read_patches()
     lr_up = np.asarray(Image.fromarray(lr).resize((lr.shape[1] * scale, lr.shape[0] * scale), Image.NEAREST))
     steps = render_timestep_map(rgb, grid.timesteps, grid.patch_size, grid.overlap, (width, height), scale)
-    codec = best_codec(methods)
+    codec = codec_panel(methods, outputs)
     panels = [("original", rgb), (f"LR thumbnail ({scale}x)", lr_up[:height, :width]),
               (f"bicubic {methods['bicubic']['psnr']:.2f} dB", outputs["bicubic"])]  # fmt: skip
-    if codec:
-        m = methods[codec]
-        panels.append((f"{codec} q{m['quality']} {m['bpp']:.3f} bpp {m['psnr']:.2f} dB", outputs[codec]))
-    else:
-        panels.append(("no standard codec fits", np.full_like(rgb, 128)))
+    panels.append(codec or ("no standard codec available", np.full_like(rgb, 128)))
     t = methods["tadmcodec"]
     panels += [(f"tadmcodec {t['bpp']:.3f} bpp {t['psnr']:.2f} dB", outputs["tadmcodec"]),
                ("timesteps (blue low, red high)", np.asarray(steps))]  # fmt: skip

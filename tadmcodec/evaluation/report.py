@@ -29,7 +29,8 @@ def load_records(out: Path) -> list[dict]:
 
 
 def aggregate(records: list[dict]) -> dict:
-    """dataset -> scale -> method -> {metric: mean over the images where it was measured, n, skipped}."""
+    """dataset -> scale -> method -> {metric: mean (times: median) over the images where it was
+    measured, n, skipped}."""
     table: dict = defaultdict(lambda: defaultdict(dict))
     grouped: dict = defaultdict(list)
     for record in records:
@@ -41,8 +42,8 @@ def aggregate(records: list[dict]) -> dict:
             entry: dict = {"images": len(group), "n": len(measured)}
             for key in METRICS:
                 values = [row[key] for row in measured if key in row]
-                if values:
-                    entry[key] = float(np.mean(values))
+                if values:  # times: the median, robust to a first image that also loaded the model
+                    entry[key] = float(np.median(values) if key.endswith("_per_mp") else np.mean(values))
                     entry[f"{key}_n"] = len(values)
             notes = [row["skipped"] for row in rows if "skipped" in row]
             if notes:
@@ -73,7 +74,7 @@ def summary_markdown(table: dict) -> str:
         for scale, methods in sorted(scales.items()):
             count = max(m["images"] for m in methods.values())
             lines += [f"### {dataset}, {scale}x ({count} images)", "",
-                      "| method | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | SSIMULACRA2 | enc s/MP | dec s/MP |",
+                      "| method | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | SSIMULACRA2 | enc s/MP (median) | dec s/MP |",
                       "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
             for method, entry in methods.items():
                 if entry["n"] == 0:

@@ -20,12 +20,14 @@ CODECS: dict[str, tuple[str, int, int, dict[str, object]]] = {
 
 @dataclass
 class Fitted:
-    """One codec at a budget: the file and its decoded pixels, or why it could not fit."""
+    """One codec at a budget: the file and its decoded pixels (the smallest file when none fits,
+    with fits False), and a note saying why it could not fit."""
 
     codec: str
     quality: int | None = None
     data: bytes | None = None
     decoded: np.ndarray | None = None
+    fits: bool = False
     note: str = ""
 
 
@@ -55,7 +57,8 @@ def fit_budget(rgb: np.ndarray, codec: str, budget: int) -> Fitted:
     image = Image.fromarray(rgb)
     smallest = _encode(image, codec, low)
     if len(smallest) > budget:
-        return Fitted(codec, note=f"cannot reach the budget: quality {low} needs {len(smallest)} B > {budget} B")
+        note = f"cannot reach the budget: quality {low} needs {len(smallest)} B > {budget} B"
+        return Fitted(codec, low, smallest, _decode(smallest), False, note)
     best, best_quality = smallest, low
     while low < high:
         middle = (low + high + 1) // 2
@@ -64,6 +67,9 @@ def fit_budget(rgb: np.ndarray, codec: str, budget: int) -> Fitted:
             best, best_quality, low = data, middle, middle
         else:
             high = middle - 1
-    with Image.open(io.BytesIO(best)) as decoded:
-        pixels = np.asarray(decoded.convert("RGB"))
-    return Fitted(codec, best_quality, best, pixels)
+    return Fitted(codec, best_quality, best, _decode(best), True)
+
+
+def _decode(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as decoded:
+        return np.asarray(decoded.convert("RGB"))
