@@ -62,11 +62,13 @@ class Codec:
 
     def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
                progress: Progress | None = None) -> np.ndarray:  # fmt: skip
-        """The (h, w, 3) uint8 pixels of box (default: the whole width x height image)."""
-        decoder, box = self.decoder(source, grid), box or (0, 0, *size)
-        if progress is not None:
-            progress.reset(decoder.work(box))
-        return to_uint8(decoder.decode(box, progress))
+        """The (h, w, 3) uint8 pixels of box (default: the whole width x height image), assembled from
+        streamed blocks, so memory is the uint8 result plus one row of patches."""
+        x0, y0, x1, y1 = box or (0, 0, *size)
+        pixels = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        for (bx0, by0, bx1, by1), block in self.decode_blocks(source, grid, (x0, y0, x1, y1), 512, progress):
+            pixels[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = block
+        return pixels
 
     def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int,
                       progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip

@@ -71,15 +71,6 @@ class TiledDecoder:
         return sum(map(len, needed)) + len(decoded)
 
     @torch.no_grad()
-    def decode(self, box: Box, progress: Progress | None = None) -> torch.Tensor:
-        """Pixels of box (padded-image coordinates) as a (3, h, w) float tensor in [-1, 1] (unclamped)."""
-        try:
-            return self._blend_pixels(box, progress)
-        finally:
-            self._latents.clear()
-            self._pixels.clear()
-
-    @torch.no_grad()
     def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, torch.Tensor]]:
         """(block box, pixels) for size x size blocks covering box in raster order, streaming."""
         x0, y0, x1, y1 = box
