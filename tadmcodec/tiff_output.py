@@ -99,7 +99,7 @@ def write_pyramid_tiff(
         levels = _LevelFiles(Path(folder), size, decoded_levels, channels, tile)
         with AtomicFile(path) as target, tifffile.TiffWriter(target.file, bigtiff=True) as tiff:
             tiff.write(
-                _full_tiles(blocks, box, size, levels), shape=(size[1], size[0], channels), subifds=count,
+                _full_tiles(blocks, box, levels), shape=(size[1], size[0], channels), subifds=count,
                 iccprofile=metadata.icc_profile, extratags=_xmp_tag(metadata), **options,
             )  # fmt: skip
             for level in range(decoded_levels):
@@ -107,13 +107,12 @@ def write_pyramid_tiff(
                 tiff.write(levels.tiles(level), shape=(height, width, channels), subfiletype=1, **options)
             for pixels in small:
                 tiff.write(_tiles(pixels, tile), shape=pixels.shape, subfiletype=1, **options)
-            tiff.close()
+            tiff.close()  # flushes the last IFDs before the size is read
             written = target.file.tell()
     return written
 
 
-def _full_tiles(blocks: Iterator[tuple[Box, np.ndarray]], box: Box, size: tuple[int, int],
-                levels: _LevelFiles) -> Iterator[np.ndarray]:  # fmt: skip
+def _full_tiles(blocks: Iterator[tuple[Box, np.ndarray]], box: Box, levels: _LevelFiles) -> Iterator[np.ndarray]:
     """Yield the full-resolution tiles, and hand each finished row of tiles to the reduced levels."""
     band: list[np.ndarray] = []
     for (_, _, x1, _), pixels in blocks:
