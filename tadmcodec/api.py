@@ -19,7 +19,7 @@ from PIL import Image
 from tadmcodec_formats import Header, PatchGrid, TadmReader, TadmWriter, UnknownModelError
 
 from .errors import InputImageError, TadmError
-from .image_io import PreparedImage, area_average, lr_thumbnail, prepare, stored_pixels, to_pil
+from .image_io import PreparedImage, area_average, channels_last, lr_thumbnail, prepare, stored_pixels, to_pil
 
 if TYPE_CHECKING:
     from .codec import Codec
@@ -220,9 +220,7 @@ def decode_to_file(
             for block, rgb in codec.decode_blocks(_ReaderLR(reader), grid, box, tile, progress)
         )
         whole = box == (0, 0, header.width, header.height)
-        thumbnail = np.asarray(lr_thumbnail(reader.read_lr(), header.colour_type)) if whole else None
-        if thumbnail is not None and thumbnail.ndim == 2:
-            thumbnail = thumbnail[..., None]
+        thumbnail = channels_last(lr_thumbnail(reader.read_lr(), header.colour_type)) if whole else None
         channels = len(header.colour_type.mode)
         return write_pyramid_tiff(output, blocks, box, channels, reader.metadata, thumbnail, header.scale, tile)
 

@@ -77,9 +77,9 @@ class Codec:
         if progress is not None:
             progress.reset(decoder.work(box))
         for block_box, pixels in decoder.blocks(box, block, progress):
-            yield block_box, to_uint8(pixels)
+            yield block_box, _pixels_to_uint8(pixels)
 
 
-def to_uint8(pixels: torch.Tensor) -> np.ndarray:
+def _pixels_to_uint8(pixels: torch.Tensor) -> np.ndarray:
     """(3, h, w) float in [-1, 1] to (h, w, 3) uint8."""
     return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()

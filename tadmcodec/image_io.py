@@ -100,7 +100,12 @@ def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, colour_type: ColourType, m
 
 def stored_pixels(rgb: np.ndarray, alpha: np.ndarray | None, colour_type: ColourType) -> np.ndarray:
     """Decoded pixels in the stored mode as an (h, w, C) array (C = 1, 2, 3 or 4), as to_pil makes them."""
-    pixels = np.asarray(to_pil(rgb, alpha, colour_type, Metadata()))
+    return channels_last(to_pil(rgb, alpha, colour_type, Metadata()))
+
+
+def channels_last(image: Image.Image) -> np.ndarray:
+    """A Pillow image as an (h, w, C) array, gray ones included (C = 1)."""
+    pixels = np.asarray(image)
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
 

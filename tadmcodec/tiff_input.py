@@ -13,9 +13,10 @@ from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
 from .errors import InputImageError
 from .image_io import PreparedImage
+from .image_output import XMP_TIFF_TAG
 from .raster import Box
 
-ICC_TAG, XMP_TAG = 34675, 700
+ICC_TAG = 34675
 _CACHE_BYTES = 128 << 20  # decoded tiles kept for the overlapping windows that follow
 
 
@@ -96,7 +97,7 @@ def open_tiff(path: str | os.PathLike[str]) -> tuple[tifffile.TiffFile, Prepared
     colour_type = {(1, False): ColourType.GRAY, (1, True): ColourType.GRAY_ALPHA, (3, False): ColourType.RGB,
                    (3, True): ColourType.RGBA}[photometric, alpha]  # fmt: skip
     icc = page.tags.valueof(ICC_TAG)
-    xmp = page.tags.valueof(XMP_TAG)
+    xmp = page.tags.valueof(XMP_TIFF_TAG)
     metadata = Metadata(icc_profile=bytes(icc) if icc else None, xmp=bytes(xmp) if xmp else None)
     rgb = TiffRaster(tiff, slice(0, 3) if photometric == 3 else slice(0, 1))
     prepared = PreparedImage(

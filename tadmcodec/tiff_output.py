@@ -20,10 +20,10 @@ import tifffile
 from tadmcodec_formats import Metadata
 from tadmcodec_formats.atomic import AtomicFile
 
+from .image_output import XMP_TIFF_TAG
 from .raster import Box
 
 TILE = 512  # default tile side
-XMP_TAG = 700
 
 
 def halve(pixels: np.ndarray) -> np.ndarray:
@@ -141,4 +141,4 @@ def _options(channels: int, tile: int) -> dict[str, object]:
 
 
 def _xmp_tag(metadata: Metadata) -> list[tuple[int, int, int, bytes, bool]]:
-    return [(XMP_TAG, 1, len(metadata.xmp), metadata.xmp, True)] if metadata.xmp else []
+    return [(XMP_TIFF_TAG, 1, len(metadata.xmp), metadata.xmp, True)] if metadata.xmp else []

@@ -15,9 +15,9 @@ _STOPS = np.array([[49, 54, 149], [116, 173, 209], [255, 255, 191], [244, 109, 6
 def colourise(values: np.ndarray, low: float = 0.0, high: float = 999.0) -> np.ndarray:
     """Map timesteps in [low, high] to RGB uint8 along a diverging blue-yellow-red scale."""
     position = np.clip((values - low) / max(high - low, 1e-9), 0, 1) * (len(_STOPS) - 1)
-    low = np.floor(position).astype(int).clip(0, len(_STOPS) - 2)
-    frac = (position - low)[..., None]
-    return (_STOPS[low] * (1 - frac) + _STOPS[low + 1] * frac).astype(np.uint8)
+    stop = np.floor(position).astype(int).clip(0, len(_STOPS) - 2)
+    frac = (position - stop)[..., None]
+    return (_STOPS[stop] * (1 - frac) + _STOPS[stop + 1] * frac).astype(np.uint8)
 
 
 def timestep_field(timesteps: np.ndarray, patch: int, overlap: int, size: tuple[int, int], scale: int) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from ..image_io import IMAGE_SUFFIXES
 from .memory import peak_rss_mb
 
 TILE = 512
@@ -29,7 +30,7 @@ TILE = 512
 
 def _photos(folder: Path, count: int = 3, max_side: int = 2048) -> list[np.ndarray]:
     images = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".webp", ".jpg"))[:count]:
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]:
         with Image.open(path) as image:
             image.thumbnail((max_side, max_side))
             images.append(np.asarray(image.convert("RGB")))

@@ -10,7 +10,7 @@ later block can still use them, so memory follows the image width, never its are
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -96,13 +96,9 @@ class TiledDecoder:
     def _blend_pixels(self, box: Box, progress: Progress | None) -> torch.Tensor:
         windows = self.windows_under(box)
         self._decode_windows([w for w in windows if w.index not in self._pixels], progress)
-        total = torch.zeros(3, box[3] - box[1], box[2] - box[0], dtype=torch.float64)
-        weight = torch.zeros(box[3] - box[1], box[2] - box[0], dtype=torch.float64)
-        for window in windows:
-            weights = window.weights(self.latent_size, self.overlap, LATENT_FACTOR)
-            pixel_box = tuple(v * LATENT_FACTOR for v in window.box)
-            _accumulate(total, weight, self._pixels[window.index], weights, pixel_box, box)
-        return (total / weight).float()
+        parts = ((self._pixels[w.index], w.weights(self.latent_size, self.overlap, LATENT_FACTOR),
+                  tuple(v * LATENT_FACTOR for v in w.box)) for w in windows)  # fmt: skip
+        return _blend(parts, 3, box)
 
     def _decode_windows(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """VAE-decode each window's blended latent into the pixel cache."""
@@ -120,13 +116,9 @@ class TiledDecoder:
 
     def _blend_latent(self, window: PatchWindow) -> torch.Tensor:
         """The blended latent over one window's box, from every cached patch overlapping it."""
-        box = window.box
-        total = torch.zeros(self.model.backbone.latent_channels, box[3] - box[1], box[2] - box[0], dtype=torch.float64)
-        weight = torch.zeros(box[3] - box[1], box[2] - box[0], dtype=torch.float64)
-        for other in self.windows_in(box):
-            weights = other.weights(self.latent_size, self.overlap)
-            _accumulate(total, weight, self._latents[other.index], weights, other.box, box)
-        return (total / weight).float()
+        parts = ((self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
+                 for o in self.windows_in(window.box))  # fmt: skip
+        return _blend(parts, self.model.backbone.latent_channels, window.box)
 
     def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""
@@ -140,6 +132,15 @@ class TiledDecoder:
                 self._latents[window.index] = latent
             if progress is not None:
                 progress.update(len(group))
+
+
+def _blend(parts: Iterable[tuple[torch.Tensor, torch.Tensor, Box]], channels: int, area: Box) -> torch.Tensor:
+    """Weighted mean over area of overlapping (tile, weights, tile box) parts, summed in float64 in order."""
+    total = torch.zeros(channels, area[3] - area[1], area[2] - area[0], dtype=torch.float64)
+    weight = torch.zeros(area[3] - area[1], area[2] - area[0], dtype=torch.float64)
+    for tile, tile_weight, tile_box in parts:
+        _accumulate(total, weight, tile, tile_weight, tile_box, area)
+    return (total / weight).float()
 
 
 def _accumulate(total: torch.Tensor, weight: torch.Tensor, tile: torch.Tensor, tile_weight: torch.Tensor,
