@@ -1,0 +1,36 @@
+"""Writes a decode reference for a shipped model: a crop of the bundled sample encoded with it, and
+the decode of that file. Run once when a model is released, never to refresh an existing reference:
+the test that reads them guards that files written today decode to the same pixels in later versions.
+
+    python tests/quality/reference/make_reference.py default-16x
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import tadmcodec
+from tadmcodec.registry import available_models
+
+SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
+CROP = (slice(54, 246), slice(98, 354))  # 192 x 256 around the cat's face
+
+
+def main(model: str) -> None:
+    if model not in available_models():
+        raise SystemExit(f"unknown model {model!r}")
+    folder = Path(__file__).parent
+    tadm, png = folder / f"{model}.tadm", folder / f"{model}.png"
+    if tadm.exists():
+        raise SystemExit(f"{tadm} exists: a released model's reference is never rewritten")
+    image = np.asarray(Image.open(SAMPLE).convert("RGB"))[CROP]
+    tadmcodec.encode(image, tadm, scale=int(model.split("-")[-1].rstrip("x")), model=model)
+    Image.fromarray(tadmcodec.decode(tadm, as_array=True)).save(png, optimize=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
