@@ -1,7 +1,9 @@
 """Ultra-high-resolution benchmark: peak memory and speed of streaming encode and decode by image size.
 
-    python -m tadmcodec.evaluation.large_images PHOTO_DIR --megapixels 25 100 400 --work DIR [--out FILE]
+    python -m tadmcodec.evaluation.large_images PHOTO_DIR --sizes 25 100 400 31616x2048 --work DIR [--out FILE]
 
+A size is megapixels of a square image or WIDTH x HEIGHT: since decode memory follows the width, a
+strip as wide as a gigapixel square shows that square's peak memory at a fraction of its time.
 For each size it writes a synthetic tiled TIFF with real structure (photos from PHOTO_DIR tiled with
 mirroring and a smooth warp, generated tile by tile), then runs, each in a fresh process so that peak
 RSS is its own: encode to .tadm, decode to a pyramidal BigTIFF, decode one 1024 x 1024 region, and
@@ -52,10 +54,10 @@ def _tile(photos: list[np.ndarray], x0: int, y0: int, size: int) -> np.ndarray:
     return photo[mirror(warp_y, height), mirror(warp_x, width)]
 
 
-def make_tiff(path: Path, side: int, photos: list[np.ndarray]) -> None:
-    """A side x side tiled BigTIFF written tile by tile (never held whole)."""
-    tiles = (_tile(photos, x, y, TILE) for y in range(0, side, TILE) for x in range(0, side, TILE))
-    tifffile.imwrite(path, tiles, shape=(side, side, 3), dtype=np.uint8, tile=(TILE, TILE), photometric="rgb",
+def make_tiff(path: Path, width: int, height: int, photos: list[np.ndarray]) -> None:
+    """A width x height tiled BigTIFF written tile by tile (never held whole)."""
+    tiles = (_tile(photos, x, y, TILE) for y in range(0, height, TILE) for x in range(0, width, TILE))
+    tifffile.imwrite(path, tiles, shape=(height, width, 3), dtype=np.uint8, tile=(TILE, TILE), photometric="rgb",
                      bigtiff=True, compression="zlib", metadata=None)  # fmt: skip
 
 
@@ -91,18 +93,33 @@ def _run(what: str, source: Path, target: Path, model: str | None) -> dict[str, 
     return json.loads(output.strip().splitlines()[-1])
 
 
-def benchmark(photo_dir: Path, megapixels: list[float], work: Path, model: str | None,
+def parse_size(text: str) -> tuple[int, int]:
+    """'400' (megapixels: the square of that area, side a multiple of 16) or 'WIDTHxHEIGHT'."""
+    try:
+        if "x" in text:
+            width, height = (int(v) for v in text.split("x"))
+        else:
+            width = height = int(math.sqrt(float(text) * 1e6)) // 16 * 16
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither megapixels nor WIDTHxHEIGHT") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is smaller than 16 x 16")
+    return width, height
+
+
+def benchmark(photo_dir: Path, sizes: list[tuple[int, int]], work: Path, model: str | None,
               steps: list[str]) -> dict[str, object]:  # fmt: skip
     work.mkdir(parents=True, exist_ok=True)
     photos = _photos(photo_dir)
     rows = []
-    for mp in megapixels:
-        side = int(math.sqrt(mp * 1e6)) // 16 * 16
-        tiff, tadm = work / f"input-{side}.tif", work / f"image-{side}.tadm"
+    for width, height in sizes:
+        name = f"{width}x{height}"
+        tiff, tadm = work / f"input-{name}.tif", work / f"image-{name}.tadm"
         if not tiff.exists():
-            make_tiff(tiff, side, photos)
-        row: dict[str, object] = {"megapixels": side * side / 1e6, "side": side, "input_bytes": tiff.stat().st_size}
-        targets = {"encode": tadm, "decode": work / f"decoded-{side}.tif", "region": work / f"region-{side}.png",
+            make_tiff(tiff, width, height, photos)
+        row: dict[str, object] = {"megapixels": width * height / 1e6, "width": width, "height": height,
+                                  "input_bytes": tiff.stat().st_size}  # fmt: skip
+        targets = {"encode": tadm, "decode": work / f"decoded-{name}.tif", "region": work / f"region-{name}.png",
                    "thumbnail": work / "unused"}  # fmt: skip
         for step in steps:
             row[step] = _run(step, tiff if step == "encode" else tadm, targets[step], model)
@@ -120,7 +137,8 @@ def benchmark(photo_dir: Path, megapixels: list[float], work: Path, model: str |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, help="PHOTO_DIR (or child arguments)")
-    parser.add_argument("--megapixels", type=float, nargs="+", default=[25, 100, 400])
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[parse_size(v) for v in ("25", "100", "400")],
+                        help="megapixels of a square image, or WIDTHxHEIGHT")  # fmt: skip
     parser.add_argument("--work", type=Path, default=Path("large-image-bench"))
     parser.add_argument("--model")
     parser.add_argument("--steps", nargs="+", choices=("encode", "decode", "region", "thumbnail"),
@@ -131,7 +149,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child, str(args.paths[0]), str(args.paths[1]), args.model)))
         return
-    report = benchmark(args.paths[0], args.megapixels, args.work, args.model, args.steps)
+    report = benchmark(args.paths[0], args.sizes, args.work, args.model, args.steps)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
 
