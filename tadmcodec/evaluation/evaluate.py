@@ -100,14 +100,14 @@ def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str 
         images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         jobs += [(folder.name, index, path, scale) for index, path in enumerate(images) for scale in scales]
     for dataset, index, path, scale in tqdm(jobs, desc="eval", unit="image"):
-        record_path = out / "images" / dataset / f"{path.stem}-{scale}x.json"
+        record_path = out / "images" / dataset / f"{path.name}-{scale}x.json"
         if record_path.exists():
             continue
         rgb = load_rgb(path, crop)
         with_s2 = ssimulacra2_limit is None or index < ssimulacra2_limit
         result = evaluate_image(rgb, scale, model.get(scale), with_s2)
         if index < pictures:
-            picture = out / "pictures" / dataset / f"{path.stem}-{scale}x.jpg"
+            picture = out / "pictures" / dataset / f"{path.name}-{scale}x.jpg"
             picture.parent.mkdir(parents=True, exist_ok=True)
             side_by_side(rgb, result, picture)
         record = {"image": path.name, "dataset": dataset, "crop": crop, **{k: result[k] for k in

@@ -18,10 +18,10 @@ def _folder(root: Path) -> Path:
     folder = root / "set"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    for index, (height, width) in enumerate([(128, 160), (96, 200)]):
+    for name, (height, width) in [("image0.png", (128, 160)), ("image0.webp", (96, 200))]:  # one stem, two files
         yy, xx = np.mgrid[:height, :width]
         base = np.stack([xx * 1.5, yy * 2, (xx + yy) % 256], -1) + rng.normal(0, 10, (height, width, 3))
-        Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(folder / f"image{index}.png")
+        Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(folder / name, lossless=True)
     return folder
 
 
@@ -31,7 +31,7 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
                  "--model-32", "test-32x", "--ssimulacra2-limit", "1", "--pictures", "1"]  # fmt: skip
     assert main(arguments) == 0
     records = sorted((out / "images" / "set").glob("*.json"))
-    assert [p.name for p in records] == ["image0-16x.json", "image0-32x.json", "image1-16x.json", "image1-32x.json"]
+    assert [p.name for p in records] == [f"image0.{ext}-{s}x.json" for ext in ("png", "webp") for s in (16, 32)]
     record = json.loads(records[0].read_text())
     tadm = record["methods"]["tadmcodec"]
     assert tadm["bpp"] == pytest.approx(8 * tadm["bytes"] / (128 * 160))
@@ -46,8 +46,8 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     summary = (out / "summary.md").read_text()
     assert "### set, 16x (2 images)" in summary and "| bicubic |" in summary and "LPIPS" in summary
     assert (out / "rate-quality.png").stat().st_size > 10_000
-    assert sorted(p.name for p in (out / "pictures" / "set").iterdir()) == ["image0-16x.jpg", "image0-32x.jpg"]
-    with Image.open(out / "pictures" / "set" / "image0-16x.jpg") as picture:
+    assert sorted(p.name for p in (out / "pictures" / "set").iterdir()) == ["image0.png-16x.jpg", "image0.png-32x.jpg"]
+    with Image.open(out / "pictures" / "set" / "image0.png-16x.jpg") as picture:
         assert picture.size == (6 * 160, 128 + 18)
 
     before = {p: p.stat().st_mtime_ns for p in records}
