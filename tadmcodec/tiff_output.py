@@ -4,7 +4,7 @@ Bio-Formats and tifffile read as one multi-resolution image).
 Full-resolution tiles arrive in raster order and go straight to the file; each finished row of tiles
 is halved, level after level, into temporary files beside the output, which are written as the SubIFD
 levels afterwards. Levels from the codec's own scale down can come from the stored LR image (the
-file's thumbnail), so no decoded pixels are needed for them. Memory: one row of tiles.
+file's thumbnail), so no decoded pixels are needed for them. Memory: one row of tiles, held halved.
 """
 
 from __future__ import annotations
@@ -41,14 +41,23 @@ class _LevelFiles:
         self.sizes = [(-(-size[0] // 2**k), -(-size[1] // 2**k)) for k in range(1, count + 1)]
         self.paths = [folder / f"level{k}.raw" for k in range(1, count + 1)]
         self.channels, self.tile = channels, tile
+        self._halved_band: list[np.ndarray] = []
         for path in self.paths:
             path.write_bytes(b"")
 
-    def add_band(self, band: np.ndarray) -> None:
-        for path in self.paths:
-            band = halve(band)
-            with path.open("ab") as handle:
-                band.tofile(handle)
+    def add_block(self, pixels: np.ndarray, ends_row: bool) -> None:
+        """Take the next full-resolution block. Blocks are tile wide (even) but at the right edge, where
+        halve replicates the edge as it would for the whole row, so each is halved on arrival."""
+        if not self.paths:
+            return
+        self._halved_band.append(halve(pixels))
+        if ends_row:
+            band = np.concatenate(self._halved_band, axis=1)
+            self._halved_band = []
+            for level, path in enumerate(self.paths):
+                band = halve(band) if level else band
+                with path.open("ab") as handle:
+                    band.tofile(handle)
 
     def tiles(self, level: int) -> Iterator[np.ndarray]:
         width, height = self.sizes[level]
@@ -88,6 +97,8 @@ def write_pyramid_tiff(
     """Write (block box, (h, w, C) uint8) tile x tile blocks of `box`, in raster order, as a pyramidal
     tiled BigTIFF, atomically; levels at `thumbnail_factor` and below come from `thumbnail` when given.
     Returns the bytes written."""
+    if tile <= 0 or tile % 16:
+        raise ValueError(f"TIFF tiles are a positive multiple of 16 pixels, not {tile}")
     size = (box[2] - box[0], box[3] - box[1])
     count = level_count(size, tile)
     if thumbnail is not None:  # always reach down to the stored LR, the file's thumbnail
@@ -113,13 +124,9 @@ def write_pyramid_tiff(
 
 
 def _full_tiles(blocks: Iterator[tuple[Box, np.ndarray]], box: Box, levels: _LevelFiles) -> Iterator[np.ndarray]:
-    """Yield the full-resolution tiles, and hand each finished row of tiles to the reduced levels."""
-    band: list[np.ndarray] = []
+    """Yield the full-resolution tiles, and hand each one to the reduced levels."""
     for (_, _, x1, _), pixels in blocks:
-        band.append(pixels)
-        if x1 == box[2]:  # before the yield: the writer stops asking after the last tile
-            levels.add_band(np.concatenate(band, axis=1))
-            band = []
+        levels.add_block(pixels, ends_row=x1 == box[2])  # before the yield: the writer stops after the last tile
         yield pixels
 
 
