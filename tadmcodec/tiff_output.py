@@ -20,6 +20,7 @@ import tifffile
 from tadmcodec_formats import Metadata
 from tadmcodec_formats.atomic import AtomicFile
 
+from .errors import TadmError
 from .image_output import XMP_TIFF_TAG
 from .raster import Box
 
@@ -46,8 +47,8 @@ class _LevelFiles:
             path.write_bytes(b"")
 
     def add_block(self, pixels: np.ndarray, ends_row: bool) -> None:
-        """Take the next full-resolution block. Blocks are tile wide (even) but at the right edge, where
-        halve replicates the edge as it would for the whole row, so each is halved on arrival."""
+        """Halve the next full-resolution block at once: blocks are tile wide (even) except at the right
+        edge, where halve replicates the edge as it would for the whole row. A finished row goes to the files."""
         if not self.paths:
             return
         self._halved_band.append(halve(pixels))
@@ -98,7 +99,7 @@ def write_pyramid_tiff(
     tiled BigTIFF, atomically; levels at `thumbnail_factor` and below come from `thumbnail` when given.
     Returns the bytes written."""
     if tile <= 0 or tile % 16:
-        raise ValueError(f"TIFF tiles are a positive multiple of 16 pixels, not {tile}")
+        raise TadmError(f"TIFF tiles are a positive multiple of 16 pixels, not {tile}")
     size = (box[2] - box[0], box[3] - box[1])
     count = level_count(size, tile)
     if thumbnail is not None:  # always reach down to the stored LR, the file's thumbnail
