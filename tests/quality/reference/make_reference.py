@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 import tadmcodec
+from tadmcodec.codec import Codec
 from tadmcodec.registry import available_models
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
@@ -28,7 +29,7 @@ def main(model: str) -> None:
     if tadm.exists():
         raise SystemExit(f"{tadm} exists: a released model's reference is never rewritten")
     image = np.asarray(Image.open(SAMPLE).convert("RGB"))[CROP]
-    tadmcodec.encode(image, tadm, scale=int(model.split("-")[-1].rstrip("x")), model=model)
+    tadmcodec.encode(image, tadm, scale=Codec.load(model).scale, model=model)
     Image.fromarray(tadmcodec.decode(tadm, as_array=True)).save(png, optimize=True)
 
 
