@@ -1,12 +1,21 @@
 """TinyAutoencoder: a CPU-sized VAE with AutoencoderKL's interface and folder format.
 
-Most of its work happens at the 1/8 latent resolution: a linear map between 8x8x3 pixel blocks and
-the latent (initialised from the principal components of training blocks, so it starts at the PCA
-reconstruction ceiling), plus zero-initialised non-linear refinements at 1/8 and at full resolution.
+The encoder works at the 1/8 latent resolution: a linear map from 8x8x3 pixel blocks to the latent
+(initialised from the principal components of training blocks, so it starts at the PCA reconstruction
+ceiling), plus a zero-initialised non-linear refinement. Two decoders share that latent:
+
+    "block"  (release 1) the transposed linear block map, a refinement at 1/8 and a small one at full
+             resolution: cheap, but every 8x8 block is a linear image of its latent pixel, which leaves
+             an 8-pixel grid and lets an adversarial loss fool its discriminator with block texture.
+    "conv"   nearest-neighbour upsampling and 3x3 convolutions from 1/8 to full resolution, widths
+             halving at each step (as Stable Diffusion's and TAESD's decoders do): no block structure.
+
 No normalisation layers, so the output of a tile depends only on its neighbourhood.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 from diffusers import ConfigMixin, ModelMixin
@@ -36,15 +45,23 @@ class TinyAutoencoder(ModelMixin, ConfigMixin):
         scaling_factor: float = 1.0,
         shift_factor: float = 0.0,
         initial_logvar: float = -12.0,  # a fixed, small posterior variance: latents stay near their mean
+        decoder: str = "block",
+        decoder_widths: tuple[int, ...] = (96, 64, 32, 16),
     ) -> None:
         super().__init__()
-        self.unshuffle, self.shuffle = nn.PixelUnshuffle(BLOCK), nn.PixelShuffle(BLOCK)
+        if decoder not in ("block", "conv"):
+            raise ValueError(f"unknown decoder {decoder!r}: use 'block' or 'conv'")
+        self.unshuffle = nn.PixelUnshuffle(BLOCK)
         self.encode_linear = nn.Conv2d(BLOCK_VALUES, latent_channels, 1)
         self.encode_refine = nn.Sequential(
             nn.Conv2d(BLOCK_VALUES, width, 3, padding=1), *[ResBlock(width) for _ in range(blocks)], nn.SiLU(),
             zero_module(nn.Conv2d(width, latent_channels, 3, padding=1)),
         )  # fmt: skip
         self.register_buffer("logvar", torch.full((latent_channels,), initial_logvar))
+        if decoder == "conv":
+            self.conv_decoder = ConvDecoder(latent_channels, tuple(decoder_widths))
+            return
+        self.shuffle = nn.PixelShuffle(BLOCK)
         self.decode_linear = nn.Conv2d(latent_channels, BLOCK_VALUES, 1)
         self.decode_refine = nn.Sequential(
             nn.Conv2d(latent_channels, width, 3, padding=1), *[ResBlock(width) for _ in range(blocks)], nn.SiLU(),
@@ -63,6 +80,8 @@ class TinyAutoencoder(ModelMixin, ConfigMixin):
         return AutoencoderKLOutput(latent_dist=DiagonalGaussianDistribution(torch.cat([mean, logvar], dim=1)))
 
     def decode(self, z: torch.Tensor, return_dict: bool = True) -> DecoderOutput:
+        if self.config.decoder == "conv":
+            return DecoderOutput(sample=self.conv_decoder(z))
         coarse = self.shuffle(self.decode_linear(z) + self.decode_refine(z))
         return DecoderOutput(sample=coarse + self.pixel_refine(coarse))
 
@@ -76,7 +95,29 @@ class TinyAutoencoder(ModelMixin, ConfigMixin):
         basis = vectors[: self.config.latent_channels]  # (c, 192), orthonormal rows
         self.encode_linear.weight.copy_(basis[:, :, None, None].float())
         self.encode_linear.bias.copy_(-(basis @ mean).float())
-        self.decode_linear.weight.copy_(basis.T[:, :, None, None].float())
-        self.decode_linear.bias.copy_(mean.float())
+        if self.config.decoder == "block":
+            self.decode_linear.weight.copy_(basis.T[:, :, None, None].float())
+            self.decode_linear.bias.copy_(mean.float())
         latents = (blocks - mean) @ basis.T
         self.register_to_config(scaling_factor=float(1.0 / latents.std()))
+
+
+class ConvDecoder(nn.Module):
+    """Latent (B, c, h, w) to pixels (B, 3, 8h, 8w): widths[0] channels at 1/8 with two residual blocks,
+    then three steps of nearest-neighbour 2x upsampling, a 3x3 convolution to the next width and a
+    residual block."""
+
+    def __init__(self, latent_channels: int, widths: tuple[int, ...]) -> None:
+        super().__init__()
+        if len(widths) != 4:
+            raise ValueError("the conv decoder needs four widths: 1/8, 1/4, 1/2 and full resolution")
+        layers: list[nn.Module] = [nn.Conv2d(latent_channels, widths[0], 3, padding=1), ResBlock(widths[0]),
+                                   ResBlock(widths[0])]  # fmt: skip
+        for previous, width in itertools.pairwise(widths):
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(previous, width, 3, padding=1),
+                       ResBlock(width)]  # fmt: skip
+        layers += [nn.SiLU(), nn.Conv2d(widths[-1], 3, 3, padding=1)]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.layers(z)

@@ -2,6 +2,9 @@
 [-1, 1], validates, and exports the result as a backbone or model folder.
 
     vae     stage 0a: tiny VAE, L1 + image-gradient L1, PCA initialisation
+    vae_decoder       a convolutional decoder for a frozen tiny VAE encoder (same latent space, so the
+                      U-Net and TADM models keep working): L1 + gradient L1 + an adaptive-weighted
+                      adversarial term from a patch discriminator trained alongside
     unet    stage 0b: tiny U-Net as a noise predictor on the VAE's latents (DDPM, T = 1000)
     dfrm    stage 1:  DFRM, lambda_rec * L_rec (both paths, with and without quantization) + lambda_gui * L_gui
     enhance stage 2:  LoRA + TPM + learnable scheduler, L1 + lambda_pec * ((1 - MS-SSIM) + gradient L1)
@@ -13,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,11 +24,18 @@ from torch import nn
 from ..backbones import Backbone, load_backbone
 from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
+from ..metrics import detail_ratio, grid_excess
 from ..model_folder import LoadedModel, load_model_folder, save_model_folder
 from ..models.dfrm import quantize_8bit
 from ..models.hybrid_scheduler import round_ste
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel
+from .adversarial import (
+    PatchDiscriminator,
+    adaptive_weight,
+    discriminator_hinge_loss,
+    generator_adversarial_loss,
+)
 from .losses import gradient_l1, ms_ssim, psnr
 
 
@@ -61,6 +72,13 @@ class Stage:
     def export(self) -> None:
         raise NotImplementedError
 
+    def state(self) -> dict[str, Any]:
+        """Stage state beyond its modules (an auxiliary optimizer, counters) for the checkpoint."""
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore what state() returned."""
+
 
 class VAEStage(Stage):
     def __init__(self, config: dict[str, Any], pca_batch: torch.Tensor | None) -> None:
@@ -94,6 +112,92 @@ class VAEStage(Stage):
         save_tiny_backbone(
             folder, vae=self.vae, unet=_existing_unet(folder) or tiny_unet(self.vae.config.latent_channels)
         )
+
+
+class VAEDecoderStage(Stage):
+    """Trains a "conv" decoder on the latents of a backbone's frozen encoder, with a patch discriminator.
+
+    Reads the backbone from config["backbone"] and never writes there: it exports a complete backbone
+    (the same encoder, U-Net and scheduler, the new decoder) to config["export"].
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        source = load_backbone(config["backbone"])
+        encoder_config = {k: v for k, v in source.vae.config.items() if not k.startswith("_")}
+        encoder_config |= {"decoder": "conv", "decoder_widths": tuple(config.get("decoder_widths", (96, 64, 32, 16)))}
+        self.vae = TinyAutoencoder(**encoder_config)
+        encoder_state = {k: v for k, v in source.vae.state_dict().items() if k.startswith(("encode_", "logvar"))}
+        self.vae.load_state_dict(encoder_state, strict=False)
+        self.vae.requires_grad_(False)
+        self.vae.conv_decoder.requires_grad_(True)
+        self.unet, self.alphas_cumprod = source.unet, source.alphas_cumprod
+        self.discriminator = PatchDiscriminator(**config.get("discriminator", {}))
+        self.disc_optimizer = torch.optim.AdamW(self.discriminator.parameters(), lr=config.get("disc_lr", config["lr"]),
+                                                betas=(0.5, 0.9))  # fmt: skip
+        self.step = 0
+
+    def trainable(self) -> list[nn.Parameter]:
+        return list(self.vae.conv_decoder.parameters())
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"decoder": self.vae.conv_decoder, "discriminator": self.discriminator}
+
+    def _latent(self, x: torch.Tensor, noise: float) -> torch.Tensor:
+        """The encoder's latent, with Gaussian noise of `noise` (in units of the scaled latent's std)
+        so the decoder also learns latents near the manifold, as the denoised ones are."""
+        with torch.no_grad():
+            z = self.vae.encode(x).latent_dist.mean
+        return z + torch.randn_like(z) * (noise / self.vae.config.scaling_factor) if noise else z
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        w = self.loss_weights
+        self.step += 1
+        y = self.vae.decode(self._latent(x, w.get("latent_noise", 0.0))).sample
+        l1, grad = F.l1_loss(y, x), gradient_l1(y, x)
+        fidelity = l1 + w.get("gradient", 0.5) * grad
+        logged = {"l1": l1.item(), "grad": grad.item()}
+        if self.step <= w.get("adversarial_start", 0):
+            return fidelity, logged
+        self.discriminator.requires_grad_(True)
+        d_loss = discriminator_hinge_loss(self.discriminator(x), self.discriminator(y.detach()))
+        self.disc_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.disc_optimizer.step()
+        self.discriminator.requires_grad_(False)
+        g_adv = generator_adversarial_loss(self.discriminator(y))
+        last = self.vae.conv_decoder.layers[-1].weight
+        weight = w.get("adversarial", 0.5) * adaptive_weight(fidelity, g_adv, last)
+        return fidelity + weight * g_adv, logged | {"d": d_loss.item(), "g_adv": g_adv.item(), "adv_w": weight.item()}
+
+    @torch.no_grad()
+    def validate(self, x: torch.Tensor) -> dict[str, float]:
+        y = self.vae.decode(self._latent(x, 0.0)).sample
+        return {"psnr": psnr(to_unit(y), to_unit(x)).mean().item()} | realism_measures(x, y)
+
+    def export(self) -> None:
+        save_tiny_backbone(Path(self.config["export"]), vae=self.vae, unet=self.unet)
+
+    def state(self) -> dict[str, Any]:
+        return {"step": self.step, "disc_optimizer": self.disc_optimizer.state_dict()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+
+
+def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Mean detail ratio and grid excess (tadmcodec.metrics) of decoded crops y against originals x."""
+    originals, decoded = (to_uint8_images(v) for v in (x, y))
+    ratios = [detail_ratio(a, b) for a, b in zip(originals, decoded, strict=True)]
+    grids = np.array([grid_excess(image) for image in decoded])
+    return {"detail_ratio": float(np.nanmean(ratios)), "grid_h": float(grids[:, 0].mean()),
+            "grid_v": float(grids[:, 1].mean())}  # fmt: skip
+
+
+def to_uint8_images(x: torch.Tensor) -> list[np.ndarray]:
+    """(B, 3, H, W) in [-1, 1] to a list of (H, W, 3) uint8 arrays."""
+    return list((to_unit(x) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
 
 
 def _existing_unet(folder: Path) -> nn.Module | None:
@@ -242,6 +346,8 @@ def build_stage(config: dict[str, Any], pca_batch: torch.Tensor | None = None) -
         return VAEStage(config, pca_batch)
     if kind == "unet":
         return UNetStage(config)
+    if kind == "vae_decoder":
+        return VAEDecoderStage(config)
     if kind in ("dfrm", "enhance", "joint"):
         return TADMStage(config)
-    raise ValueError(f"unknown stage {kind!r}: use vae, unet, dfrm, enhance or joint")
+    raise ValueError(f"unknown stage {kind!r}: use vae, unet, vae_decoder, dfrm, enhance or joint")

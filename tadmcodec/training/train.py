@@ -92,6 +92,7 @@ def _save(run: Path, stage: Stage, optimizer: torch.optim.Optimizer, sampler: Cr
         "step": step,
         "modules": {name: module.state_dict() for name, module in stage.modules().items()},
         "optimizer": optimizer.state_dict(),
+        "stage": stage.state(),
         "torch_rng": torch.get_rng_state(),
         "sampler_rng": json.dumps(sampler.rng.bit_generator.state),
     })  # fmt: skip
@@ -101,6 +102,7 @@ def _restore(state: dict[str, Any], stage: Stage, optimizer: torch.optim.Optimiz
     for name, module in stage.modules().items():
         module.load_state_dict(state["modules"][name])
     optimizer.load_state_dict(state["optimizer"])
+    stage.load_state(state.get("stage", {}))
     torch.set_rng_state(state["torch_rng"])
     sampler.rng = np.random.default_rng()
     sampler.rng.bit_generator.state = json.loads(state["sampler_rng"])

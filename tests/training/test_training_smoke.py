@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tadmcodec.training.train import train
@@ -73,3 +74,30 @@ def test_sd21_models_train_with_the_same_code(images: Path, tmp_path: Path) -> N
             assert losses[-1] < losses[0], losses
     loaded = load_model_folder(tmp_path / "model-16x")
     assert loaded.backbone.conditional and (tmp_path / "model-16x" / "null_embedding.safetensors").is_file()
+
+
+def test_conv_decoder_stage_keeps_the_latent_space_and_trains_adversarially(images: Path, tmp_path: Path) -> None:
+    """vae_decoder: the exported backbone has the source encoder bit for bit, a conv decoder, the same
+    U-Net; the discriminator trains after adversarial_start; the source folder is never written."""
+    from tadmcodec.backbones import load_backbone
+    from tadmcodec.backbones.tiny import save_tiny_backbone
+
+    source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)
+    before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
+    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
+                     decoder_widths=[16, 8, 8, 4], discriminator={"width": 8, "layers": 2},
+                     loss={"adversarial_start": 16, "latent_noise": 0.1})  # fmt: skip
+    metrics = train(config, tmp_path / "runs")
+    assert {"psnr", "detail_ratio", "grid_h", "grid_v"} <= set(metrics)
+    log = tmp_path / "runs" / "vae_decoder" / "log.jsonl"
+    assert len(_losses(log, "d")) == 1 and len(_losses(log, "l1")) == 3  # adversarial in the last log interval
+    assert {p: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before
+    old, new = load_backbone(source), load_backbone(tmp_path / "r2")
+    assert new.vae.config.decoder == "conv" and not hasattr(new.vae, "decode_linear")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert torch.equal(old.encode(x), new.encode(x))
+    assert new.decode(new.encode(x)).shape == x.shape
+    for a, b in zip(old.unet.parameters(), new.unet.parameters(), strict=True):
+        assert torch.equal(a, b)
+    resumed = train(config | {"steps": 28}, tmp_path / "runs")
+    assert resumed["step"] == 28  # resumed from the step-24 checkpoint with the discriminator's state
