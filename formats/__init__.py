@@ -10,18 +10,20 @@ from .errors import (
     UnsupportedFeatureError,
     UnsupportedVersionError,
 )
-from .header import MAX_SIDE, SCALES, ColourSpace, ColourType, Header, LRCodec
+from .header import LATENT_FACTOR, MAX_SIDE, SCALES, ColourSpace, ColourType, Header, LRCodec, latent_size_of
 from .metadata import Metadata
 from .patches import MAX_TIMESTEP, PatchGrid, patch_starts
 from .reader import TadmContents, TadmReader, read_tadm
-from .writer import TadmWriter, write_tadm
+from .writer import AlphaSource, TadmWriter, area_average, write_tadm
 
 __all__ = [
+    "AlphaSource",
     "ChecksumError",
     "ColourSpace",
     "ColourType",
     "CorruptFileError",
     "Header",
+    "LATENT_FACTOR",
     "LRCodec",
     "LimitExceededError",
     "MAX_SIDE",
@@ -37,6 +39,8 @@ __all__ = [
     "UnknownModelError",
     "UnsupportedFeatureError",
     "UnsupportedVersionError",
+    "latent_size_of",
+    "area_average",
     "patch_starts",
     "read_tadm",
     "write_tadm",

@@ -51,6 +51,12 @@ class LRCodec(IntEnum):
     ZSTD_PREDICTIVE = 1
 
 
+def latent_size_of(lr_width: int, lr_height: int, scale: int) -> tuple[int, int]:
+    """(width, height) of the latent an LR image of lr_width x lr_height at `scale` maps to (1/8 of the
+    padded image): the size the patch grid covers."""
+    return lr_width * scale // LATENT_FACTOR, lr_height * scale // LATENT_FACTOR
+
+
 @dataclass(frozen=True)
 class Header:
     """Everything a reader needs before any pixel: sizes, layout, tiling and the model identity."""
@@ -86,8 +92,7 @@ class Header:
 
     @property
     def latent_size(self) -> tuple[int, int]:
-        pw, ph = self.padded_size
-        return pw // LATENT_FACTOR, ph // LATENT_FACTOR
+        return latent_size_of(self.lr_width, self.lr_height, self.scale)
 
     @property
     def lr_channels(self) -> int:

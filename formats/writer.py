@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -15,6 +15,24 @@ from .layout import ALTL, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER, index_paylo
 from .lrcodec import ZSTD_LEVEL, encode_tile
 from .metadata import Metadata
 from .patches import PatchGrid
+
+
+class AlphaSource(Protocol):
+    """The full-resolution alpha plane, read by box (x0, y0, x1, y1) as an (h, w) uint8 array."""
+
+    def read(self, box: tuple[int, int, int, int]) -> np.ndarray: ...
+
+
+def area_average(alpha: np.ndarray, scale: int) -> np.ndarray:
+    """The LR alpha channel: the mean alpha over each scale x scale block (edge blocks over the image
+    part), rounded to nearest, as SPEC.md defines it."""
+    height, width = alpha.shape
+    lh, lw = -(-height // scale), -(-width // scale)
+    padded = np.pad(alpha.astype(np.float64), ((0, lh * scale - height), (0, lw * scale - width)))
+    counts = np.pad(np.ones_like(alpha, np.float64), ((0, lh * scale - height), (0, lw * scale - width)))
+    total = padded.reshape(lh, scale, lw, scale).sum(axis=(1, 3))
+    number = counts.reshape(lh, scale, lw, scale).sum(axis=(1, 3))
+    return np.round(total / number).astype(np.uint8)
 
 
 class TadmWriter:
@@ -69,6 +87,28 @@ class TadmWriter:
             raise TadmError("alpha tiles follow the patch grid, one per LR tile, for images with alpha only")
         x0, y0, x1, y1 = self.header.alpha_tile_box(index)
         self._write_tile(ALTL, index, np.asarray(alpha).reshape(*alpha.shape[:2], 1), (y1 - y0, x1 - x0, 1))
+
+    def write_image(self, lr: np.ndarray, grid: PatchGrid, alpha: AlphaSource | None = None) -> None:
+        """Write the whole body from the codec's output: every LR tile (the (lr_h, lr_w, 3) RGB LR, plus
+        under each tile the area-averaged alpha), the patch grid, then the lossless alpha tiles. The
+        alpha plane is read one tile at a time, so it need not be held whole."""
+        header = self.header
+        if lr.shape != (header.lr_height, header.lr_width, 3):
+            raise TadmError(f"LR image is {lr.shape}, the header needs ({header.lr_height}, {header.lr_width}, 3)")
+        if (alpha is not None) != header.colour_type.has_alpha:
+            raise TadmError("an alpha plane is needed exactly when the header's colour type has alpha")
+        for index in range(header.tile_count):
+            x0, y0, x1, y1 = header.lr_tile_box(index)
+            tile = lr[y0:y1, x0:x1]
+            if alpha is not None:
+                s = header.scale
+                full = alpha.read((x0 * s, y0 * s, min(x1 * s, header.width), min(y1 * s, header.height)))
+                tile = np.concatenate([tile, area_average(full, s)[..., None]], axis=2)
+            self.write_lr_tile(tile)
+        self.write_patches(grid)
+        if alpha is not None:
+            for index in range(header.tile_count):
+                self.write_alpha_tile(alpha.read(header.alpha_tile_box(index)))
 
     def close(self) -> None:
         """Check completeness, write the end marker and the index, and commit the file."""

@@ -1,6 +1,6 @@
-"""The Python API: encode images to .tadm, decode them (whole or a region), read headers and thumbnails.
-
-Importing this module does not import torch; encode() and decode() load the model on first use.
+"""The Python API: encode images to .tadm, open and decode them (whole or a box), read headers and
+thumbnails. Options are keyword-only. Importing this module does not import torch; the model loads
+on the first encode or decode.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from PIL import Image
 
-from tadmcodec_formats import Header, PatchGrid, TadmReader, TadmWriter, UnknownModelError
+from tadmcodec_formats import Header, TadmReader, TadmWriter
 
-from .errors import InputImageError, TadmError
-from .image_io import PreparedImage, area_average, channels_last, lr_thumbnail, prepare, stored_pixels, to_pil
+from .errors import InputImageError
+from .image_io import PreparedImage, prepare
+from .raster import Box
+from .tadm_file import Source, TadmFile
 
 if TYPE_CHECKING:
     from .codec import Codec
     from .progress import Progress
 
 ImageInput = str | os.PathLike[str] | Image.Image | np.ndarray
-Source = str | os.PathLike[str] | bytes | BinaryIO
-Region = tuple[int, int, int, int]  # x, y, width, height
 _ARRAY_MODES = {2: "L", 3: "RGB", 4: "RGBA"}
 
 
@@ -81,6 +81,7 @@ def load_codec(model: str | None, scale: int, device: str | None) -> Codec:
 def encode(
     image: ImageInput,
     output: str | os.PathLike[str] | BinaryIO,
+    *,
     scale: int = 16,
     model: str | None = None,
     device: str | None = None,
@@ -99,7 +100,8 @@ def encode(
             width=width, height=height, scale=scale, colour_type=prepared.colour_type, model_id=codec.model.name,
             model_sha256=codec.model.digest, colour_space=prepared.colour_space,
         )  # fmt: skip
-        _write_container(output, header, lr, grid, prepared)
+        with TadmWriter(output, header, prepared.metadata) as writer:
+            writer.write_image(lr, grid, prepared.alpha)
     written = Path(output).stat().st_size if isinstance(output, (str, os.PathLike)) else output.tell()
     return EncodeResult(width, height, written, time.perf_counter() - start, codec.model.name)
 
@@ -120,136 +122,39 @@ def _open_input(image: ImageInput) -> Iterator[PreparedImage]:
         yield prepared
 
 
-def _write_container(output: str | os.PathLike[str] | BinaryIO, header: Header, lr: np.ndarray, grid: PatchGrid,
-                     prepared: PreparedImage) -> None:  # fmt: skip
-    """Write LR tiles (with the area-averaged alpha), the patch grid and the alpha tiles, tile by tile."""
-    with TadmWriter(output, header, prepared.metadata) as writer:
-        for index in range(header.tile_count):
-            x0, y0, x1, y1 = header.lr_tile_box(index)
-            tile = lr[y0:y1, x0:x1]
-            if prepared.alpha is not None:
-                s = header.scale
-                alpha = prepared.alpha.read((x0 * s, y0 * s, min(x1 * s, header.width), min(y1 * s, header.height)))
-                tile = np.concatenate([tile, area_average(alpha, s)[..., None]], axis=2)
-            writer.write_lr_tile(tile)
-        writer.write_patches(grid)
-        if prepared.alpha is not None:
-            for index in range(header.tile_count):
-                writer.write_alpha_tile(prepared.alpha.read(header.alpha_tile_box(index)))
-
-
-@dataclass
-class _ReaderLR:
-    """The LR source of a decode: tiles read on demand from the container."""
-
-    reader: TadmReader
-
-    @property
-    def width(self) -> int:
-        return self.reader.header.lr_width
-
-    @property
-    def height(self) -> int:
-        return self.reader.header.lr_height
-
-    def read(self, box: tuple[int, int, int, int]) -> np.ndarray:
-        return self.reader.read_lr(box)
-
-
-def adjust_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None) -> PatchGrid:
-    """The fidelity/realism dial: a fixed timestep, or the stored ones times `scale` (lower = more fidelity)."""
-    steps = np.full_like(grid.timesteps, fixed) if fixed is not None else np.round(grid.timesteps * scale)
-    return PatchGrid(grid.patch_size, grid.overlap, np.clip(steps, 0, 999))
-
-
 def decode(
     source: Source | TadmReader,
-    region: Region | None = None,
+    *,
+    box: Box | None = None,
     device: str | None = None,
     timestep_scale: float = 1.0,
     timestep: int | None = None,
     progress: Progress | None = None,
     as_array: bool = False,
 ) -> Image.Image | np.ndarray:
-    """Decode a .tadm file (or the region x, y, width, height of it) to a Pillow image with its metadata,
-    or with as_array to a uint8 array (H, W) or (H, W, C) in the stored mode.
-
-    `source` may also be an open TadmReader (the Pillow plugin keeps one per image).
-    """
-    if as_array:
-        return np.asarray(decode(source, region, device, timestep_scale, timestep, progress))
-    if not isinstance(source, TadmReader):
-        with TadmReader(source) as reader:
-            return decode(reader, region, device, timestep_scale, timestep, progress)
-    header = source.header
-    codec = codec_for(header, device)
-    box = _region_box(region, header)
-    grid = adjust_timesteps(source.read_patches(), timestep_scale, timestep)
-    rgb = codec.decode(_ReaderLR(source), grid, (header.width, header.height), box, progress)
-    return to_pil(rgb, source.read_alpha(box), header.colour_type, source.metadata)
+    """Decode a .tadm file, or the box (left, upper, right, lower) of it, to a Pillow image in the stored
+    mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C)."""
+    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep) as opened:
+        image = opened.decode(box, progress=progress)
+    return np.asarray(image) if as_array else image
 
 
 def decode_to_file(
     source: Source,
     output: str | os.PathLike[str],
-    region: Region | None = None,
+    *,
+    box: Box | None = None,
     device: str | None = None,
     timestep_scale: float = 1.0,
     timestep: int | None = None,
     progress: Progress | None = None,
-    output_format: str | None = None,
+    format: str | None = None,
     tile: int = 512,
 ) -> int:
-    """Decode to PNG, JPEG or WebP (by extension or `output_format`), or stream it to a tiled pyramidal
-    BigTIFF (.tif, .tiff; tile x tile tiles) without ever holding the image; written atomically.
-    Returns the bytes written."""
-    from .image_output import output_format as format_for
-    from .image_output import save_image
-
-    if format_for(output, output_format) != "TIFF":
-        return save_image(decode(source, region, device, timestep_scale, timestep, progress), output, output_format)
-    from .tiff_output import write_pyramid_tiff
-
-    with TadmReader(source) as reader:
-        header = reader.header
-        codec = codec_for(header, device)
-        box = _region_box(region, header)
-        grid = adjust_timesteps(reader.read_patches(), timestep_scale, timestep)
-        blocks = (
-            (block, stored_pixels(rgb, reader.read_alpha(block), header.colour_type))
-            for block, rgb in codec.decode_blocks(_ReaderLR(reader), grid, box, tile, progress)
-        )
-        whole = box == (0, 0, header.width, header.height)
-        thumbnail = channels_last(lr_thumbnail(reader.read_lr(), header.colour_type)) if whole else None
-        channels = len(header.colour_type.mode)
-        return write_pyramid_tiff(output, blocks, box, channels, reader.metadata, thumbnail, header.scale, tile)
-
-
-def codec_for(header: Header, device: str | None) -> Codec:
-    """The codec of the model that encoded a file; refuses a missing or different model."""
-    from .codec import Codec
-
-    try:
-        codec = Codec.load(header.model_id, device)
-    except UnknownModelError as err:
-        message = f"the file was encoded with model {header.model_id!r}, which is not installed: {err}"
-        raise UnknownModelError(message) from None
-    if codec.model.digest != header.model_sha256:
-        raise UnknownModelError(
-            f"the file was encoded with model {header.model_id!r} sha256 {header.model_sha256.hex()[:16]}..., "
-            f"but the installed {header.model_id!r} has sha256 {codec.model.digest.hex()[:16]}...: "
-            "install the model version that encoded it"
-        )
-    return codec
-
-
-def _region_box(region: Region | None, header: Header) -> tuple[int, int, int, int]:
-    if region is None:
-        return 0, 0, header.width, header.height
-    x, y, width, height = (int(v) for v in region)
-    if width <= 0 or height <= 0 or x < 0 or y < 0 or x + width > header.width or y + height > header.height:
-        raise TadmError(f"region {region} is empty or outside the {header.width}x{header.height} image")
-    return x, y, x + width, y + height
+    """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
+    (.tif, .tiff) without holding the image; written atomically. Returns the bytes written."""
+    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep) as opened:
+        return opened.save(output, format=format, box=box, progress=progress, tile=tile)
 
 
 def read_header(source: Source) -> Header:
@@ -260,5 +165,5 @@ def read_header(source: Source) -> Header:
 
 def read_thumbnail(source: Source) -> Image.Image:
     """The stored LR image, 16x or 32x smaller, in the file's mode, with no model run (no torch)."""
-    with TadmReader(source) as reader:
-        return lr_thumbnail(reader.read_lr(), reader.header.colour_type)
+    with TadmFile(source) as opened:
+        return opened.thumbnail()

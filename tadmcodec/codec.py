@@ -8,24 +8,26 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from tadmcodec_formats import PatchGrid
+from tadmcodec_formats import Header, PatchGrid, UnknownModelError
 
 from .device import resolve_device
-from .model_folder import LoadedModel, load_model_folder
+from .model_folder import load_model_folder
+from .models.algorithm import TADM
 from .pipeline.decode import TiledDecoder
 from .pipeline.encode import TiledEncoder
+from .pixels import tensor_to_images
 from .progress import Progress
 from .raster import ArrayRaster, Box, Raster
 from .registry import resolve_model
 
-_LOADED: dict[tuple[str, str], LoadedModel] = {}
+_LOADED: dict[tuple[str, str], TADM] = {}
 _LOADING = threading.Lock()
 
 
 class Codec:
     """One loaded model on one device."""
 
-    def __init__(self, model: LoadedModel, device: str | torch.device | None = None, batch_size: int = 4) -> None:
+    def __init__(self, model: TADM, device: str | torch.device | None = None, batch_size: int = 4) -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.batch_size = batch_size
@@ -40,9 +42,25 @@ class Codec:
                 _LOADED[key] = load_model_folder(resolve_model(name)).to(resolved)
         return cls(_LOADED[key], resolved)
 
+    @classmethod
+    def for_header(cls, header: Header, device: str | torch.device | None = None) -> Codec:
+        """The codec of the model that encoded a file; refuses a missing or different model."""
+        try:
+            codec = cls.load(header.model_id, device)
+        except UnknownModelError as err:
+            message = f"the file was encoded with model {header.model_id!r}, which is not installed: {err}"
+            raise UnknownModelError(message) from None
+        if codec.model.digest != header.model_sha256:
+            raise UnknownModelError(
+                f"the file was encoded with model {header.model_id!r} sha256 {header.model_sha256.hex()[:16]}..., "
+                f"but the installed {header.model_id!r} has sha256 {codec.model.digest.hex()[:16]}...: "
+                "install the model version that encoded it"
+            )
+        return codec
+
     @property
     def scale(self) -> int:
-        return self.model.tadm.config.scale
+        return self.model.scale
 
     def encode(self, rgb: np.ndarray | Raster, progress: Progress | None = None) -> tuple[np.ndarray, PatchGrid]:
         """(H, W, 3) uint8 pixels (an array or a Raster read tile by tile) to the quantized LR
@@ -52,7 +70,7 @@ class Codec:
         if progress is not None:
             progress.reset(encoder.work(image.width, image.height))
         lr = encoder.downscale(image, progress)
-        config = self.model.tadm.config
+        config = self.model.config
         return lr, PatchGrid(config.patch_size, config.patch_overlap, encoder.timesteps(lr, progress))
 
     def decoder(self, source: Raster, grid: PatchGrid) -> TiledDecoder:
@@ -77,9 +95,4 @@ class Codec:
         if progress is not None:
             progress.reset(decoder.work(box))
         for block_box, pixels in decoder.blocks(box, block, progress):
-            yield block_box, _pixels_to_uint8(pixels)
-
-
-def _pixels_to_uint8(pixels: torch.Tensor) -> np.ndarray:
-    """(3, h, w) float in [-1, 1] to (h, w, 3) uint8."""
-    return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+            yield block_box, tensor_to_images(pixels[None])[0]

@@ -24,6 +24,7 @@ from .raster import ArrayRaster, Raster
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pnm"}
 EXIF_PREFIX = b"Exif\x00\x00"
 ORIENTATION = 0x0112
+XMP_TIFF_TAG = 700
 _TARGET_MODE = {"L": "L", "1": "L", "LA": "LA", "La": "LA", "RGB": "RGB", "RGBA": "RGBA", "RGBa": "RGBA",
                 "PA": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}  # fmt: skip
 _HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -125,14 +126,3 @@ def lr_thumbnail(lr: np.ndarray, colour_type: ColourType) -> Image.Image:
     """The stored LR image as a Pillow image in the file's mode (its alpha channel included)."""
     alpha = lr[..., 3] if colour_type.has_alpha else None
     return to_pil(np.ascontiguousarray(lr[..., :3]), alpha, colour_type, Metadata())
-
-
-def area_average(alpha: np.ndarray, scale: int) -> np.ndarray:
-    """The LR alpha channel: the mean alpha over each scale x scale block (edge blocks over the image part)."""
-    height, width = alpha.shape
-    lh, lw = -(-height // scale), -(-width // scale)
-    padded = np.pad(alpha.astype(np.float64), ((0, lh * scale - height), (0, lw * scale - width)))
-    counts = np.pad(np.ones_like(alpha, np.float64), ((0, lh * scale - height), (0, lw * scale - width)))
-    total = padded.reshape(lh, scale, lw, scale).sum(axis=(1, 3))
-    number = counts.reshape(lh, scale, lw, scale).sum(axis=(1, 3))
-    return np.round(total / number).astype(np.uint8)

@@ -10,9 +10,9 @@ from PIL import Image, PngImagePlugin
 from tadmcodec_formats.atomic import AtomicFile
 
 from .errors import InputImageError
+from .image_io import XMP_TIFF_TAG
 
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-XMP_TIFF_TAG = 700
 _INFO_KEYS = {"exif", "icc_profile", "xmp"}
 
 

@@ -1,18 +1,84 @@
-"""Realism measures on decoded images, defined once so that every report compares (issue 13).
+"""Image quality measures, a leaf module every other layer may use (numpy, torch, PIL; nothing of ours).
 
-detail ratio  D(decoded) / D(original), D(Y) = mean((Y - G(Y))^2) on BT.601 luma, G a Gaussian blur
-              with sigma 1.5 px (scipy.ndimage.gaussian_filter defaults otherwise): 1.0 is as much
-              fine detail as the original, blur gives near 0, noise more than 1.
-grid excess   mean |gradient| across the 8-pixel block boundaries (between pixel 8k-1 and 8k) over
-              the mean |gradient| everywhere, minus 1, horizontally and vertically: the trace of an
-              8x8 block structure (0 for an image without one).
+Full-reference metrics: PSNR, PSNR-Y (BT.601 luma), SSIM, MS-SSIM (torch, differentiable, also training
+losses) and SSIMULACRA2 (the `ssimulacra2` package). Realism measures, defined once so every report
+compares (issue 13):
+
+    detail ratio  D(decoded) / D(original), D(Y) = mean((Y - G(Y))^2) on BT.601 luma, G a Gaussian blur
+                  with sigma 1.5 px (scipy.ndimage.gaussian_filter defaults otherwise): 1.0 is as much
+                  fine detail as the original, blur gives near 0, noise more than 1.
+    grid excess   mean |gradient| across the 8-pixel block boundaries (between pixel 8k-1 and 8k) over
+                  the mean |gradient| everywhere, minus 1, horizontally and vertically: the trace of an
+                  8x8 block structure (0 for an image without one).
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
 
 BLOCK = 8
+
+
+def _gaussian(size: int = 11, sigma: float = 1.5, device: torch.device | None = None) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float32, device=device) - size // 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _ssim_parts(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean SSIM and contrast-structure terms per image, for images in [0, 1]."""
+    channels = a.shape[1]
+    g = _gaussian(device=a.device)
+    window = (g[:, None] * g[None, :]).expand(channels, 1, -1, -1)
+
+    def blur(v: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(v, window, groups=channels)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
+    cs = (2 * cov + c2) / (var_a + var_b + c2)
+    luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
+    return (luminance * cs).mean(dim=(1, 2, 3)), cs.mean(dim=(1, 2, 3))
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """SSIM per image (11x11 Gaussian window, sigma 1.5), inputs in [0, 1]."""
+    return _ssim_parts(a, b)[0]
+
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ms_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """MS-SSIM per image, with as many of the five scales as the size allows (at least 11 px)."""
+    levels = max(1, min(len(MS_SSIM_WEIGHTS), 1 + int(torch.log2(torch.tensor(min(a.shape[-2:]) / 11)).item())))
+    weights = torch.tensor(MS_SSIM_WEIGHTS[:levels], device=a.device)
+    weights = weights / weights.sum()
+    values = []
+    for level in range(levels):
+        full, cs = _ssim_parts(a, b)
+        values.append((full if level == levels - 1 else cs).clamp(min=1e-6))
+        if level < levels - 1:
+            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+    return torch.prod(torch.stack(values, dim=0) ** weights[:, None], dim=0)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """PSNR per image in dB, inputs in [0, 1]."""
+    mse = ((a - b) ** 2).mean(dim=tuple(range(1, a.ndim))).clamp(min=1e-12)
+    return 10 * torch.log10(1.0 / mse)
+
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """ITU-R BT.601 luma (the Y of PSNR-Y), (B, 3, H, W) in [0, 1] to (B, 1, H, W)."""
+    weights = torch.tensor([65.481, 128.553, 24.966], device=rgb.device)[None, :, None, None] / 255.0
+    return (rgb * weights).sum(dim=1, keepdim=True) + 16.0 / 255.0
 
 
 def luma_601(rgb: np.ndarray) -> np.ndarray:
@@ -46,3 +112,52 @@ def grid_excess(image: np.ndarray, block: int = BLOCK) -> tuple[float, float]:
         mean = gradient.mean()
         result.append(float(boundaries.mean() / mean - 1.0) if mean > 0 and boundaries.size else 0.0)
     return result[0], result[1]
+
+
+def _tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].double() / 255.0
+
+
+def ssimulacra2_score(reference: np.ndarray, test: np.ndarray) -> float:
+    """SSIMULACRA2 (pip package `ssimulacra2`, which reads image files: PNG bytes in memory)."""
+    from ssimulacra2 import compute_ssimulacra2
+
+    files = []
+    for image in (reference, test):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+        buffer.seek(0)
+        files.append(buffer)
+    return float(compute_ssimulacra2(*files))
+
+
+def quality(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = True) -> dict[str, float]:
+    """All metrics of `test` against `reference`, both (H, W, 3) uint8."""
+    a, b = _tensor(reference), _tensor(test)
+    result = {
+        "psnr": psnr(a, b).item(),
+        "psnr_y": psnr(luma(a), luma(b)).item(),
+        "ssim": ssim(a.float(), b.float()).item(),
+        "ms_ssim": ms_ssim(a.float(), b.float()).item(),
+    }
+    if with_ssimulacra2:
+        result["ssimulacra2"] = ssimulacra2_score(reference, test)
+    return result
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation with average ranks for ties."""
+
+    def ranks(values: np.ndarray) -> np.ndarray:
+        order = np.argsort(values, kind="stable")
+        ranked = np.empty(len(values))
+        ranked[order] = np.arange(len(values))
+        for value in np.unique(values):
+            tied = values == value
+            ranked[tied] = ranked[tied].mean()
+        return ranked
+
+    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])

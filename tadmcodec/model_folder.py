@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,28 +24,13 @@ from safetensors.torch import load_file, save_file
 from .backbones import Backbone, load_backbone
 from .errors import MissingWeightsError
 from .hashing import folder_hashes, manifest_digest, verify_pinned
+from .models.algorithm import TADM
 from .models.lora import add_lora, load_lora, lora_state_dict
 from .models.tadm import TADMModel
 
 PINNED_TABLES = Path(__file__).parent / "backbones" / "pinned"
 WEIGHT_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors", "null_embedding.safetensors")
 BACKBONE_PARTS = ("vae", "unet", "scheduler")
-
-
-@dataclass
-class LoadedModel:
-    """A model ready to run: its name, TADM modules, backbone (U-Net with LoRA) and digest."""
-
-    name: str
-    folder: Path
-    tadm: TADMModel
-    backbone: Backbone
-    digest: bytes
-
-    def to(self, device: torch.device) -> LoadedModel:
-        self.tadm.to(device)
-        self.backbone.to(device)
-        return self
 
 
 def backbone_folder(folder: Path) -> tuple[Path, Path | None]:
@@ -71,7 +55,7 @@ def model_digest(folder: Path, backbone_path: Path) -> bytes:
     return manifest_digest(hashes)
 
 
-def load_model_folder(folder: str | Path, name: str | None = None) -> LoadedModel:
+def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:
     """Load and check a model folder, on the CPU, in eval mode."""
     folder = Path(folder)
     for required in ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors"):
@@ -88,7 +72,7 @@ def load_model_folder(folder: str | Path, name: str | None = None) -> LoadedMode
         raise MissingWeightsError(f"model folder {folder} was trained with another noise schedule")
     add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
     load_lora(backbone.unet, load_file(folder / "lora.safetensors"))
-    return LoadedModel(name or folder.name, folder, tadm.eval(), backbone.eval(), model_digest(folder, path))
+    return TADM(tadm, backbone, name or folder.name, folder, model_digest(folder, path)).eval()
 
 
 def save_model_folder(

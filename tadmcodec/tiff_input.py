@@ -12,8 +12,7 @@ import tifffile
 from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
 from .errors import InputImageError
-from .image_io import PreparedImage
-from .image_output import XMP_TIFF_TAG
+from .image_io import XMP_TIFF_TAG, PreparedImage
 from .raster import Box
 
 ICC_TAG = 34675

@@ -21,7 +21,7 @@ from tadmcodec_formats import Metadata
 from tadmcodec_formats.atomic import AtomicFile
 
 from .errors import TadmError
-from .image_output import XMP_TIFF_TAG
+from .image_io import XMP_TIFF_TAG
 from .raster import Box
 
 TILE = 512  # default tile side

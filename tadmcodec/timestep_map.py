@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .models.dfrm import LATENT_FACTOR
-from .pipeline.geometry import patch_windows
+from tadmcodec_formats import LATENT_FACTOR
+
+from .pipeline.geometry import lr_patch_windows
 
 _STOPS = np.array([[49, 54, 149], [116, 173, 209], [255, 255, 191], [244, 109, 67], [165, 0, 38]], float)
 
@@ -23,9 +24,7 @@ def colourise(values: np.ndarray, low: float = 0.0, high: float = 999.0) -> np.n
 def timestep_field(timesteps: np.ndarray, patch: int, overlap: int, size: tuple[int, int], scale: int) -> np.ndarray:
     """(height, width) map giving each pixel the timestep of the patch whose centre is nearest."""
     width, height = size
-    step = scale // LATENT_FACTOR
-    latent = (-(-width // scale) * step, -(-height // scale) * step)
-    windows = patch_windows(latent, patch, overlap)
+    windows = lr_patch_windows((-(-width // scale), -(-height // scale)), scale, patch, overlap)
     centres = np.array([((w.box[0] + w.box[2]) / 2, (w.box[1] + w.box[3]) / 2) for w in windows]) * LATENT_FACTOR
     xs = np.unique(centres[:, 0])
     ys = np.unique(centres[:, 1])

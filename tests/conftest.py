@@ -17,7 +17,7 @@ from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import add_lora
 from tadmcodec.models.tadm import TADMModel
 from tadmcodec_formats import Metadata
-from tadmcodec_formats.samples import random_container
+from tools.formats.samples import random_container
 
 make_container = random_container
 

@@ -14,7 +14,6 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2D
 from torch import nn
 
 from ..errors import MissingWeightsError
-from .text import null_prompt_embedding
 from .tiny_vae import TinyAutoencoder
 
 UNET_CLASSES = {"UNet2DModel": UNet2DModel, "UNet2DConditionModel": UNet2DConditionModel}
@@ -93,6 +92,8 @@ def load_backbone(folder: str | Path, null_embedding: torch.Tensor | None = None
     if scheduler.config.num_train_timesteps != 1000:
         raise MissingWeightsError(f"{folder}/scheduler: TADM needs T = 1000 training timesteps")
     if unet_class is UNet2DConditionModel and null_embedding is None:
+        from .text import null_prompt_embedding  # transformers: only for a folder without a cached embedding
+
         null_embedding = null_prompt_embedding(folder)
     return Backbone(vae.eval(), unet.eval(), scheduler.alphas_cumprod, null_embedding)
 

@@ -24,7 +24,7 @@ from diffusers.models.autoencoders.vae import DecoderOutput, DiagonalGaussianDis
 from diffusers.models.modeling_outputs import AutoencoderKLOutput
 from torch import nn
 
-from ..models.blocks import ResBlock, zero_module
+from ..blocks import ResBlock, zero_module
 
 BLOCK = 8
 BLOCK_VALUES = 3 * BLOCK * BLOCK

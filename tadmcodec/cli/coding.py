@@ -35,7 +35,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     decode = commands.add_parser("decode", help="decode .tadm files to PNG, TIFF, JPEG or WebP")
     decode.add_argument("paths", nargs="+", help="INPUT.tadm OUTPUT.png|tif|jpg|webp, or inputs with --out-dir")
     decode.add_argument("--format", default="png", help="output format with --out-dir: png, tif, jpg or webp")
-    decode.add_argument("--region", help="X,Y,W,H: decode only this box of the image")
+    decode.add_argument("--box", help="LEFT,UPPER,RIGHT,LOWER: decode only this box of the image (pixels)")
     decode.add_argument("--timestep-map", type=Path, help="also save a picture of the per-patch timesteps")
     decode.add_argument(
         "--timestep-scale", type=float, default=1.0, help="multiply the stored timesteps (<1: fidelity)"
@@ -93,23 +93,23 @@ def _encode(args: argparse.Namespace) -> int:
     return _run_batch(args, jobs, work, "encode")
 
 
-def _parse_region(text: str | None) -> tuple[int, int, int, int] | None:
+def _parse_box(text: str | None) -> tuple[int, int, int, int] | None:
     if text is None:
         return None
     try:
-        x, y, w, h = (int(v) for v in text.split(","))
+        left, upper, right, lower = (int(v) for v in text.split(","))
     except ValueError:
-        raise TadmError(f"--region must be X,Y,W,H integers, got {text!r}") from None
-    return x, y, w, h
+        raise TadmError(f"--box must be LEFT,UPPER,RIGHT,LOWER integers, got {text!r}") from None
+    return left, upper, right, lower
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from ..api import decode_to_file, read_header
-    from ..image_output import output_format
+    from ..image_output import output_format, save_image
+    from ..tadm_file import TadmFile
 
     try:
         jobs = _jobs(args, TADM_SUFFIXES, f".{args.format.lower().lstrip('.')}")
-        region = _parse_region(args.region)
+        box = _parse_box(args.box)
         for _, target in jobs:
             output_format(target)
         if args.timestep_map and len(jobs) != 1:
@@ -119,30 +119,10 @@ def _decode(args: argparse.Namespace) -> int:
         return 2
 
     def work(source: Path, target: Path, progress: Progress) -> int:
-        decode_to_file(source, target, region, args.device, args.timestep_scale, args.timestep, progress)
-        if args.timestep_map:
-            _save_timestep_map(source, args.timestep_map, args.timestep_scale, args.timestep)
-        header = read_header(source)
-        return header.width * header.height
+        with TadmFile(source, device=args.device, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm:
+            tadm.save(target, box=box, progress=progress)
+            if args.timestep_map:
+                save_image(tadm.timestep_map(), args.timestep_map)
+            return tadm.header.width * tadm.header.height
 
     return _run_batch(args, jobs, work, "decode")
-
-
-def _save_timestep_map(source: Path, target: Path, scale: float, fixed: int | None) -> None:
-    import numpy as np
-
-    from tadmcodec_formats import TadmReader
-
-    from ..api import adjust_timesteps
-    from ..image_io import lr_thumbnail
-    from ..image_output import save_image
-    from ..timestep_map import render_timestep_map
-
-    with TadmReader(source) as reader:
-        header, grid = reader.header, adjust_timesteps(reader.read_patches(), scale, fixed)
-        size = (header.width, header.height)
-        backdrop = lr_thumbnail(reader.read_lr(), header.colour_type).convert("RGB").resize(size)
-    picture = render_timestep_map(
-        np.asarray(backdrop), grid.timesteps, grid.patch_size, grid.overlap, size, header.scale
-    )
-    save_image(picture, target)

@@ -24,7 +24,8 @@ from tqdm import tqdm
 
 from ..errors import TadmError
 from ..image_io import IMAGE_SUFFIXES
-from .metrics import quality, rescale_baseline
+from ..metrics import quality
+from .baselines import rescale_baseline
 from .standard_codecs import CODECS, fit_budget
 
 RESCALERS = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
@@ -129,7 +130,7 @@ def main_from_args(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    from ..cli.evaluation import add_arguments
+    from .arguments import add_arguments
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)

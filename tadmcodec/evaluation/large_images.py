@@ -63,13 +63,14 @@ def make_tiff(path: Path, width: int, height: int, photos: list[np.ndarray]) -> 
 
 def _child(what: str, source: str, target: str, model: str | None) -> dict[str, float]:
     import tadmcodec
-    from tadmcodec.api import codec_for, load_codec
+    from tadmcodec.api import load_codec
+    from tadmcodec.codec import Codec
 
     start = time.perf_counter()
     if what == "encode":
         load_codec(model, 16, None)
     elif what != "thumbnail":
-        codec_for(tadmcodec.read_header(source), None)
+        Codec.for_header(tadmcodec.read_header(source))
     load_s = time.perf_counter() - start
     start = time.perf_counter()
     if what == "encode":
@@ -79,8 +80,8 @@ def _child(what: str, source: str, target: str, model: str | None) -> dict[str, 
     elif what == "region":
         header = tadmcodec.read_header(source)
         width, height = min(1024, header.width), min(1024, header.height)
-        box = ((header.width - width) // 2, (header.height - height) // 2, width, height)
-        tadmcodec.decode_to_file(source, target, region=box)
+        left, upper = (header.width - width) // 2, (header.height - height) // 2
+        tadmcodec.decode_to_file(source, target, box=(left, upper, left + width, upper + height))
     else:
         tadmcodec.read_thumbnail(source)
     return {"seconds": time.perf_counter() - start, "load_s": load_s, "peak_rss_mb": peak_rss_mb()}

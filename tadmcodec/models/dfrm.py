@@ -12,27 +12,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import ResBlock, downsample, upsample, zero_module
+from tadmcodec_formats import LATENT_FACTOR
+
+from ..blocks import ResBlock, downsample, upsample, zero_module
 from .invertible import InvertibleMapping
 
-LATENT_FACTOR = 8
 LR_CHANNELS = 3
 
 
-def quantize_8bit(y: torch.Tensor) -> torch.Tensor:
-    """Round to 8 bits in [0, 1]; the straight-through estimator passes gradients unchanged."""
-    clamped = y.clamp(0.0, 1.0)
-    return clamped + (torch.round(clamped * 255.0) / 255.0 - clamped).detach()
-
-
-def to_uint8(y: torch.Tensor) -> torch.Tensor:
-    """(B, 3, h, w) LR in [0, 1] to (B, h, w, 3) uint8, rounding as quantize_8bit does."""
-    return torch.round(y.clamp(0.0, 1.0) * 255.0).to(torch.uint8).permute(0, 2, 3, 1)
-
-
-def from_uint8(pixels: torch.Tensor) -> torch.Tensor:
-    """(B, h, w, 3) uint8 to (B, 3, h, w) float in [0, 1]."""
-    return pixels.permute(0, 3, 1, 2).float() / 255.0
+def area_guide(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """The area-downscaled image in [0, 1]: what the LR starts from and the guidance loss keeps it near."""
+    return (F.avg_pool2d(x, scale) + 1.0) / 2.0
 
 
 def _levels(scale: int) -> int:
@@ -60,8 +50,7 @@ class FeatureEncoder(nn.Module):
         self.fused = nn.Sequential(*fused)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        guide = (F.avg_pool2d(x, self.scale) + 1.0) / 2.0
-        return guide + self.fused(torch.cat([self.image_path(x), z], dim=1))
+        return area_guide(x, self.scale) + self.fused(torch.cat([self.image_path(x), z], dim=1))
 
 
 class FeatureDecoder(nn.Module):
@@ -83,7 +72,7 @@ class FeatureDecoder(nn.Module):
 
 class DFRM(nn.Module):
     """The three DFRM parts; the encoder side is (x, z) -> y, the decoder side G_d(F^-1(y)) (see
-    TADMModel.rescaled_latent, which adds the optional skip from the upsampled LR)."""
+    TADM.rescaled_latent, which adds the optional skip from the upsampled LR)."""
 
     def __init__(self, latent_channels: int, scale: int, width: int = 64, blocks: int = 2,
                  flow_blocks: int = 4, flow_hidden: int = 32) -> None:  # fmt: skip

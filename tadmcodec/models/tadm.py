@@ -6,24 +6,21 @@ and the null-prompt embedding are saved beside them by the model-folder code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
-import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 
-from .blocks import zero_module
-from .dfrm import DFRM, LATENT_FACTOR
+from tadmcodec_formats import LATENT_FACTOR
+
+from ..blocks import zero_module
+from .dfrm import DFRM
 from .hybrid_scheduler import HybridScheduler
 from .tpm import TimestepPredictor
 
-if TYPE_CHECKING:
-    from ..backbones import Backbone
-
 
 class TADMModel(ModelMixin, ConfigMixin):
-    """The trainable TADM modules for one scale and one backbone."""
+    """The trainable TADM modules for one scale and one backbone, and the configuration saved beside their
+    weights; the algorithm that runs them with a backbone is tadmcodec.models.algorithm.TADM."""
 
     config_name = "config.json"
 
@@ -58,15 +55,6 @@ class TADMModel(ModelMixin, ConfigMixin):
             zero_module(self.dfrm.decoder.layers[-1])
         self.tpm = TimestepPredictor(latent_channels, num_timesteps, tpm_width)
         self.scheduler = HybridScheduler(num_timesteps, latent_channels, scheduler_width)
-
-    def rescaled_latent(self, y: torch.Tensor, backbone: Backbone, z_lr: torch.Tensor | None = None) -> torch.Tensor:
-        """z_hat from an LR image y in [0, 1]: G_d(F^-1(y)) (or G_d(z_lr) when given), plus, with
-        lr_skip, the backbone's latent of the bicubically upsampled y."""
-        z_hat = self.dfrm.decoder(self.dfrm.mapping.inverse(y) if z_lr is None else z_lr)
-        if self.config.lr_skip:
-            upsampled = F.interpolate(y * 2 - 1, scale_factor=self.config.scale, mode="bicubic", align_corners=False)
-            z_hat = z_hat + backbone.encode(upsampled.clamp(-1, 1))
-        return z_hat
 
     def set_schedule(self, alphas_cumprod: torch.Tensor) -> None:
         """Take the backbone's alphas_cumprod (saved with the weights afterwards)."""

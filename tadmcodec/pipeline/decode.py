@@ -15,12 +15,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from tadmcodec_formats import patch_starts
+from tadmcodec_formats import LATENT_FACTOR, latent_size_of, patch_starts
 
-from ..device import autocast
 from ..heap import trim_heap
-from ..model_folder import LoadedModel
-from ..models.dfrm import LATENT_FACTOR
+from ..models.algorithm import TADM
 from ..progress import Progress
 from ..raster import Box, Raster
 from .geometry import PatchWindow, patch_windows
@@ -30,12 +28,11 @@ from .latent_patches import rescaled_latents
 class TiledDecoder:
     """Decodes boxes of one image from its LR raster and per-patch timesteps."""
 
-    def __init__(self, model: LoadedModel, device: torch.device, source: Raster, patch: int, overlap: int,
+    def __init__(self, model: TADM, device: torch.device, source: Raster, patch: int, overlap: int,
                  timesteps: np.ndarray, batch_size: int = 4) -> None:  # fmt: skip
-        step = model.tadm.config.scale // LATENT_FACTOR
         self.model, self.device, self.source, self.batch_size = model, device, source, batch_size
         self.patch, self.overlap = patch, overlap
-        self.latent_size = (source.width * step, source.height * step)
+        self.latent_size = latent_size_of(source.width, source.height, model.scale)
         self.windows = patch_windows(self.latent_size, patch, overlap)
         self._starts = (np.asarray(patch_starts(self.latent_size[0], patch, overlap)),
                         np.asarray(patch_starts(self.latent_size[1], patch, overlap)))  # fmt: skip
@@ -106,10 +103,8 @@ class TiledDecoder:
         neighbours = [v for group in groups for w in group for v in self.windows_in(w.box)]
         self._denoise([v for v in neighbours if v.index not in self._latents], progress)
         for group in groups:
-            latents = torch.stack([self._blend_latent(w) for w in group]).to(self.device)
-            with autocast(self.device):
-                pixels = self.model.backbone.decode(latents)
-            for window, image in zip(group, pixels.float().cpu(), strict=True):
+            pixels = self.model.render(torch.stack([self._blend_latent(w) for w in group]).to(self.device))
+            for window, image in zip(group, pixels.cpu(), strict=True):
                 self._pixels[window.index] = image
             if progress is not None:
                 progress.update(len(group))
@@ -118,17 +113,14 @@ class TiledDecoder:
         """The blended latent over one window's box, from every cached patch overlapping it."""
         parts = ((self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
                  for o in self.windows_in(window.box))  # fmt: skip
-        return _blend(parts, self.model.backbone.latent_channels, window.box)
+        return _blend(parts, self.model.config.latent_channels, window.box)
 
     def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""
         for group in self.groups(windows):
             z_hat = rescaled_latents(self.model, self.source, group, self.device)
             t = torch.as_tensor(self.timesteps[[w.index for w in group]], device=self.device, dtype=torch.long)
-            with autocast(self.device):
-                eps = self.model.backbone.predict_noise(z_hat, t)
-            z0 = self.model.tadm.scheduler(z_hat, eps.float(), t.float())
-            for window, latent in zip(group, z0.float().cpu(), strict=True):
+            for window, latent in zip(group, self.model.denoise(z_hat, t).cpu(), strict=True):
                 self._latents[window.index] = latent
             if progress is not None:
                 progress.update(len(group))

@@ -9,54 +9,46 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..device import autocast
 from ..heap import trim_heap
-from ..model_folder import LoadedModel
-from ..models.dfrm import LATENT_FACTOR, to_uint8
+from ..models.algorithm import TADM
+from ..pixels import images_to_tensor, lr_to_uint8
 from ..progress import Progress
 from ..raster import ArrayRaster, Raster, crop_replicate
-from .geometry import PatchWindow, batched, patch_windows
+from .geometry import PatchWindow, batched, lr_patch_windows
 from .latent_patches import rescaled_latents
 
 
 class TiledEncoder:
     """Encodes an RGB Raster; the image is edge-padded to a multiple of the scale (the container's rule)."""
 
-    def __init__(self, model: LoadedModel, device: torch.device, batch_size: int = 4) -> None:
+    def __init__(self, model: TADM, device: torch.device, batch_size: int = 4) -> None:
         self.model = model
         self.device = device
         self.batch_size = batch_size
 
     def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         """Non-overlapping encode tiles (pixel boxes) covering the padded image."""
-        size = self.model.tadm.config.encode_tile
+        size = self.model.config.encode_tile
         return [(x, y, min(x + size, width), min(y + size, height))
                 for y in range(0, height, size) for x in range(0, width, size)]  # fmt: skip
 
     def work(self, width: int, height: int) -> int:
         """Tiles plus timestep patches an encode of a width x height image computes: a progress total."""
-        config = self.model.tadm.config
-        scale, step = config.scale, config.scale // LATENT_FACTOR
-        lr_width, lr_height = -(-width // scale), -(-height // scale)
-        latent_size = (lr_width * step, lr_height * step)
-        patches = len(patch_windows(latent_size, config.patch_size, config.patch_overlap))
-        return len(self.tiles(lr_width * scale, lr_height * scale)) + patches
+        config, scale = self.model.config, self.model.scale
+        lr_size = (-(-width // scale), -(-height // scale))
+        patches = len(lr_patch_windows(lr_size, scale, config.patch_size, config.patch_overlap))
+        return len(self.tiles(lr_size[0] * scale, lr_size[1] * scale)) + patches
 
     @torch.no_grad()
     def downscale(self, image: Raster, progress: Progress | None = None) -> np.ndarray:
         """The quantized LR image, (ceil(H/s), ceil(W/s), 3) uint8."""
-        config = self.model.tadm.config
-        scale, halo = config.scale, config.encode_halo
+        scale, halo = self.model.scale, self.model.config.encode_halo
         height, width = -(-image.height // scale) * scale, -(-image.width // scale) * scale
         lr = np.empty((height // scale, width // scale, 3), np.uint8)
         for x0, y0, x1, y1 in self.tiles(width, height):
             pixels = crop_replicate(image, (x0 - halo, y0 - halo, x1 + halo, y1 + halo))
-            crop = (torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float() / 127.5 - 1.0)[None]
-            crop = crop.to(self.device)
-            with autocast(self.device):
-                z = self.model.backbone.encode(crop)
-            _, y = self.model.tadm.dfrm.downscale(crop.float(), z.float())
-            inner = to_uint8(y)[0, halo // scale : (halo + y1 - y0) // scale, halo // scale : (halo + x1 - x0) // scale]
+            _, y = self.model.downscale(images_to_tensor(pixels[None]).to(self.device))
+            inner = lr_to_uint8(y)[0, halo // scale :, halo // scale :][: (y1 - y0) // scale, : (x1 - x0) // scale]
             lr[y0 // scale : y1 // scale, x0 // scale : x1 // scale] = inner.cpu().numpy()
             trim_heap()
             if progress is not None:
@@ -66,10 +58,9 @@ class TiledEncoder:
     @torch.no_grad()
     def timesteps(self, lr: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """(rows, cols) integer timesteps from the quantized LR, one per latent patch."""
-        config = self.model.tadm.config
-        step = config.scale // LATENT_FACTOR
-        latent_size = (lr.shape[1] * step, lr.shape[0] * step)
-        windows = patch_windows(latent_size, config.patch_size, config.patch_overlap)
+        config = self.model.config
+        lr_size = (lr.shape[1], lr.shape[0])
+        windows = lr_patch_windows(lr_size, self.model.scale, config.patch_size, config.patch_overlap)
         steps = np.empty(len(windows), np.int64)
         source = ArrayRaster(lr)
         for group in batched(windows, self.batch_size):
@@ -80,6 +71,4 @@ class TiledEncoder:
         return steps.reshape(rows, -1)
 
     def predict(self, source: ArrayRaster, windows: list[PatchWindow]) -> np.ndarray:
-        z_hat = rescaled_latents(self.model, source, windows, self.device)
-        t = self.model.tadm.tpm(z_hat)
-        return torch.round(t).clamp(0, self.model.backbone.num_timesteps - 1).long().cpu().numpy()
+        return self.model.stored_timesteps(rescaled_latents(self.model, source, windows, self.device)).cpu().numpy()

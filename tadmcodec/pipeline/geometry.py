@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tadmcodec_formats import patch_starts
+from tadmcodec_formats import latent_size_of, patch_starts
 
 from ..raster import Box
 
@@ -50,6 +50,11 @@ def patch_windows(latent_size: tuple[int, int], patch: int, overlap: int) -> lis
     return [
         PatchWindow(r * len(xs) + c, (x, y, x + patch, y + patch)) for r, y in enumerate(ys) for c, x in enumerate(xs)
     ]
+
+
+def lr_patch_windows(lr_size: tuple[int, int], scale: int, patch: int, overlap: int) -> list[PatchWindow]:
+    """The patch windows of an LR image of lr_size (width, height) at `scale`: the grid a file stores."""
+    return patch_windows(latent_size_of(*lr_size, scale), patch, overlap)
 
 
 def batched(items: list, size: int) -> Iterator[list]:

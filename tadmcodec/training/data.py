@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from ..image_io import IMAGE_SUFFIXES
+from ..pixels import images_to_tensor
 
 
 def list_images(folders: list[str | Path]) -> list[Path]:
@@ -45,4 +46,4 @@ class CropSampler:
             if self.rng.random() < 0.5:
                 crop = crop[::-1]
             crops.append(np.ascontiguousarray(crop))
-        return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return images_to_tensor(np.stack(crops))

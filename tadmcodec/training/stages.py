@@ -24,23 +24,19 @@ from torch import nn
 from ..backbones import Backbone, load_backbone
 from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
-from ..metrics import detail_ratio, grid_excess
-from ..model_folder import LoadedModel, load_model_folder, save_model_folder
-from ..models.dfrm import quantize_8bit
-from ..models.hybrid_scheduler import round_ste
+from ..metrics import detail_ratio, grid_excess, ms_ssim, psnr
+from ..model_folder import load_model_folder, save_model_folder
+from ..models.algorithm import TADM
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel
+from ..pixels import tensor_to_images, unit_range
 from .adversarial import (
     PatchDiscriminator,
     adaptive_weight,
     discriminator_hinge_loss,
     generator_adversarial_loss,
 )
-from .losses import gradient_l1, ms_ssim, psnr
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    return ((x + 1) / 2).clamp(0, 1)
+from .losses import gradient_l1
 
 
 def bicubic_baseline(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -105,7 +101,7 @@ class VAEStage(Stage):
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
         y = self.vae.decode(self.vae.encode(x).latent_dist.mean).sample
-        return {"psnr": psnr(to_unit(y), to_unit(x)).mean().item()}
+        return {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()}
 
     def export(self) -> None:
         folder = Path(self.config["backbone"])
@@ -173,7 +169,7 @@ class VAEDecoderStage(Stage):
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
         y = self.vae.decode(self._latent(x, 0.0)).sample
-        return {"psnr": psnr(to_unit(y), to_unit(x)).mean().item()} | realism_measures(x, y)
+        return {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
 
     def export(self) -> None:
         save_tiny_backbone(Path(self.config["export"]), vae=self.vae, unet=self.unet)
@@ -188,16 +184,11 @@ class VAEDecoderStage(Stage):
 
 def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     """Mean detail ratio and grid excess (tadmcodec.metrics) of decoded crops y against originals x."""
-    originals, decoded = (to_uint8_images(v) for v in (x, y))
+    originals, decoded = tensor_to_images(x), tensor_to_images(y)
     ratios = [detail_ratio(a, b) for a, b in zip(originals, decoded, strict=True)]
     grids = np.array([grid_excess(image) for image in decoded])
     return {"detail_ratio": float(np.nanmean(ratios)), "grid_h": float(grids[:, 0].mean()),
             "grid_v": float(grids[:, 1].mean())}  # fmt: skip
-
-
-def to_uint8_images(x: torch.Tensor) -> list[np.ndarray]:
-    """(B, 3, H, W) in [-1, 1] to a list of (H, W, 3) uint8 arrays."""
-    return list((to_unit(x) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
 
 
 def _existing_unet(folder: Path) -> nn.Module | None:
@@ -259,10 +250,10 @@ class TADMStage(Stage):
             tadm = TADMModel(**config["model_config"], latent_channels=backbone.latent_channels)
             tadm.set_schedule(backbone.alphas_cumprod)
             add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
-            self.model = LoadedModel(folder.name, folder, tadm, backbone, b"")
+            self.model = TADM(tadm, backbone, folder.name, folder)
         else:
             self.model = load_model_folder(folder)
-        self.tadm, self.backbone = self.model.tadm.train(), self.model.backbone.eval()
+        self.tadm, self.backbone = self.model.tadm.train(), self.model.backbone.eval()  # the model's components
         self.backbone.requires_grad_(False)
         self.tadm.requires_grad_(self.kind in ("dfrm", "joint"))
         if self.kind in ("enhance", "joint"):
@@ -280,42 +271,30 @@ class TADMStage(Stage):
         return {"tadm": self.tadm, "unet": self.backbone.unet}
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        with torch.no_grad():
-            z = self.backbone.encode(x)
-        dfrm = self.tadm.dfrm
-        with torch.set_grad_enabled(self.kind != "enhance" and torch.is_grad_enabled()):
-            z_lr, y = dfrm.downscale(x, z)
-            y_q = quantize_8bit(y)
-            z_hat = self.tadm.rescaled_latent(y_q, self.backbone)
-        out = {"z": z, "z_lr": z_lr, "y": y, "y_q": y_q, "z_hat": z_hat}
-        if self.kind == "dfrm":
-            if self.loss_weights.get("rec_pixel", 1.0) > 0 or not torch.is_grad_enabled():
-                out["x_hat"] = self.backbone.decode(z_hat)  # costly: only when a loss or validation needs it
-            return out
-        t = self.tadm.tpm(z_hat)
-        eps = self.backbone.predict_noise(z_hat, round_ste(t))
-        z0 = self.tadm.scheduler(z_hat, eps, t)
-        out |= {"t": t, "z0": z0, "x_hat": self.backbone.decode(z0)}
-        return out
+        """Stage 1 renders z_hat (only when a loss or validation needs it: it is costly); stages 2-3 denoise."""
+        if self.kind != "dfrm":
+            return self.model(x)
+        return self.model(
+            x, denoise=False, render=self.loss_weights.get("rec_pixel", 1.0) > 0 or not torch.is_grad_enabled()
+        )
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         out = self.forward(x)
         w = self.loss_weights
         terms: dict[str, torch.Tensor] = {}
         if self.kind in ("dfrm", "joint"):
-            guide = (F.avg_pool2d(x, self.scale) + 1) / 2
             terms["rec_latent"] = w.get("rec", 1.0) * (
                 F.l1_loss(out["z_hat"], out["z"])
-                + F.l1_loss(self.tadm.rescaled_latent(out["y"], self.backbone, out["z_lr"]), out["z"])
+                + F.l1_loss(self.model.rescaled_latent(out["y"], out["z_lr"]), out["z"])
             )
-            terms["gui"] = w.get("gui", 0.05) * F.l1_loss(out["y"], guide)
+            terms["gui"] = w.get("gui", 0.05) * F.l1_loss(out["y"], out["guide"])
         if self.kind == "dfrm":
             if "x_hat" in out:
                 terms["rec_pixel"] = w.get("rec_pixel", 1.0) * F.l1_loss(out["x_hat"], x)
         else:
             x_hat = out["x_hat"]
             terms["l1"] = F.l1_loss(x_hat, x)
-            perceptual = (1 - ms_ssim(to_unit(x_hat), to_unit(x))).mean() + gradient_l1(x_hat, x)
+            perceptual = (1 - ms_ssim(unit_range(x_hat), unit_range(x))).mean() + gradient_l1(x_hat, x)
             terms["pec"] = w.get("pec", 0.5) * perceptual
         loss = sum(terms.values())
         logged = {k: v.item() for k, v in terms.items()}
@@ -326,11 +305,10 @@ class TADMStage(Stage):
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
         out = self.forward(x)
-        guide = (F.avg_pool2d(x, self.scale) + 1) / 2
         result = {
-            "psnr": psnr(to_unit(out["x_hat"]), to_unit(x)).mean().item(),
-            "psnr_bicubic": psnr(to_unit(bicubic_baseline(x, self.scale)), to_unit(x)).mean().item(),
-            "lr_psnr_vs_area": psnr(out["y_q"], guide).mean().item(),
+            "psnr": psnr(unit_range(out["x_hat"]), unit_range(x)).mean().item(),
+            "psnr_bicubic": psnr(unit_range(bicubic_baseline(x, self.scale)), unit_range(x)).mean().item(),
+            "lr_psnr_vs_area": psnr(out["y_q"], out["guide"]).mean().item(),
         }
         if "t" in out:
             result |= {"t_mean": out["t"].mean().item(), "t_std": out["t"].std().item()}

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
+from ..metrics import psnr
+from ..pixels import unit_range
 from .data import CropSampler
-from .losses import psnr
-from .stages import to_unit
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
         "widths": args.widths,
         "steps": step,
         "minutes": args.minutes,
-        "val_psnr": round(psnr(to_unit(recon), to_unit(val)).mean().item(), 2),
+        "val_psnr": round(psnr(unit_range(recon), unit_range(val)).mean().item(), 2),
         "params_m": round(sum(p.numel() for p in vae.parameters()) / 1e6, 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -110,11 +110,11 @@ def test_region_decode_matches_the_full_decode(tmp_path: Path) -> None:
     path = tmp_path / "x.tadm"
     tadmcodec.encode(photo(150, 90), path, model="test-16x")
     full = tadmcodec.decode(path, as_array=True)
-    region = tadmcodec.decode(path, region=(30, 20, 70, 50), as_array=True)
+    region = tadmcodec.decode(path, box=(30, 20, 100, 70), as_array=True)
     assert isinstance(full, np.ndarray) and full.shape == (90, 150, 3)
     assert np.array_equal(region, full[20:70, 30:100])
     with pytest.raises(TadmError, match="outside"):
-        tadmcodec.decode(path, region=(100, 0, 60, 10))
+        tadmcodec.decode(path, box=(100, 0, 160, 10))
 
 
 def test_timestep_dial_changes_the_output(tmp_path: Path) -> None:

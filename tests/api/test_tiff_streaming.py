@@ -104,12 +104,12 @@ def test_pyramid_tiff_holds_the_full_decode_and_reduced_levels(tmp_path: Path, m
 def test_region_to_tiff_matches_the_region_decode_and_bad_tiles_are_refused(tmp_path: Path) -> None:
     encoded = tmp_path / "in.tadm"
     tadmcodec.encode(Image.fromarray(textured(300, 700)), encoded, model="test-16x")
-    region = (37, 20, 600, 250)
-    tadmcodec.decode_to_file(encoded, tmp_path / "region.tiff", region=region)
-    expected = tadmcodec.decode(encoded, region=region, as_array=True)
+    box = (37, 20, 637, 270)
+    tadmcodec.decode_to_file(encoded, tmp_path / "region.tiff", box=box)
+    expected = tadmcodec.decode(encoded, box=box, as_array=True)
     assert np.array_equal(tifffile.imread(tmp_path / "region.tiff", level=0), expected)
     with pytest.raises(tadmcodec.TadmError, match="multiple of 16"):
-        tadmcodec.decode_to_file(encoded, tmp_path / "odd.tiff", region=region, tile=100)
+        tadmcodec.decode_to_file(encoded, tmp_path / "odd.tiff", box=box, tile=100)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tadm", "region.tiff"]
 
 

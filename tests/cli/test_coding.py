@@ -32,7 +32,7 @@ def test_encode_decode_single(images: Path, tmp_path: Path, capsys: pytest.Captu
         out = tmp_path / f"a.{suffix}"
         assert main(["decode", str(target), str(out), "--quiet"]) == 0
         assert Image.open(out).size == (56, 40)
-    assert main(["decode", str(target), str(tmp_path / "r.png"), "--region", "8,4,20,10", "--quiet"]) == 0
+    assert main(["decode", str(target), str(tmp_path / "r.png"), "--box", "8,4,28,14", "--quiet"]) == 0
     assert Image.open(tmp_path / "r.png").size == (20, 10)
     assert main(["thumbnail", str(target), str(tmp_path / "t.png")]) == 0
     assert Image.open(tmp_path / "t.png").size == (4, 3)

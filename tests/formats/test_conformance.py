@@ -10,7 +10,7 @@ import pytest
 
 import tadmcodec_formats
 from tadmcodec_formats import TadmError, TadmReader, read_tadm
-from tadmcodec_formats.make_vectors import build
+from tools.formats.make_vectors import build
 
 VECTORS = Path(tadmcodec_formats.__file__).parent / "vectors"
 EXPECTATIONS = sorted(VECTORS.glob("*.json"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tadmcodec_formats.fuzz import Outcome, classify, mutate, reference_contents
 from tests.conftest import make_container
+from tools.formats.fuzz import Outcome, classify, mutate, reference_contents
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 
 from tadmcodec.backbones.tiny import tiny_scheduler
-from tadmcodec.models.dfrm import DFRM, quantize_8bit
+from tadmcodec.models.dfrm import DFRM
 from tadmcodec.models.hybrid_scheduler import HybridScheduler
 from tadmcodec.models.invertible import InvertibleMapping
 from tadmcodec.models.tpm import TimestepPredictor
+from tadmcodec.pixels import quantize_lr
 
 
 def _perturb(module: torch.nn.Module, std: float = 0.1) -> None:
@@ -30,7 +31,7 @@ def test_invertible_mapping_is_exact() -> None:
 
 def test_quantization_rounds_to_8_bits_with_straight_through_gradient() -> None:
     y = torch.tensor([-0.2, 0.1234, 0.5, 1.3], requires_grad=True)
-    q = quantize_8bit(y)
+    q = quantize_lr(y)
     assert torch.allclose(q * 255, torch.round(q * 255))
     assert q.min() >= 0 and q.max() <= 1
     q.sum().backward()

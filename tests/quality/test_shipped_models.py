@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 import tadmcodec
-from tadmcodec.evaluation.metrics import quality, rescale_baseline
+from tadmcodec.evaluation.baselines import rescale_baseline
+from tadmcodec.metrics import quality
 from tadmcodec.registry import available_models
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"

@@ -6,10 +6,10 @@ import io
 
 import numpy as np
 
-from .header import ColourType, Header
-from .metadata import Metadata
-from .patches import PatchGrid, patch_count
-from .writer import write_tadm
+from tadmcodec_formats.header import ColourType, Header
+from tadmcodec_formats.metadata import Metadata
+from tadmcodec_formats.patches import PatchGrid, patch_count
+from tadmcodec_formats.writer import write_tadm
 
 
 def random_container(

@@ -1,6 +1,6 @@
 """Time reading the header, the header plus the thumbnail, and the whole verified file of a large container.
 
-    python -m tadmcodec_formats.bench_prefix --side 32768 --out /tmp/bench.tadm
+    python -m tools.formats.bench_prefix --side 32768 --out /tmp/bench.tadm
 
 Writes an RGB and an RGBA container (structured synthetic LR, smooth full-resolution alpha) and
 prints the times and ratios as JSON.
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .header import ColourType, Header
-from .patches import PatchGrid, patch_count
-from .reader import TadmReader
-from .writer import TadmWriter
+from tadmcodec_formats.header import ColourType, Header
+from tadmcodec_formats.patches import PatchGrid, patch_count
+from tadmcodec_formats.reader import TadmReader
+from tadmcodec_formats.writer import TadmWriter
 
 
 def _write(path: Path, side: int, colour: ColourType) -> None:

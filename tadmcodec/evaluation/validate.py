@@ -2,7 +2,7 @@
 the same LR size, and the timestep adaptivity (Spearman correlation of per-patch timestep and the
 original's per-patch high-frequency energy).
 
-    python -m tadmcodec.training.validate default-16x --val ../shared/data/val/bsd100 \
+    python -m tadmcodec.evaluation.validate default-16x --val ../shared/data/val/bsd100 \
         --out tadmcodec/weights/default-16x/validation.json \
         --timestep-map tadmcodec/weights/default-16x/timestep-map.png
 """
@@ -18,13 +18,15 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
+from tadmcodec_formats import LATENT_FACTOR
+
 from ..codec import Codec
-from ..evaluation.metrics import quality, rescale_baseline, spearman
-from ..models.dfrm import LATENT_FACTOR
-from ..pipeline.geometry import patch_windows
+from ..metrics import quality, spearman
+from ..pipeline.geometry import lr_patch_windows
 from ..raster import ArrayRaster
 from ..timestep_map import render_timestep_map
-from .data import list_images
+from ..training.data import list_images
+from .baselines import rescale_baseline
 
 BASELINES = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 
@@ -33,9 +35,8 @@ def patch_energy(image: np.ndarray, lr_shape: tuple[int, int], patch: int, overl
     """Mean squared high-pass (image minus Gaussian blur, luma) over each patch's pixels, row-major."""
     gray = Image.fromarray(image).convert("L")
     high = np.asarray(gray, float) - np.asarray(gray.filter(ImageFilter.GaussianBlur(2)), float)
-    step = scale // LATENT_FACTOR
     energies = []
-    for window in patch_windows((lr_shape[1] * step, lr_shape[0] * step), patch, overlap):
+    for window in lr_patch_windows((lr_shape[1], lr_shape[0]), scale, patch, overlap):
         x0, y0, x1, y1 = (v * LATENT_FACTOR for v in window.box)
         part = high[y0:y1, x0:x1]
         energies.append(float((part**2).mean()) if part.size else 0.0)

@@ -1,6 +1,6 @@
 """Write the conformance vectors: small .tadm files with their expected header (JSON) and pixels (.npy).
 
-    python -m tadmcodec_formats.make_vectors formats/vectors
+    python -m tools.formats.make_vectors formats/vectors
 
 Deterministic: fixed seeds, fixed metadata. Committed vectors are never regenerated in place by
 tests; every later reader version must still read them as their JSON says.
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunks import MAGIC, encode_chunk
-from .header import ColourSpace, ColourType, Header, LRCodec
-from .metadata import Metadata
-from .patches import PatchGrid, patch_count
-from .reader import TadmReader
-from .writer import write_tadm
+from tadmcodec_formats.chunks import MAGIC, encode_chunk
+from tadmcodec_formats.header import ColourSpace, ColourType, Header, LRCodec
+from tadmcodec_formats.metadata import Metadata
+from tadmcodec_formats.patches import PatchGrid, patch_count
+from tadmcodec_formats.reader import TadmReader
+from tadmcodec_formats.writer import write_tadm
 
 MODEL_SHA = bytes(range(32))
 END_MARKER_SIZE = 12

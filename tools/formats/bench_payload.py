@@ -1,6 +1,6 @@
 """Measure the LR payload codec against optimized PNG and lossless WebP on a folder of images.
 
-    python -m tadmcodec_formats.bench_payload ../shared/data/val/bsd100 ../shared/data/val/large
+    python -m tools.formats.bench_payload ../shared/data/val/bsd100 ../shared/data/val/large
 
 The LR images are Lanczos downscales (a stand-in for the learned LR, which has the same statistics
 of a thumbnail). Prints one JSON object with byte totals per scale and the ratios.
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .header import ColourType, Header
-from .lrcodec import encode_tile
+from tadmcodec_formats.header import ColourType, Header
+from tadmcodec_formats.lrcodec import encode_tile
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
 

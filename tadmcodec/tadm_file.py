@@ -1,0 +1,158 @@
+"""An open .tadm file: the header, metadata and thumbnail without torch; pixels decoded on demand.
+
+    with tadmcodec.open("scan.tadm", timestep_scale=0.8) as image:
+        image.header.width, image.metadata.icc_profile
+        image.thumbnail()                 # the stored LR: no model, no torch
+        image.decode(box=(0, 0, 512, 512))  # a Pillow image of that box (left, upper, right, lower)
+        image.save("scan.tif")            # PNG, JPEG, WebP, or a streamed pyramidal BigTIFF
+
+The file is read once: its reader stays open until close(), and the model loads on the first decode.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from tadmcodec_formats import MAX_TIMESTEP, Header, Metadata, PatchGrid, TadmReader
+
+from .errors import TadmError
+from .image_io import channels_last, lr_thumbnail, stored_pixels, to_pil
+from .raster import Box
+
+if TYPE_CHECKING:
+    from .codec import Codec
+    from .progress import Progress
+
+Source = str | os.PathLike[str] | bytes | BinaryIO
+
+
+def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None) -> PatchGrid:
+    """The fidelity/realism dial: every stored timestep times `scale`, or one `fixed` timestep for every
+    patch (lower timesteps favour fidelity, higher ones generated texture)."""
+    steps = np.full_like(grid.timesteps, fixed) if fixed is not None else np.round(grid.timesteps * scale)
+    return PatchGrid(grid.patch_size, grid.overlap, np.clip(steps, 0, MAX_TIMESTEP))
+
+
+class TadmFile:
+    """One open .tadm file (see the module docstring). Options are fixed at opening: the device the
+    model runs on and the timestep dial."""
+
+    def __init__(self, source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
+                 timestep: int | None = None) -> None:  # fmt: skip
+        self._owns_reader = not isinstance(source, TadmReader)
+        self._reader = TadmReader(source) if self._owns_reader else source
+        self.device, self.timestep_scale, self.timestep = device, timestep_scale, timestep
+        self._codec: Codec | None = None
+
+    @property
+    def header(self) -> Header:
+        return self._reader.header
+
+    @property
+    def metadata(self) -> Metadata:
+        return self._reader.metadata
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.header.width, self.header.height
+
+    @property
+    def patches(self) -> PatchGrid:
+        """The patch grid with the timesteps the decoder uses (the stored ones, turned by the dial)."""
+        return dial_timesteps(self._reader.read_patches(), self.timestep_scale, self.timestep)
+
+    def thumbnail(self) -> Image.Image:
+        """The stored LR image, 16x or 32x smaller, in the file's mode: no model, no torch."""
+        return lr_thumbnail(self._reader.read_lr(), self.header.colour_type)
+
+    def check_box(self, box: Box | None) -> Box:
+        """The box (left, upper, right, lower) to decode: the whole image for None; a box that is empty or
+        reaches outside the image is an error naming the valid range."""
+        width, height = self.size
+        if box is None:
+            return 0, 0, width, height
+        x0, y0, x1, y1 = (int(v) for v in box)
+        if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
+            raise TadmError(f"box {tuple(box)} is empty or outside the image: need 0 <= left < right <= {width} "
+                            f"and 0 <= upper < lower <= {height}")  # fmt: skip
+        return x0, y0, x1, y1
+
+    def codec(self) -> Codec:
+        """The codec of the model that encoded this file (loaded once per process and device)."""
+        if self._codec is None:
+            from .codec import Codec
+
+            self._codec = Codec.for_header(self.header, self.device)
+        return self._codec
+
+    def blocks(self, box: Box | None = None, *, size: int = 512,
+               progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+        """(block box, (h, w, C) uint8 pixels in the stored mode) for size x size blocks of box in raster
+        order, streamed: memory follows the image width, not its area."""
+        box = self.check_box(box)
+        for block, rgb in self.codec().decode_blocks(_ReaderLR(self._reader), self.patches, box, size, progress):
+            yield block, stored_pixels(rgb, self._reader.read_alpha(block), self.header.colour_type)
+
+    def decode(self, box: Box | None = None, *, progress: Progress | None = None) -> Image.Image:
+        """The decoded image (or box of it) in the stored mode, with the file's metadata in image.info."""
+        box = self.check_box(box)
+        rgb = self.codec().decode(_ReaderLR(self._reader), self.patches, self.size, box, progress)
+        return to_pil(rgb, self._reader.read_alpha(box), self.header.colour_type, self.metadata)
+
+    def save(self, path: str | os.PathLike[str], *, format: str | None = None, box: Box | None = None,
+             progress: Progress | None = None, tile: int = 512) -> int:  # fmt: skip
+        """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
+        (.tif, .tiff; tile x tile tiles) without holding the image; written atomically. Returns bytes written."""
+        from .image_output import output_format, save_image
+
+        if output_format(path, format) != "TIFF":
+            return save_image(self.decode(box, progress=progress), path, format)
+        from .tiff_output import write_pyramid_tiff
+
+        box = self.check_box(box)
+        whole = box == (0, 0, *self.size)
+        thumbnail = channels_last(self.thumbnail()) if whole else None
+        channels = len(self.header.colour_type.mode)
+        blocks = self.blocks(box, size=tile, progress=progress)
+        return write_pyramid_tiff(path, blocks, box, channels, self.metadata, thumbnail, self.header.scale, tile)
+
+    def timestep_map(self) -> Image.Image:
+        """A picture of the per-patch timesteps the decoder uses, over the upscaled thumbnail."""
+        from .timestep_map import render_timestep_map
+
+        grid = self.patches
+        backdrop = np.asarray(self.thumbnail().convert("RGB").resize(self.size))
+        return render_timestep_map(backdrop, grid.timesteps, grid.patch_size, grid.overlap, self.size,
+                                   self.header.scale)  # fmt: skip
+
+    def close(self) -> None:
+        if self._owns_reader:
+            self._reader.close()
+
+    def __enter__(self) -> TadmFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class _ReaderLR:
+    """The LR source of a decode: tiles read on demand from the container (a Raster)."""
+
+    def __init__(self, reader: TadmReader) -> None:
+        self.reader = reader
+        self.width, self.height = reader.header.lr_width, reader.header.lr_height
+
+    def read(self, box: Box) -> np.ndarray:
+        return self.reader.read_lr(box)
+
+
+def open(source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
+         timestep: int | None = None) -> TadmFile:  # fmt: skip
+    """Open a .tadm file (path, bytes, binary file, or an open TadmReader, which stays the caller's)."""
+    return TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep)

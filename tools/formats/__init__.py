@@ -1,0 +1,1 @@
+"""Container tools: benchmarks, the fuzzer, the conformance-vector maker and random test containers."""
