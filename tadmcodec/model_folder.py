@@ -67,7 +67,7 @@ def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:
     null_file = folder / "null_embedding.safetensors"
     null_embedding = load_file(null_file)["null_embedding"] if null_file.is_file() else None
     backbone = load_backbone(path, null_embedding)
-    tadm = TADMModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
+    tadm = TADMModel.from_pretrained(folder)
     if not torch.allclose(tadm.scheduler.alphas_cumprod, backbone.alphas_cumprod):
         raise MissingWeightsError(f"model folder {folder} was trained with another noise schedule")
     add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
@@ -87,7 +87,7 @@ def save_model_folder(
     folder = Path(folder)
     temporary = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(temporary, ignore_errors=True)
-    tadm.save_pretrained(temporary, safe_serialization=True)
+    tadm.save_pretrained(temporary)
     save_file(lora_state_dict(backbone.unet), temporary / "lora.safetensors")
     if backbone.conditional:
         save_file({"null_embedding": backbone.null_embedding.contiguous()}, temporary / "null_embedding.safetensors")

@@ -10,31 +10,29 @@ import json
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2DModel
 from torch import nn
 
 from ..errors import MissingWeightsError
+from .schedule import read_schedule
 from .tiny_vae import TinyAutoencoder
+from .unet import UNet
 
-UNET_CLASSES = {"UNet2DModel": UNet2DModel, "UNet2DConditionModel": UNet2DConditionModel}
-VAE_CLASSES = {"AutoencoderKL": AutoencoderKL, "TinyAutoencoder": TinyAutoencoder}
+# Classes named by config.json files; SD 2.1's come from diffusers, imported only for such a folder.
+OWN_CLASSES = {"UNet2DModel": UNet, "TinyAutoencoder": TinyAutoencoder}
+DIFFUSERS_CLASSES = {"UNet2DConditionModel", "AutoencoderKL"}
 
 
 class Backbone(nn.Module):
     """VAE + U-Net + alphas_cumprod (T = 1000), with the null text embedding when the U-Net needs one."""
 
     def __init__(
-        self,
-        vae: AutoencoderKL | TinyAutoencoder,
-        unet: UNet2DModel | UNet2DConditionModel,
-        alphas_cumprod: torch.Tensor,
-        null_embedding: torch.Tensor | None = None,
+        self, vae: nn.Module, unet: nn.Module, alphas_cumprod: torch.Tensor, null_embedding: torch.Tensor | None = None
     ) -> None:
         super().__init__()
         self.vae = vae
         self.unet = unet
         self.register_buffer("alphas_cumprod", alphas_cumprod.float().clone())
-        self.conditional = isinstance(unet, UNet2DConditionModel)
+        self.conditional = type(unet).__name__ == "UNet2DConditionModel"
         if self.conditional and null_embedding is None:
             raise MissingWeightsError("a conditional U-Net needs the cached null-prompt embedding")
         self.register_buffer("null_embedding", null_embedding if self.conditional else None)
@@ -67,7 +65,7 @@ class Backbone(nn.Module):
         if self.conditional:
             context = self.null_embedding.to(z_t.dtype).expand(z_t.shape[0], -1, -1)
             return self.unet(z_t, t, encoder_hidden_states=context).sample
-        return self.unet(z_t, t).sample
+        return self.unet(z_t, t)
 
 
 def load_backbone(folder: str | Path, null_embedding: torch.Tensor | None = None) -> Backbone:
@@ -80,26 +78,29 @@ def load_backbone(folder: str | Path, null_embedding: torch.Tensor | None = None
     for part in ("vae", "unet", "scheduler"):
         if not (folder / part / ("scheduler_config.json" if part == "scheduler" else "config.json")).is_file():
             raise MissingWeightsError(f"backbone folder {folder} has no {part}/ configuration")
-    vae_class = _class_of(folder, "vae", VAE_CLASSES)
-    unet_class = _class_of(folder, "unet", UNET_CLASSES)
-    options = {"local_files_only": True, "use_safetensors": True}
-    try:
-        vae = vae_class.from_pretrained(folder, subfolder="vae", **options)
-        unet = unet_class.from_pretrained(folder, subfolder="unet", **options)
-        scheduler = DDPMScheduler.from_pretrained(folder, subfolder="scheduler", local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise MissingWeightsError(f"cannot load the backbone in {folder}: {err}") from None
-    if scheduler.config.num_train_timesteps != 1000:
-        raise MissingWeightsError(f"{folder}/scheduler: TADM needs T = 1000 training timesteps")
-    if unet_class is UNet2DConditionModel and null_embedding is None:
+    vae, unet = _load_part(folder, "vae"), _load_part(folder, "unet")
+    conditional = type(unet).__name__ == "UNet2DConditionModel"
+    if conditional and null_embedding is None:
         from .text import null_prompt_embedding  # transformers: only for a folder without a cached embedding
 
         null_embedding = null_prompt_embedding(folder)
-    return Backbone(vae.eval(), unet.eval(), scheduler.alphas_cumprod, null_embedding)
+    return Backbone(vae.eval(), unet.eval(), read_schedule(folder), null_embedding)
 
 
-def _class_of(folder: Path, part: str, classes: dict[str, type]) -> type:
+def _load_part(folder: Path, part: str) -> nn.Module:
+    """The vae/ or unet/ model, by the class its config.json names."""
     name = json.loads((folder / part / "config.json").read_text(encoding="utf-8")).get("_class_name")
-    if name not in classes:
-        raise MissingWeightsError(f"{folder}/{part}: unsupported class {name!r} (known: {', '.join(classes)})")
-    return classes[name]
+    if name in OWN_CLASSES:
+        return OWN_CLASSES[name].from_pretrained(folder, subfolder=part)
+    if name not in DIFFUSERS_CLASSES:
+        known = ", ".join([*OWN_CLASSES, *DIFFUSERS_CLASSES])
+        raise MissingWeightsError(f"{folder}/{part}: unsupported class {name!r} (known: {known})")
+    try:
+        import diffusers
+    except ImportError:
+        raise MissingWeightsError(f"{folder}/{part} is a {name}: install tadmcodec[sd21] for diffusers") from None
+    try:
+        return getattr(diffusers, name).from_pretrained(folder, subfolder=part, local_files_only=True,
+                                                        use_safetensors=True)  # fmt: skip
+    except (OSError, ValueError) as err:
+        raise MissingWeightsError(f"cannot load the backbone in {folder}: {err}") from None

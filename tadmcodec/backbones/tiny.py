@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diffusers import DDPMScheduler, UNet2DModel
-
+from .schedule import write_schedule
 from .tiny_vae import TinyAutoencoder
-
-# SD's noise schedule: scaled-linear betas from 0.00085 to 0.012 over 1000 steps.
-SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}
+from .unet import UNet
 
 
 def tiny_vae(latent_channels: int = 16, width: int = 96) -> TinyAutoencoder:
@@ -21,9 +18,9 @@ def tiny_vae(latent_channels: int = 16, width: int = 96) -> TinyAutoencoder:
     return TinyAutoencoder(latent_channels=latent_channels, width=width)
 
 
-def tiny_unet(latent_channels: int = 16, width: int = 64) -> UNet2DModel:
+def tiny_unet(latent_channels: int = 16, width: int = 64) -> UNet:
     """A small noise-prediction U-Net over latent patches, attention at the two coarser levels."""
-    return UNet2DModel(
+    return UNet(
         in_channels=latent_channels,
         out_channels=latent_channels,
         down_block_types=("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
@@ -35,21 +32,17 @@ def tiny_unet(latent_channels: int = 16, width: int = 64) -> UNet2DModel:
     )
 
 
-def tiny_scheduler() -> DDPMScheduler:
-    return DDPMScheduler(**SCHEDULE)
-
-
 def save_tiny_backbone(
     folder: str | Path,
     latent_channels: int = 16,
     vae_width: int = 96,
     unet_width: int = 64,
     vae: TinyAutoencoder | None = None,
-    unet: UNet2DModel | None = None,
+    unet: UNet | None = None,
 ) -> Path:
     """Write a tiny backbone (given or freshly initialised) in the diffusers folder layout."""
     folder = Path(folder)
-    (vae or tiny_vae(latent_channels, vae_width)).save_pretrained(folder / "vae", safe_serialization=True)
-    (unet or tiny_unet(latent_channels, unet_width)).save_pretrained(folder / "unet", safe_serialization=True)
-    tiny_scheduler().save_pretrained(folder / "scheduler")
+    (vae or tiny_vae(latent_channels, vae_width)).save_pretrained(folder / "vae")
+    (unet or tiny_unet(latent_channels, unet_width)).save_pretrained(folder / "unet")
+    write_schedule(folder)
     return folder

@@ -16,26 +16,43 @@ No normalisation layers, so the output of a tile depends only on its neighbourho
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import torch
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
-from diffusers.models.autoencoders.vae import DecoderOutput, DiagonalGaussianDistribution
-from diffusers.models.modeling_outputs import AutoencoderKLOutput
 from torch import nn
 
 from ..blocks import ResBlock, zero_module
+from ..configured import ConfiguredModule, register_config
 
 BLOCK = 8
 BLOCK_VALUES = 3 * BLOCK * BLOCK
 
 
-class TinyAutoencoder(ModelMixin, ConfigMixin):
+@dataclass
+class Posterior:
+    """A diagonal Gaussian over the latent, as diffusers' DiagonalGaussianDistribution."""
+
+    mean: torch.Tensor
+    logvar: torch.Tensor
+
+    def sample(self) -> torch.Tensor:
+        return self.mean + torch.exp(0.5 * self.logvar.clamp(-30.0, 20.0)) * torch.randn_like(self.mean)
+
+
+@dataclass
+class EncoderOutput:
+    latent_dist: Posterior
+
+
+@dataclass
+class DecoderOutput:
+    sample: torch.Tensor
+
+
+class TinyAutoencoder(ConfiguredModule):
     """encode(x).latent_dist and decode(z).sample, like diffusers' AutoencoderKL."""
 
-    config_name = "config.json"
-
-    @register_to_config
+    @register_config
     def __init__(
         self,
         latent_channels: int = 8,
@@ -73,13 +90,12 @@ class TinyAutoencoder(ModelMixin, ConfigMixin):
             zero_module(nn.Conv2d(refine_width, 3, 3, padding=1)),
         )  # fmt: skip
 
-    def encode(self, x: torch.Tensor, return_dict: bool = True) -> AutoencoderKLOutput:
+    def encode(self, x: torch.Tensor) -> EncoderOutput:
         blocks = self.unshuffle(x)
         mean = self.encode_linear(blocks) + self.encode_refine(blocks)
-        logvar = self.logvar[None, :, None, None].expand_as(mean)
-        return AutoencoderKLOutput(latent_dist=DiagonalGaussianDistribution(torch.cat([mean, logvar], dim=1)))
+        return EncoderOutput(Posterior(mean, self.logvar[None, :, None, None].expand_as(mean)))
 
-    def decode(self, z: torch.Tensor, return_dict: bool = True) -> DecoderOutput:
+    def decode(self, z: torch.Tensor) -> DecoderOutput:
         if self.config.decoder == "conv":
             return DecoderOutput(sample=self.conv_decoder(z))
         coarse = self.shuffle(self.decode_linear(z) + self.decode_refine(z))

@@ -50,18 +50,19 @@ def _png_bytes(image: Image.Image) -> int:
 
 def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulacra2: bool) -> dict:
     """Every method on one image at one scale: metrics, bpp, times; plus what the pictures need."""
-    import tadmcodec
     from tadmcodec.api import load_codec
+
+    from .. import api
 
     load_codec(model, scale, None)  # loaded once, outside the timings
     height, width = rgb.shape[:2]
     pixels, megapixels = width * height, width * height / 1e6
     buffer = io.BytesIO()
     start = time.perf_counter()
-    tadmcodec.encode(rgb, buffer, scale=scale, model=model)
+    api.encode(rgb, buffer, scale=scale, model=model)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
-    decoded = tadmcodec.decode(buffer.getvalue(), as_array=True)
+    decoded = api.decode(buffer.getvalue(), as_array=True)
     decode_s = time.perf_counter() - start
     budget = len(buffer.getvalue())
     methods = {"tadmcodec": quality(rgb, decoded, with_ssimulacra2) | {

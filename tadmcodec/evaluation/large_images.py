@@ -62,28 +62,29 @@ def make_tiff(path: Path, width: int, height: int, photos: list[np.ndarray]) -> 
 
 
 def _child(what: str, source: str, target: str, model: str | None) -> dict[str, float]:
-    import tadmcodec
     from tadmcodec.api import load_codec
     from tadmcodec.codec import Codec
+
+    from .. import api
 
     start = time.perf_counter()
     if what == "encode":
         load_codec(model, 16, None)
     elif what != "thumbnail":
-        Codec.for_header(tadmcodec.read_header(source))
+        Codec.for_header(api.read_header(source))
     load_s = time.perf_counter() - start
     start = time.perf_counter()
     if what == "encode":
-        tadmcodec.encode(source, target, scale=16, model=model)
+        api.encode(source, target, scale=16, model=model)
     elif what == "decode":
-        tadmcodec.decode_to_file(source, target)
+        api.decode_to_file(source, target)
     elif what == "region":
-        header = tadmcodec.read_header(source)
+        header = api.read_header(source)
         width, height = min(1024, header.width), min(1024, header.height)
         left, upper = (header.width - width) // 2, (header.height - height) // 2
-        tadmcodec.decode_to_file(source, target, box=(left, upper, left + width, upper + height))
+        api.decode_to_file(source, target, box=(left, upper, left + width, upper + height))
     else:
-        tadmcodec.read_thumbnail(source)
+        api.read_thumbnail(source)
     return {"seconds": time.perf_counter() - start, "load_s": load_s, "peak_rss_mb": peak_rss_mb()}
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
-import tadmcodec
+import tadmcodec_plugins.pillow  # noqa: F401 - registers .tadm with Pillow
 
+from ..api import encode
 from .speed import synthetic
 
 
@@ -43,7 +44,7 @@ def main() -> None:
     jpeg, tadm = args.out / "image.jpg", args.out / "image.tadm"
     image.save(jpeg, quality=90)
     if not tadm.exists():
-        tadmcodec.encode(image, tadm, scale=args.scale)
+        encode(image, tadm, scale=args.scale)
     jpeg_s, tadm_s = best_thumbnail_seconds(jpeg, args.repeat), best_thumbnail_seconds(tadm, args.repeat)
     print(json.dumps({"size": args.size, "jpeg_q90_s": round(jpeg_s, 4), "tadm_s": round(tadm_s, 4),
                       "tadm_over_jpeg": round(tadm_s / jpeg_s, 3), "jpeg_bytes": jpeg.stat().st_size,

@@ -1,30 +1,81 @@
-"""LoRA on the backbone U-Net through peft; saved and loaded apart from the backbone's weights."""
+"""LoRA (Hu et al. 2021) on the backbone U-Net, computed as peft computes it, without peft.
+
+add_lora replaces each target nn.Linear / nn.Conv2d (matched by name, as peft's target_modules: the
+module's name or its last dotted parts) with a subclass that keeps the base weight under the same key
+and adds `lora_A` (the base layer's shape, rank outputs) and `lora_B` (1x1, zero at start, so the
+U-Net starts unchanged): y = base(x) + lora_B(lora_A(x)) * alpha / rank, alpha = rank. The adapters
+are saved apart from the backbone (lora.safetensors) under the same keys peft writes.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
-from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model, set_peft_model_state_dict
 from torch import nn
 
 from ..errors import MissingWeightsError
 
 
+class LoRALinear(nn.Linear):
+    lora_A: nn.Linear
+    lora_B: nn.Linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) + self.lora_B(self.lora_A(x))
+
+
+class LoRAConv2d(nn.Conv2d):
+    lora_A: nn.Conv2d
+    lora_B: nn.Conv2d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) + self.lora_B(self.lora_A(x))
+
+
+def _with_lora(layer: nn.Module, rank: int) -> nn.Module:
+    """The layer as its LoRA subclass (same parameters, shared), with fresh adapters."""
+    if isinstance(layer, nn.Linear):
+        layer.__class__ = LoRALinear
+        layer.lora_A = nn.Linear(layer.in_features, rank, bias=False)
+        layer.lora_B = nn.Linear(rank, layer.out_features, bias=False)
+    elif isinstance(layer, nn.Conv2d):
+        layer.__class__ = LoRAConv2d
+        layer.lora_A = nn.Conv2d(layer.in_channels, rank, layer.kernel_size, layer.stride, layer.padding, bias=False)
+        layer.lora_B = nn.Conv2d(rank, layer.out_channels, 1, 1, groups=layer.groups, bias=False)
+    else:
+        raise TypeError(f"LoRA supports Linear and Conv2d layers, not {type(layer).__name__}")
+    nn.init.kaiming_uniform_(layer.lora_A.weight, a=math.sqrt(5))
+    nn.init.zeros_(layer.lora_B.weight)
+    return layer
+
+
+def _targeted(name: str, targets: Sequence[str]) -> bool:
+    return any(name == target or name.endswith("." + target) for target in targets)
+
+
 def add_lora(unet: nn.Module, rank: int, targets: Sequence[str]) -> nn.Module:
-    """Inject LoRA adapters (B initialised to zero, so the U-Net is unchanged) and freeze the base weights."""
-    config = LoraConfig(r=rank, lora_alpha=rank, target_modules=list(targets), init_lora_weights=True)
-    return inject_adapter_in_model(config, unet)
+    """Give every target layer LoRA adapters (the U-Net's output is unchanged until they train)."""
+    matched = [name for name, module in unet.named_modules() if _targeted(name, targets)]
+    if not matched:
+        raise ValueError(f"no layer of the U-Net matches the LoRA targets {list(targets)}")
+    for name in matched:
+        _with_lora(unet.get_submodule(name), rank)
+    return unet
 
 
 def lora_state_dict(unet: nn.Module) -> dict[str, torch.Tensor]:
-    """Only the adapter weights, with peft's adapter-free key names."""
-    return {key: value.detach().contiguous() for key, value in get_peft_model_state_dict(unet).items()}
+    """Only the adapter weights (keys such as down_blocks.0.resnets.0.conv1.lora_A.weight)."""
+    return {key: value.detach().contiguous() for key, value in unet.state_dict().items() if ".lora_" in key}
 
 
 def load_lora(unet: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load adapter weights into a U-Net that add_lora prepared; every key must be used."""
-    result = set_peft_model_state_dict(unet, state)
-    unexpected = getattr(result, "unexpected_keys", [])
-    if unexpected:
-        raise MissingWeightsError(f"LoRA weights do not fit this U-Net: {len(unexpected)} unexpected keys")
+    """Load adapter weights into a U-Net that add_lora prepared; every adapter must be given and used."""
+    expected = set(lora_state_dict(unet))
+    if set(state) != expected:
+        raise MissingWeightsError(
+            f"LoRA weights do not fit this U-Net: {len(set(state) - expected)} unexpected, "
+            f"{len(expected - set(state))} missing keys"
+        )
+    unet.load_state_dict(state, strict=False)

@@ -1,30 +1,27 @@
-"""TADMModel: DFRM, TPM and the hybrid scheduler with their configuration (diffusers ConfigMixin).
+"""TADMModel: DFRM, TPM and the hybrid scheduler with their configuration.
 
-Saved with save_pretrained as config.json + diffusion_pytorch_model.safetensors; the U-Net LoRA
-and the null-prompt embedding are saved beside them by the model-folder code.
+Saved with save_pretrained as config.json + diffusion_pytorch_model.safetensors (diffusers' layout);
+the U-Net LoRA and the null-prompt embedding are saved beside them by the model-folder code.
 """
 
 from __future__ import annotations
 
 import torch
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
 
 from tadmcodec_formats import LATENT_FACTOR
 
 from ..blocks import zero_module
+from ..configured import ConfiguredModule, register_config
 from .dfrm import DFRM
 from .hybrid_scheduler import HybridScheduler
 from .tpm import TimestepPredictor
 
 
-class TADMModel(ModelMixin, ConfigMixin):
+class TADMModel(ConfiguredModule):
     """The trainable TADM modules for one scale and one backbone, and the configuration saved beside their
     weights; the algorithm that runs them with a backbone is tadmcodec.models.algorithm.TADM."""
 
-    config_name = "config.json"
-
-    @register_to_config
+    @register_config
     def __init__(
         self,
         scale: int = 16,

@@ -81,7 +81,7 @@ class VAEStage(Stage):
         super().__init__(config)
         exported = Path(config["backbone"]) / "vae"
         if (exported / "config.json").is_file():  # continue from the exported (shipped) VAE
-            self.vae = TinyAutoencoder.from_pretrained(exported, use_safetensors=True, local_files_only=True)
+            self.vae = TinyAutoencoder.from_pretrained(exported)
         else:
             self.vae = tiny_vae(**config.get("vae", {}))
             if pca_batch is not None:  # a fresh run; a resumed one loads its checkpoint
@@ -202,7 +202,7 @@ class UNetStage(Stage):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         folder = Path(config["backbone"])
-        self.vae = TinyAutoencoder.from_pretrained(folder, subfolder="vae", use_safetensors=True).eval()
+        self.vae = TinyAutoencoder.from_pretrained(folder, subfolder="vae")
         self.vae.requires_grad_(False)
         self.unet = _existing_unet(folder) or tiny_unet(self.vae.config.latent_channels, **config.get("unet", {}))
         self.backbone = Backbone(self.vae, self.unet, load_backbone(folder).alphas_cumprod)

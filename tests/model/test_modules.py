@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tadmcodec.backbones.tiny import tiny_scheduler
+from tadmcodec.backbones.schedule import SD_SCHEDULE, alphas_cumprod
 from tadmcodec.models.dfrm import DFRM
 from tadmcodec.models.hybrid_scheduler import HybridScheduler
 from tadmcodec.models.invertible import InvertibleMapping
@@ -66,7 +66,7 @@ def test_tpm_output_range() -> None:
 
 def _scheduler() -> HybridScheduler:
     scheduler = HybridScheduler(1000, latent_channels=4, width=16)
-    scheduler.alphas_cumprod.copy_(tiny_scheduler().alphas_cumprod)
+    scheduler.alphas_cumprod.copy_(alphas_cumprod(SD_SCHEDULE))
     return scheduler
 
 

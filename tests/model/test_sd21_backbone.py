@@ -13,7 +13,7 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from tadmcodec.backbones import load_backbone
-from tadmcodec.backbones.tiny import SCHEDULE
+from tadmcodec.backbones.schedule import SD_SCHEDULE
 from tadmcodec.codec import Codec
 from tadmcodec.errors import MissingWeightsError
 from tadmcodec.hashing import folder_hashes, verify_pinned
@@ -37,7 +37,7 @@ def save_tiny_sd_layout(folder: Path) -> None:
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
         cross_attention_dim=16, attention_head_dim=4, norm_num_groups=8,
     ).save_pretrained(folder / "unet", safe_serialization=True)  # fmt: skip
-    DDPMScheduler(**SCHEDULE).save_pretrained(folder / "scheduler")
+    DDPMScheduler(**SD_SCHEDULE).save_pretrained(folder / "scheduler")
     vocabulary = folder / "vocab-src"
     vocabulary.mkdir()
     (vocabulary / "vocab.json").write_text(json.dumps({"<|startoftext|>": 0, "<|endoftext|>": 1, "a</w>": 2}))
