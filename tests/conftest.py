@@ -1,25 +1,21 @@
 """Shared helpers: small synthetic containers built in memory, and small random models in real
-model folders, loaded through the same code as shipped ones."""
+model folders, loaded through the same code as shipped ones. Torch is imported only inside the model
+fixtures, so the container tests run without it (tests/formats/test_torch_free.py checks)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import torch
 
-from tadmcodec.backbones import load_backbone
-from tadmcodec.backbones.tiny import save_tiny_backbone
-from tadmcodec.codec import Codec
-from tadmcodec.model_folder import load_model_folder, save_model_folder
-from tadmcodec.models.lora import add_lora
-from tadmcodec.models.tadm import TADMModel
 from tadmcodec_formats import Metadata
-from tools.formats.samples import random_container
+from tools.formats.samples import random_container as make_container
 
-make_container = random_container
+if TYPE_CHECKING:
+    from tadmcodec.codec import Codec
 
 
 @pytest.fixture
@@ -33,6 +29,14 @@ SMALL = {"dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8,
 
 def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = True) -> Path:
     """A tiny random backbone and a TADM model whose zero-initialised branches are made non-zero."""
+    import torch
+
+    from tadmcodec.backbones import load_backbone
+    from tadmcodec.backbones.tiny import save_tiny_backbone
+    from tadmcodec.model_folder import save_model_folder
+    from tadmcodec.models.lora import add_lora
+    from tadmcodec.models.tadm import TADMModel
+
     torch.manual_seed(seed)
     backbone_path = root / "tiny-backbone"
     if not backbone_path.exists():
@@ -59,14 +63,21 @@ def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _codec(folder: Path) -> Codec:
+    from tadmcodec.codec import Codec
+    from tadmcodec.model_folder import load_model_folder
+
+    return Codec(load_model_folder(folder), "cpu")
+
+
 @pytest.fixture(scope="session")
 def codec16(model_root: Path) -> Codec:
-    return Codec(load_model_folder(model_root / "test-16x"), "cpu")
+    return _codec(model_root / "test-16x")
 
 
 @pytest.fixture(scope="session")
 def codec32(model_root: Path) -> Codec:
-    return Codec(load_model_folder(model_root / "test-32x"), "cpu")
+    return _codec(model_root / "test-32x")
 
 
 @pytest.fixture(scope="session")

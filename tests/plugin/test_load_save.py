@@ -35,3 +35,35 @@ def test_save(tmp_path: Path, how: str) -> None:
         source.save(target, format="TADM", **options)
     with Image.open(target) as image:
         assert image.format == "TADM" and image.size == (70, 40) and image.info["tadm_scale"] == 32
+
+
+@pytest.fixture
+def registered_with(request: pytest.FixtureRequest) -> object:
+    """Register the plugin with the test's options; the defaults come back afterwards."""
+    import tadmcodec_plugins.pillow as plugin
+
+    plugin.register(**request.param)
+    yield plugin
+    plugin.register()
+
+
+@pytest.mark.parametrize("registered_with", [{"timestep_scale": 3.0}], indirect=True)
+@pytest.mark.usefixtures("registered_with")
+def test_registration_options_reach_the_decoder(encoded: dict[str, Path]) -> None:
+    with Image.open(encoded["rgb"]) as image:
+        image.load()
+        turned = np.asarray(image)
+    assert np.array_equal(turned, tadmcodec.decode(encoded["rgb"], timestep_scale=3.0, as_array=True))
+    assert not np.array_equal(turned, tadmcodec.decode(encoded["rgb"], as_array=True))
+
+
+@pytest.mark.parametrize("registered_with", [{"lr_upscale_limit": 4.0}], indirect=True)
+def test_an_upscale_limit_serves_larger_thumbnails_from_the_lr(
+    encoded: dict[str, Path], registered_with: object
+) -> None:
+    with Image.open(encoded["rgb"]) as image:  # 120 x 80, LR 8 x 5
+        assert image.draft(None, (60, 40)) is not None and image.size == (8, 5)  # 4 x 8 >= 60 / 2
+    with Image.open(encoded["rgb"]) as image:
+        assert image.draft(None, (80, 54)) is None  # 40 x 27 is more than 4 x the LR
+    with pytest.raises(ValueError, match=r"at least 1\.0"):
+        registered_with.register(lr_upscale_limit=0.5)
