@@ -29,9 +29,10 @@ def resolve_device(requested: str | torch.device | None = None) -> torch.device:
     return device
 
 
-def autocast(device: torch.device) -> torch.autocast:
-    """fp16 autocast on CUDA (bf16 where supported), a disabled context elsewhere."""
-    if device.type == "cuda":
+def autocast(device: torch.device, enabled: bool = True) -> torch.autocast:
+    """bf16 autocast on CUDA (fp16 where bf16 is not supported), a disabled context elsewhere or when
+    not enabled (float32 throughout)."""
+    if device.type == "cuda" and enabled:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
     return torch.autocast("cpu", enabled=False)

@@ -114,6 +114,11 @@ def grid_excess(image: np.ndarray, block: int = BLOCK) -> tuple[float, float]:
     return result[0], result[1]
 
 
+def psnr_images(reference: np.ndarray, test: np.ndarray) -> float:
+    """PSNR in dB between two uint8 images of any shape (inf when identical)."""
+    return psnr(_tensor(reference), _tensor(test)).item() if not np.array_equal(reference, test) else float("inf")
+
+
 def _tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].double() / 255.0
 

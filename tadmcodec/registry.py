@@ -9,7 +9,15 @@ from pathlib import Path
 from .errors import UnknownModelError
 
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
-DEFAULT_MODELS = {16: "default-16x", 32: "default-32x"}
+DEFAULTS_FILE = PACKAGE_WEIGHTS / "defaults.json"  # scale -> the newest released model of that scale
+
+
+def default_models() -> dict[int, str]:
+    """The model each scale encodes with unless another is named (a release moves it to the newest)."""
+    return {int(scale): name for scale, name in json.loads(DEFAULTS_FILE.read_text(encoding="utf-8")).items()}
+
+
+DEFAULT_MODELS = default_models()
 
 
 def search_path() -> list[Path]:

@@ -35,6 +35,7 @@ class TADM(nn.Module):
         super().__init__()
         self.tadm, self.backbone = tadm, backbone
         self.name, self.folder, self.digest = name, folder, digest
+        self.mixed_precision = True  # on CUDA the backbone runs under bf16 autocast; False: float32
 
     @property
     def config(self) -> Any:
@@ -52,7 +53,7 @@ class TADM(nn.Module):
     # --- encoding -------------------------------------------------------------------------
     def downscale(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(z_lr, y) from images x in [-1, 1]: the rescaled feature and the unquantized LR in [0, 1]."""
-        with autocast(x.device):
+        with autocast(x.device, self.mixed_precision):
             z = self.backbone.encode(x)
         return self.tadm.dfrm.downscale(x.float(), z.float())
 
@@ -79,13 +80,13 @@ class TADM(nn.Module):
         """z0: one U-Net step at per-patch timesteps t, then the hybrid scheduler. Integer t as stored
         in files; continuous t in training (rounded, with a straight-through gradient to the TPM)."""
         steps = round_ste(t) if t.is_floating_point() else t
-        with autocast(z_hat.device):
+        with autocast(z_hat.device, self.mixed_precision):
             eps = self.backbone.predict_noise(z_hat, steps)
         return self.tadm.scheduler(z_hat, eps.float(), t.float())
 
     def render(self, latent: torch.Tensor) -> torch.Tensor:
         """Pixels in [-1, 1] (not clamped) from a latent, through the backbone's VAE decoder."""
-        with autocast(latent.device):
+        with autocast(latent.device, self.mixed_precision):
             return self.backbone.decode(latent).float()
 
     # --- training -------------------------------------------------------------------------

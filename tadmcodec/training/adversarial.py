@@ -8,6 +8,8 @@ so neither term drowns the other whatever their scales.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,3 +48,43 @@ def adaptive_weight(fidelity: torch.Tensor, adversarial: torch.Tensor, last_laye
     fidelity_grad = torch.autograd.grad(fidelity, last_layer, retain_graph=True)[0]
     adversarial_grad = torch.autograd.grad(adversarial, last_layer, retain_graph=True)[0]
     return (fidelity_grad.norm() / (adversarial_grad.norm() + 1e-4)).clamp(0.0, limit).detach()
+
+
+class AdversarialTerm:
+    """A patch discriminator trained alongside a generator, and the generator's adversarial loss term.
+
+    Weights (a stage config's "loss"): "adversarial" (factor on the adaptive weight, 0 disables the term)
+    and "adversarial_start" (generator steps trained on fidelity alone first, as Stable Diffusion's
+    autoencoder starts its discriminator late); options: "discriminator" (width, layers) and "disc_lr".
+    """
+
+    def __init__(self, weights: dict[str, float], discriminator: dict[str, int], lr: float) -> None:
+        self.factor = weights.get("adversarial", 0.0)
+        self.start = weights.get("adversarial_start", 0)
+        self.discriminator = PatchDiscriminator(**discriminator)
+        self.optimizer = torch.optim.AdamW(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.9))
+        self.step = 0
+
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor, fidelity: torch.Tensor,
+                 last_layer: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+        """Update the discriminator on (real, fake) and return the generator's weighted term (zero while
+        the term is off) with the values to log."""
+        self.step += 1
+        if self.factor <= 0 or self.step <= self.start:
+            return fidelity.new_zeros(()), {}
+        self.discriminator.requires_grad_(True)
+        d_loss = discriminator_hinge_loss(self.discriminator(real), self.discriminator(fake.detach()))
+        self.optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizer.step()
+        self.discriminator.requires_grad_(False)
+        g_adv = generator_adversarial_loss(self.discriminator(fake))
+        weight = self.factor * adaptive_weight(fidelity, g_adv, last_layer)
+        return weight * g_adv, {"d": d_loss.item(), "g_adv": g_adv.item(), "adv_w": weight.item()}
+
+    def state(self) -> dict[str, Any]:
+        return {"step": self.step, "optimizer": self.optimizer.state_dict()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.optimizer.load_state_dict(state["optimizer"])

@@ -1,7 +1,13 @@
-"""Random training crops with flips from folders of photographs, held decoded in memory."""
+"""Random training crops with flips from folders of photographs or from packs, held decoded in memory.
+
+A pack (tools/gpu/pack.py) is an .npz of encoded images: `data` (their bytes, concatenated) and
+`offsets` (where each starts, plus the end), so a few thousand crops travel as one small file.
+"""
 
 from __future__ import annotations
 
+import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +26,28 @@ def list_images(folders: list[str | Path]) -> list[Path]:
     return paths
 
 
+def read_pack(path: str | Path) -> list[np.ndarray]:
+    """The RGB images of a pack, decoded."""
+    with np.load(path) as pack:
+        data, offsets = pack["data"], pack["offsets"]
+    images = []
+    for start, end in itertools.pairwise(offsets):
+        with Image.open(io.BytesIO(data[start:end].tobytes())) as image:
+            images.append(np.asarray(image.convert("RGB")))
+    return images
+
+
+def load_sources(sources: list[str | Path], limit: int | None = None) -> list[np.ndarray]:
+    """RGB images from folders and .npz packs, in order."""
+    packs = [s for s in sources if str(s).endswith(".npz")]
+    folders = [s for s in sources if not str(s).endswith(".npz")]
+    images = [image for pack in packs for image in read_pack(pack)]
+    for path in list_images(folders)[:limit] if folders else []:
+        with Image.open(path) as image:
+            images.append(np.asarray(image.convert("RGB")))
+    return images[:limit]
+
+
 class CropSampler:
     """Draws batches of random `crop` x `crop` RGB crops, flipped at random, as floats in [-1, 1]."""
 
@@ -27,12 +55,11 @@ class CropSampler:
         self.crop = crop
         self.rng = np.random.default_rng(seed)
         self.images = []
-        for path in list_images(folders)[:limit]:
-            with Image.open(path) as image:
-                rgb = image.convert("RGB")
-            if min(rgb.size) < crop:
-                rgb = rgb.resize((max(crop, rgb.width), max(crop, rgb.height)), Image.Resampling.BICUBIC)
-            self.images.append(np.asarray(rgb))
+        for rgb in load_sources(folders, limit):
+            if min(rgb.shape[:2]) < crop:
+                size = (max(crop, rgb.shape[1]), max(crop, rgb.shape[0]))
+                rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BICUBIC))
+            self.images.append(rgb)
 
     def batch(self, size: int) -> torch.Tensor:
         crops = []

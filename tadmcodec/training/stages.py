@@ -30,12 +30,7 @@ from ..models.algorithm import TADM
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel
 from ..pixels import tensor_to_images, unit_range
-from .adversarial import (
-    PatchDiscriminator,
-    adaptive_weight,
-    discriminator_hinge_loss,
-    generator_adversarial_loss,
-)
+from .adversarial import AdversarialTerm
 from .losses import gradient_l1
 
 
@@ -67,6 +62,14 @@ class Stage:
 
     def export(self) -> None:
         raise NotImplementedError
+
+    def to(self, device: torch.device) -> None:
+        """Move every module the stage holds (trained or frozen) to the device."""
+        for value in vars(self).values():
+            if isinstance(value, nn.Module):
+                value.to(device)
+            elif isinstance(value, AdversarialTerm):
+                value.discriminator.to(device)
 
     def state(self) -> dict[str, Any]:
         """Stage state beyond its modules (an auxiliary optimizer, counters) for the checkpoint."""
@@ -113,31 +116,36 @@ class VAEStage(Stage):
 class VAEDecoderStage(Stage):
     """Trains a "conv" decoder on the latents of a backbone's frozen encoder, with a patch discriminator.
 
-    Reads the backbone from config["backbone"] and never writes there: it exports a complete backbone
-    (the same encoder, U-Net and scheduler, the new decoder) to config["export"].
+    Reads the backbone from config["backbone"] and never writes there; starts from config["init_vae"]
+    (a conv VAE trained before), the backbone's own conv decoder, or a fresh one; exports a complete
+    backbone (the same encoder, U-Net and scheduler, the new decoder) to config["export"].
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         source = load_backbone(config["backbone"])
-        encoder_config = {k: v for k, v in source.vae.config.items() if not k.startswith("_")}
-        encoder_config |= {"decoder": "conv", "decoder_widths": tuple(config.get("decoder_widths", (96, 64, 32, 16)))}
-        self.vae = TinyAutoencoder(**encoder_config)
-        encoder_state = {k: v for k, v in source.vae.state_dict().items() if k.startswith(("encode_", "logvar"))}
-        self.vae.load_state_dict(encoder_state, strict=False)
+        if config.get("init_vae"):  # continue a conv decoder trained before, on this backbone's encoder
+            self.vae = TinyAutoencoder.from_pretrained(config["init_vae"])
+            if not torch.equal(self.vae.encode_linear.weight, source.vae.encode_linear.weight):
+                raise ValueError(f"{config['init_vae']} has another encoder than {config['backbone']}")
+        elif source.vae.config.get("decoder") == "conv":  # continue the backbone's own conv decoder
+            self.vae = source.vae
+        else:
+            encoder_config = {k: v for k, v in source.vae.config.items() if not k.startswith("_")}
+            widths = tuple(config.get("decoder_widths", (96, 64, 32, 16)))
+            self.vae = TinyAutoencoder(**encoder_config | {"decoder": "conv", "decoder_widths": widths})
+            encoder = {k: v for k, v in source.vae.state_dict().items() if k.startswith(("encode_", "logvar"))}
+            self.vae.load_state_dict(encoder, strict=False)
         self.vae.requires_grad_(False)
         self.vae.conv_decoder.requires_grad_(True)
         self.unet, self.alphas_cumprod = source.unet, source.alphas_cumprod
-        self.discriminator = PatchDiscriminator(**config.get("discriminator", {}))
-        self.disc_optimizer = torch.optim.AdamW(self.discriminator.parameters(), lr=config.get("disc_lr", config["lr"]),
-                                                betas=(0.5, 0.9))  # fmt: skip
-        self.step = 0
+        self.adversarial = adversarial_term(config)
 
     def trainable(self) -> list[nn.Parameter]:
         return list(self.vae.conv_decoder.parameters())
 
     def modules(self) -> dict[str, nn.Module]:
-        return {"decoder": self.vae.conv_decoder, "discriminator": self.discriminator}
+        return {"decoder": self.vae.conv_decoder, "discriminator": self.adversarial.discriminator}
 
     def _latent(self, x: torch.Tensor, noise: float) -> torch.Tensor:
         """The encoder's latent, with Gaussian noise of `noise` (in units of the scaled latent's std)
@@ -148,23 +156,11 @@ class VAEDecoderStage(Stage):
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.loss_weights
-        self.step += 1
         y = self.vae.decode(self._latent(x, w.get("latent_noise", 0.0))).sample
         l1, grad = F.l1_loss(y, x), gradient_l1(y, x)
         fidelity = l1 + w.get("gradient", 0.5) * grad
-        logged = {"l1": l1.item(), "grad": grad.item()}
-        if self.step <= w.get("adversarial_start", 0):
-            return fidelity, logged
-        self.discriminator.requires_grad_(True)
-        d_loss = discriminator_hinge_loss(self.discriminator(x), self.discriminator(y.detach()))
-        self.disc_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.disc_optimizer.step()
-        self.discriminator.requires_grad_(False)
-        g_adv = generator_adversarial_loss(self.discriminator(y))
-        last = self.vae.conv_decoder.layers[-1].weight
-        weight = w.get("adversarial", 0.5) * adaptive_weight(fidelity, g_adv, last)
-        return fidelity + weight * g_adv, logged | {"d": d_loss.item(), "g_adv": g_adv.item(), "adv_w": weight.item()}
+        adversarial, logged = self.adversarial(x, y, fidelity, self.vae.conv_decoder.layers[-1].weight)
+        return fidelity + adversarial, {"l1": l1.item(), "grad": grad.item(), **logged}
 
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
@@ -175,11 +171,15 @@ class VAEDecoderStage(Stage):
         save_tiny_backbone(Path(self.config["export"]), vae=self.vae, unet=self.unet)
 
     def state(self) -> dict[str, Any]:
-        return {"step": self.step, "disc_optimizer": self.disc_optimizer.state_dict()}
+        return self.adversarial.state()
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.step = int(state["step"])
-        self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+        self.adversarial.load_state(state)
+
+
+def adversarial_term(config: dict[str, Any]) -> AdversarialTerm:
+    """The stage's adversarial term from its config (see AdversarialTerm for the keys)."""
+    return AdversarialTerm(config.get("loss", {}), config.get("discriminator", {}), config.get("disc_lr", config["lr"]))
 
 
 def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
@@ -222,7 +222,7 @@ class UNetStage(Stage):
         return F.mse_loss(self.backbone.predict_noise(z_t, t), eps)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        t = torch.randint(0, self.backbone.num_timesteps, (x.shape[0],))
+        t = torch.randint(0, self.backbone.num_timesteps, (x.shape[0],), device=x.device)
         loss = self._noise_loss(x, t)
         return loss, {"mse": loss.item()}
 
@@ -230,7 +230,10 @@ class UNetStage(Stage):
     def validate(self, x: torch.Tensor) -> dict[str, float]:
         generator_state = torch.get_rng_state()
         torch.manual_seed(1234)
-        result = {f"mse_t{t}": self._noise_loss(x, torch.full((x.shape[0],), t)).item() for t in (50, 300, 700)}
+        result = {
+            f"mse_t{t}": self._noise_loss(x, torch.full((x.shape[0],), t, device=x.device)).item()
+            for t in (50, 300, 700)
+        }
         torch.set_rng_state(generator_state)
         return result
 
@@ -261,6 +264,7 @@ class TADMStage(Stage):
                 module.requires_grad_(True)
             for name, parameter in self.backbone.unet.named_parameters():
                 parameter.requires_grad_("lora_" in name)
+        self.adversarial = adversarial_term(config) if self.kind != "dfrm" else None
         self.scale = self.tadm.config.scale
 
     def trainable(self) -> list[nn.Parameter]:
@@ -268,7 +272,8 @@ class TADMStage(Stage):
         return [p for m in modules for p in m.parameters() if p.requires_grad]
 
     def modules(self) -> dict[str, nn.Module]:
-        return {"tadm": self.tadm, "unet": self.backbone.unet}
+        modules = {"tadm": self.tadm, "unet": self.backbone.unet}
+        return modules | ({"discriminator": self.adversarial.discriminator} if self.adversarial else {})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Stage 1 renders z_hat (only when a loss or validation needs it: it is costly); stages 2-3 denoise."""
@@ -296,8 +301,12 @@ class TADMStage(Stage):
             terms["l1"] = F.l1_loss(x_hat, x)
             perceptual = (1 - ms_ssim(unit_range(x_hat), unit_range(x))).mean() + gradient_l1(x_hat, x)
             terms["pec"] = w.get("pec", 0.5) * perceptual
+        logged = {}
+        if self.adversarial is not None:  # balanced at the hybrid scheduler's last layer, which both reach
+            fidelity = sum(terms.values())
+            terms["adv"], logged = self.adversarial(x, out["x_hat"], fidelity, self.tadm.scheduler.conv_out.weight)
         loss = sum(terms.values())
-        logged = {k: v.item() for k, v in terms.items()}
+        logged |= {k: v.item() for k, v in terms.items()}
         if "t" in out:
             logged["t_mean"] = out["t"].mean().item()
         return loss, logged
@@ -312,10 +321,17 @@ class TADMStage(Stage):
         }
         if "t" in out:
             result |= {"t_mean": out["t"].mean().item(), "t_std": out["t"].std().item()}
-        return result
+        return result | realism_measures(x, out["x_hat"])
 
     def export(self) -> None:
         save_model_folder(self.config["model"], self.tadm, self.backbone, self.config["backbone"])
+
+    def state(self) -> dict[str, Any]:
+        return self.adversarial.state() if self.adversarial else {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if self.adversarial and state:
+            self.adversarial.load_state(state)
 
 
 def build_stage(config: dict[str, Any], pca_batch: torch.Tensor | None = None) -> Stage:

@@ -1,9 +1,11 @@
 """Run one training stage from a JSON config, resuming from its checkpoint.
 
-    python -m tadmcodec.training.train CONFIG.json [--minutes M] [--runs runs]
+    python -m tadmcodec.training.train CONFIG.json [--minutes M] [--runs runs] [--device cuda]
 
 Logs one JSON line per log interval and per validation to runs/NAME/log.jsonl, checkpoints to
-runs/NAME/checkpoint/, and exports the backbone or model folder after every validation.
+runs/NAME/checkpoint/, and exports the backbone or model folder after every validation (every
+val_every steps, and every export_every_minutes when the config sets it). Training data
+are folders of images or packs made by tools/gpu/pack.py (.npz).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ def _log(path: Path, record: dict[str, Any]) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def train(config: dict[str, Any], runs: Path, minutes: float | None = None) -> dict[str, float]:
+def train(config: dict[str, Any], runs: Path, minutes: float | None = None,
+          device: str | torch.device = "cpu") -> dict[str, float]:  # fmt: skip
     """Train until config['steps'] or the time limit; return the last validation metrics."""
+    device = torch.device(device)
     torch.set_num_threads(config.get("threads", torch.get_num_threads()))
     run = runs / config["name"]
     run.mkdir(parents=True, exist_ok=True)
@@ -37,21 +41,25 @@ def train(config: dict[str, Any], runs: Path, minutes: float | None = None) -> d
     seed = config.get("seed", 0)
     torch.manual_seed(seed)
     sampler = CropSampler(config["train"], config["crop"], seed=seed, limit=config.get("train_limit"))
-    validation = CropSampler(config["val"], config.get("val_crop", config["crop"]), seed=seed + 1).batch(
-        config.get("val_batch", 16)
+    validation = (
+        CropSampler(config["val"], config.get("val_crop", config["crop"]), seed=seed + 1)
+        .batch(config.get("val_batch", 16))
+        .to(device)
     )
     checkpoint = load_checkpoint(run / "checkpoint")
     stage = build_stage(config, None if checkpoint else CropSampler(config["train"], 64, seed=seed).batch(256))
+    stage.to(device)
     optimizer = torch.optim.AdamW(stage.trainable(), lr=config["lr"], weight_decay=config.get("weight_decay", 0.0))
     step = 0
     if checkpoint:
         step = _restore(checkpoint, stage, optimizer, sampler)
     deadline = time.monotonic() + minutes * 60 if minutes else None
+    every_minutes, last_export = config.get("export_every_minutes"), time.monotonic()
     metrics: dict[str, float] = {}
     progress = tqdm(total=config["steps"], initial=step, desc=config["name"], dynamic_ncols=True)
     running: dict[str, float] = {}
     while step < config["steps"] and (deadline is None or time.monotonic() < deadline):
-        loss, parts = stage.loss(sampler.batch(config["batch"]))
+        loss, parts = stage.loss(sampler.batch(config["batch"]).to(device, non_blocking=True))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(stage.trainable(), config.get("clip", 1.0))
@@ -65,9 +73,11 @@ def train(config: dict[str, Any], runs: Path, minutes: float | None = None) -> d
             progress.set_postfix(averaged)
             _log(run / "log.jsonl", {"step": step, "time": time.time(), **averaged})
             running = {}
-        if step % config.get("val_every", 200) == 0 or step == config["steps"]:
+        due = every_minutes is not None and time.monotonic() - last_export >= every_minutes * 60
+        if step % config.get("val_every", 200) == 0 or step == config["steps"] or due:
             metrics = _validate_and_export(stage, validation, run, step)
-        if step % config.get("checkpoint_every", 100) == 0:
+            last_export = time.monotonic()
+        if step % config.get("checkpoint_every", 100) == 0 or due:
             _save(run, stage, optimizer, sampler, step)
     progress.close()
     _save(run, stage, optimizer, sampler, step)
@@ -114,8 +124,9 @@ def main() -> None:
     parser.add_argument("config", type=Path)
     parser.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     parser.add_argument("--runs", type=Path, default=Path("runs"))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()
-    metrics = train(json.loads(args.config.read_text()), args.runs, args.minutes)
+    metrics = train(json.loads(args.config.read_text()), args.runs, args.minutes, args.device)
     print(json.dumps(metrics))
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tadmcodec.cli import main
@@ -84,3 +85,17 @@ def test_timestep_map(images: Path, tmp_path: Path) -> None:
     code = main(["decode", str(target), str(tmp_path / "a.png"), "--timestep-map", str(tmp_path / "map.png"),
                  "--timestep-scale", "0.5", "--quiet"])  # fmt: skip
     assert code == 0 and Image.open(tmp_path / "map.png").size == (56, 40)
+
+
+def test_device_option(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--device reaches the model (the GPU job runs the same path with cuda); a missing device is one line."""
+    target = tmp_path / "a.tadm"
+    encode = ["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--device", "cpu", "--quiet"]
+    assert main(encode) == 0
+    assert main(["decode", str(target), str(tmp_path / "a.png"), "--device", "cpu", "--quiet"]) == 0
+    if not torch.cuda.is_available():
+        capsys.readouterr()
+        assert main(["decode", str(target), str(tmp_path / "b.png"), "--device", "cuda", "--quiet"]) == 1
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1 and "CUDA is not available" in error
+        assert not (tmp_path / "b.png").exists()

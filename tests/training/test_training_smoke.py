@@ -86,7 +86,7 @@ def test_conv_decoder_stage_keeps_the_latent_space_and_trains_adversarially(imag
     before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
     config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
                      decoder_widths=[16, 8, 8, 4], discriminator={"width": 8, "layers": 2},
-                     loss={"adversarial_start": 16, "latent_noise": 0.1})  # fmt: skip
+                     loss={"adversarial": 0.5, "adversarial_start": 16, "latent_noise": 0.1})  # fmt: skip
     metrics = train(config, tmp_path / "runs")
     assert {"psnr", "detail_ratio", "grid_h", "grid_v"} <= set(metrics)
     log = tmp_path / "runs" / "vae_decoder" / "log.jsonl"
