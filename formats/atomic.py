@@ -1,11 +1,44 @@
-"""Atomic file output: write beside the target, then rename, so no reader ever sees half a file."""
+"""Atomic file output: write beside the target, then rename, so no reader ever sees half a file.
+
+Temporary files are named `.TARGET.PID-RANDOM.part`; one whose process no longer runs (it was killed
+with SIGKILL, or the machine stopped) is removed by the next writer of the same target.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import BinaryIO
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def remove_stale(folder: Path, prefix: str) -> None:
+    """Remove `prefix + PID-...` files and folders in `folder` whose process is gone."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-")
+    for path in folder.glob(f"{glob_escape(prefix)}*"):
+        match = pattern.match(path.name)
+        if match and not process_alive(int(match.group(1))):
+            if path.is_dir() and not path.is_symlink():
+                for child in path.iterdir():
+                    child.unlink(missing_ok=True)
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 class AtomicFile:
@@ -13,7 +46,9 @@ class AtomicFile:
 
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = Path(target)
-        self.temp_path = self.target.with_name(f".{self.target.name}.{secrets.token_hex(6)}.part")
+        prefix = f".{self.target.name}."
+        remove_stale(self.target.parent, prefix)
+        self.temp_path = self.target.with_name(f"{prefix}{os.getpid()}-{secrets.token_hex(6)}.part")
         self.file: BinaryIO = open(self.temp_path, "x+b")  # noqa: SIM115 - closed by commit/discard
 
     def commit(self) -> None:

@@ -18,11 +18,13 @@ import numpy as np
 import tifffile
 
 from tadmcodec_formats import Metadata
-from tadmcodec_formats.atomic import AtomicFile
+from tadmcodec_formats.atomic import AtomicFile, remove_stale
 
 from .errors import TadmError
 from .image_io import XMP_TIFF_TAG
 from .raster import Box
+
+PYRAMID_PREFIX = ".tadm-pyramid-"  # + PID-: spooled reduced levels, removed when done (or when found stale)
 
 TILE = 512  # default tile side
 
@@ -107,7 +109,9 @@ def write_pyramid_tiff(
     decoded_levels = count if thumbnail is None else thumbnail_factor.bit_length() - 2
     small = _small_levels(thumbnail, count - decoded_levels) if thumbnail is not None else []
     options = _options(channels, tile)
-    with tempfile.TemporaryDirectory(dir=Path(path).parent, prefix=".tadm-pyramid-") as folder:
+    remove_stale(Path(path).parent, PYRAMID_PREFIX)
+    prefix = f"{PYRAMID_PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(dir=Path(path).parent, prefix=prefix) as folder:
         levels = _LevelFiles(Path(folder), size, decoded_levels, channels, tile)
         with AtomicFile(path) as target, tifffile.TiffWriter(target.file, bigtiff=True) as tiff:
             tiff.write(

@@ -6,6 +6,7 @@ Every failure is one line on stderr and a non-zero exit status; outputs are writ
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -20,10 +21,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so outputs and temporaries are cleaned up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _stop)
     try:
         return args.run(args)
     except KeyboardInterrupt:
         print(f"tadmcodec {args.command}: interrupted; no partial output was left", file=sys.stderr)
         return 130
+    except Stopped as stopped:
+        name = signal.Signals(stopped.signum).name
+        print(f"tadmcodec {args.command}: stopped by {name}; no partial output was left", file=sys.stderr)
+        return 128 + stopped.signum

@@ -13,13 +13,11 @@ from tqdm import tqdm
 from ..errors import TadmError
 from ..image_io import IMAGE_SUFFIXES
 from ..progress import Progress
-from .paths import TADM_SUFFIXES, expand_inputs, plan_outputs, should_write
+from .paths import TADM_SUFFIXES, add_overwrite_flags, expand_inputs, plan_outputs, should_write
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
-    exclusive = parser.add_mutually_exclusive_group()
-    exclusive.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    exclusive.add_argument("--skip-existing", action="store_true", help="leave existing outputs and skip their inputs")
+    add_overwrite_flags(parser)
     parser.add_argument("--out-dir", type=Path, help="write one output per input into this folder")
     parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

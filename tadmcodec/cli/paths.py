@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 from pathlib import Path
@@ -42,10 +43,18 @@ def plan_outputs(inputs: list[Path], out_dir: Path, suffix: str) -> list[tuple[P
     return pairs
 
 
+def add_overwrite_flags(parser: argparse.ArgumentParser) -> None:
+    """--overwrite / --skip-existing, for every command that writes files."""
+    exclusive = parser.add_mutually_exclusive_group()
+    exclusive.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    exclusive.add_argument("--skip-existing", action="store_true", help="leave existing outputs and skip their inputs")
+
+
 def should_write(source: Path, target: Path, overwrite: bool, skip_existing: bool) -> bool:
-    """True to write, False to skip; refuses to replace the input or, without a flag, any existing file."""
-    if target.exists():
-        if os.path.samefile(source, target):
+    """True to write, False to skip; refuses to replace the input or, without a flag, any existing file
+    (a symbolic link counts as existing even when it points nowhere)."""
+    if os.path.lexists(target):
+        if target.exists() and os.path.samefile(source, target):
             raise TadmError(f"{target}: refusing to overwrite the input")
         if skip_existing:
             return False

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import TadmError
+from .paths import add_overwrite_flags, should_write
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -16,6 +17,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("input", type=Path)
     parser.add_argument("output", type=Path)
     parser.add_argument("--size", type=int, help="fit within SIZE x SIZE (never larger than the stored LR)")
+    add_overwrite_flags(parser)
     parser.set_defaults(run=_thumbnail)
 
 
@@ -24,6 +26,8 @@ def _thumbnail(args: argparse.Namespace) -> int:
     from ..image_output import save_image
 
     try:
+        if not should_write(args.input, args.output, args.overwrite, args.skip_existing):
+            return 0
         image = read_thumbnail(args.input)
         if args.size:
             image.thumbnail((args.size, args.size), Image.Resampling.LANCZOS)
