@@ -13,7 +13,8 @@ MAX_SIDE = 1 << 22
 SCALES = (16, 32)
 MIN_TILE, MAX_TILE = 8, 512
 LATENT_FACTOR = 8
-MODEL_ID_PATTERN = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+# A model id is a name, never a path: it starts with a letter or digit (no "..", no hidden names).
+MODEL_ID_PATTERN = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 _FIXED = struct.Struct(">IIBBBBHHB32sB")
 

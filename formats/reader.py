@@ -107,7 +107,26 @@ class TadmReader:
             if chunk.type != PTCH:
                 raise CorruptFileError(f"{chunk.where()}: expected PTCH after the last LR tile")
             self._patches = PatchGrid.from_bytes(chunk.payload, self.header.latent_size, chunk.where())
+            self._patches_end = chunk.end
         return self._patches
+
+    def check_end(self) -> None:
+        """The end marker follows the last tile, empty, with nothing after it (SPEC: decoders check this
+        before decoding pixels; tiles and the patch grid are checked as they are read)."""
+        h = self.header
+        self.read_patches()
+        offset = self._patches_end
+        if h.colour_type.has_alpha:
+            last = int(self._offsets[2 * h.tile_count - 1])
+            offset = last + CHUNK_OVERHEAD + self._src.read_head(last)[1]
+        chunk = self._next_critical(offset)
+        if chunk.type != TEND or chunk.payload:
+            raise CorruptFileError(f"{chunk.where()}: expected an empty TEND after the last tile")
+        self._check_nothing_after(chunk.end)
+
+    def _check_nothing_after(self, end: int) -> None:
+        if end != self._src.size:
+            raise CorruptFileError(f"{self._src.size - end} bytes of trailing data after TEND at offset {end}")
 
     def verify(self) -> None:
         """Walk every chunk: CRCs, lengths, order, index offsets, tile payloads, end marker, no trailing bytes."""
@@ -131,8 +150,7 @@ class TadmReader:
             elif chunk.payload:
                 raise CorruptFileError(f"{chunk.where()}: TEND must be empty")
             offset = chunk.end
-        if offset != self._src.size:
-            raise CorruptFileError(f"{self._src.size - offset} bytes of trailing data after TEND at offset {offset}")
+        self._check_nothing_after(offset)
 
     def read_all(self) -> TadmContents:
         """Verify the whole file and return its contents."""

@@ -59,6 +59,9 @@ def load_image(image: ImageInput) -> Image.Image:
         return Image.fromarray(image, _ARRAY_MODES[2 if image.ndim == 2 else image.shape[-1]])
     try:
         opened = Image.open(image)
+        deep = [tile.args for tile in opened.tile if ";16" in str(tile.args)]
+        if deep:  # Pillow reads 16-bit RGB(A) PNGs as 8-bit: refuse rather than truncate
+            raise InputImageError(f"{image} has 16 bits per sample ({deep[0]}); .tadm version 1 stores 8 bits")
         opened.load()
         return opened
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
@@ -71,8 +74,8 @@ def load_codec(model: str | None, scale: int, device: str | None) -> Codec:
     from .registry import DEFAULT_MODELS
 
     if model is None and scale not in DEFAULT_MODELS:
-        raise InputImageError(f"scale {scale} is not supported: use 16 or 32")
-    codec = Codec.load(model or DEFAULT_MODELS[scale], device)
+        raise InputImageError(f"scale {scale!r} is not supported: use 16 or 32")
+    codec = Codec.load(model or DEFAULT_MODELS[scale], device, allow_path=True)
     if codec.scale != scale:
         raise InputImageError(f"model {model} rescales by {codec.scale}, not {scale}")
     return codec

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from tadmcodec_formats import Header, PatchGrid, UnknownModelError
+from tadmcodec_formats import CorruptFileError, Header, PatchGrid, UnknownModelError
 
 from .device import resolve_device
 from .model_folder import load_model_folder
@@ -33,13 +33,15 @@ class Codec:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, name: str, device: str | torch.device | None = None) -> Codec:
-        """A codec for a registered model name or a model folder path (loaded once per process and device)."""
+    def load(cls, name: str, device: str | torch.device | None = None, allow_path: bool = False) -> Codec:
+        """A codec for an installed model name, or with allow_path (a model the user names, never one a
+        file names) a model folder path; loaded once per process and device."""
         resolved = resolve_device(device)
-        key = (name, str(resolved))
+        folder = resolve_model(name, allow_path)
+        key = (str(folder.resolve()), str(resolved))
         with _LOADING:
             if key not in _LOADED:
-                _LOADED[key] = load_model_folder(resolve_model(name)).to(resolved)
+                _LOADED[key] = load_model_folder(folder).to(resolved)
         return cls(_LOADED[key], resolved)
 
     @classmethod
@@ -74,7 +76,14 @@ class Codec:
         return lr, PatchGrid(config.patch_size, config.patch_overlap, encoder.timesteps(lr, progress))
 
     def decoder(self, source: Raster, grid: PatchGrid) -> TiledDecoder:
-        """A tiled decoder for one image's LR raster and patch grid."""
+        """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a
+        CRC-valid but hostile file) is refused before any model runs."""
+        config = self.model.config
+        if (grid.patch_size, grid.overlap) != (config.patch_size, config.patch_overlap):
+            raise CorruptFileError(
+                f"PTCH patch size {grid.patch_size} / overlap {grid.overlap}: model {self.model.name!r} uses "
+                f"{config.patch_size} / {config.patch_overlap}"
+            )
         return TiledDecoder(self.model, self.device, source, grid.patch_size, grid.overlap, grid.timesteps,
                             self.batch_size)  # fmt: skip
 

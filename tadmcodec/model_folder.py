@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .backbones import Backbone, load_backbone
@@ -65,14 +66,22 @@ def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:
     if table is not None:
         verify_pinned(path, table, BACKBONE_PARTS)
     null_file = folder / "null_embedding.safetensors"
-    null_embedding = load_file(null_file)["null_embedding"] if null_file.is_file() else None
+    null_embedding = read_weights(null_file)["null_embedding"] if null_file.is_file() else None
     backbone = load_backbone(path, null_embedding)
     tadm = TADMModel.from_pretrained(folder)
     if not torch.allclose(tadm.scheduler.alphas_cumprod, backbone.alphas_cumprod):
         raise MissingWeightsError(f"model folder {folder} was trained with another noise schedule")
     add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
-    load_lora(backbone.unet, load_file(folder / "lora.safetensors"))
+    load_lora(backbone.unet, read_weights(folder / "lora.safetensors"))
     return TADM(tadm, backbone, name or folder.name, folder, model_digest(folder, path)).eval()
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors; a damaged file is a one-line MissingWeightsError naming it."""
+    try:
+        return load_file(path)
+    except (OSError, SafetensorError) as err:
+        raise MissingWeightsError(f"cannot read {path}: {err}") from None
 
 
 def save_model_folder(

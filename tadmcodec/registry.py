@@ -1,4 +1,5 @@
-"""Named models: the shipped ones inside the package, and user folders on TADMCODEC_MODEL_PATH."""
+"""Named models: the shipped ones inside the package, and user folders on TADMCODEC_MODEL_PATH and in
+the user models folder. A folder in the working directory is never found by name."""
 
 from __future__ import annotations
 
@@ -46,11 +47,12 @@ def available_models() -> dict[str, Path]:
     return found
 
 
-def resolve_model(name: str) -> Path:
-    """The folder of a model given by name or by path; unknown names list what exists."""
-    as_path = Path(name)
-    if as_path.is_dir() and _is_model_folder(as_path):
-        return as_path
+def resolve_model(name: str, allow_path: bool = False) -> Path:
+    """The folder of a model by name, looked up only on the search path (a name read from a file is
+    never a path); with allow_path, for a model the user names explicitly, a model folder path too.
+    Unknown names list what exists."""
+    if allow_path and _is_model_folder(Path(name)):
+        return Path(name)
     models = available_models()
     if name not in models:
         known = ", ".join(sorted(models)) or "none"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from PIL import Image
 
-from tadmcodec_formats import MAX_TIMESTEP, Header, Metadata, PatchGrid, TadmReader
+from tadmcodec_formats import MAX_TIMESTEP, Header, LimitExceededError, Metadata, PatchGrid, TadmReader
 
 from .errors import TadmError
 from .image_io import channels_last, lr_thumbnail, stored_pixels, to_pil
@@ -83,10 +83,12 @@ class TadmFile:
         return x0, y0, x1, y1
 
     def codec(self) -> Codec:
-        """The codec of the model that encoded this file (loaded once per process and device)."""
+        """The codec of the model that encoded this file (loaded once per process and device), after
+        checking that the file is complete (its end marker, nothing after it)."""
         if self._codec is None:
             from .codec import Codec
 
+            self._reader.check_end()
             self._codec = Codec.for_header(self.header, self.device)
         return self._codec
 
@@ -99,8 +101,11 @@ class TadmFile:
             yield block, stored_pixels(rgb, self._reader.read_alpha(block), self.header.colour_type)
 
     def decode(self, box: Box | None = None, *, progress: Progress | None = None) -> Image.Image:
-        """The decoded image (or box of it) in the stored mode, with the file's metadata in image.info."""
+        """The decoded image (or box of it) in the stored mode, with the file's metadata in image.info.
+        Held in memory: refused above Pillow's decompression-bomb threshold (twice Image.MAX_IMAGE_PIXELS,
+        None lifts it) before anything is allocated; blocks() and save() to .tif stream instead."""
         box = self.check_box(box)
+        check_in_memory_size(box)
         rgb = self.codec().decode(_ReaderLR(self._reader), self.patches, self.size, box, progress)
         return to_pil(rgb, self._reader.read_alpha(box), self.header.colour_type, self.metadata)
 
@@ -139,6 +144,17 @@ class TadmFile:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def check_in_memory_size(box: Box) -> None:
+    """Refuse an in-memory decode larger than Pillow's decompression-bomb threshold."""
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = (box[2] - box[0]) * (box[3] - box[1])
+    if limit is not None and pixels > 2 * limit:
+        raise LimitExceededError(
+            f"decoding {box[2] - box[0]} x {box[3] - box[1]} pixels in memory exceeds the limit of {2 * limit} "
+            "(twice PIL.Image.MAX_IMAGE_PIXELS): decode a box (--box), or to .tif, which streams"
+        )
 
 
 class _ReaderLR:

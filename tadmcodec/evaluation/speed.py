@@ -31,7 +31,7 @@ def _measure(model: str, size: int, device: str | None, what: str) -> dict[str, 
     from tadmcodec.codec import Codec
     from tadmcodec.raster import ArrayRaster
 
-    codec = Codec.load(model, device)
+    codec = Codec.load(model, device, allow_path=True)
     image = synthetic(size)
     lr, grid = codec.encode(image[:64, :64])  # warm up
     start = time.perf_counter()

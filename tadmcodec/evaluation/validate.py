@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--timestep-map", type=Path)
     parser.add_argument("--device")
     args = parser.parse_args()
-    codec = Codec.load(args.model, args.device)
+    codec = Codec.load(args.model, args.device, allow_path=True)
     result = validate(codec, named_images(args.val, args.limit), args.ssimulacra2_limit, args.timestep_map)
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "per_image"}, indent=1))

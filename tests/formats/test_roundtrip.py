@@ -29,7 +29,7 @@ def containers(draw: st.DrawFn) -> tuple[Header, np.ndarray, PatchGrid, np.ndarr
         height=draw(st.sampled_from([1, 2, 15, 16, 17, 33, 300])),
         scale=draw(st.sampled_from([16, 32])),
         colour_type=draw(st.sampled_from(list(ColourType))),
-        model_id=draw(st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True)),
+        model_id=draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True)),
         model_sha256=draw(st.binary(min_size=32, max_size=32)),
         colour_space=draw(st.sampled_from(list(ColourSpace))),
         tile_width=draw(st.integers(8, 40)),

@@ -27,7 +27,9 @@ def test_registry_finds_user_models_and_lists_them_for_unknown_names(
 
 
 def test_model_folder_by_path(model_root: Path) -> None:
-    assert resolve_model(str(model_root / "test-32x")) == model_root / "test-32x"
+    assert resolve_model(str(model_root / "test-32x"), allow_path=True) == model_root / "test-32x"
+    with pytest.raises(UnknownModelError):
+        resolve_model(str(model_root / "test-32x"))  # a name read from a file is never a path
 
 
 def test_lora_is_saved_apart_and_round_trips(model_root: Path) -> None:
