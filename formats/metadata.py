@@ -28,6 +28,11 @@ class Metadata:
             chunks.append((TEXT, _text_payload(key, value)))
         return chunks
 
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes the metadata takes in a container (its chunks, with their 12-byte framing)."""
+        return sum(12 + len(payload) for _, payload in self.to_chunks())
+
     def add(self, chunk: Chunk) -> None:
         """Take one metadata chunk read from a file; a repeated EXIF, ICC or XMP chunk is an error."""
         if chunk.type == TEXT:

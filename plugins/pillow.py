@@ -34,11 +34,11 @@ DECODER = "tadm"
 class Options:
     """Registration options: where the model runs, the fidelity/realism dial, and how far the stored
     LR may be enlarged to serve a draft() or thumbnail() request before the model is used instead
-    (1.0: only when the LR covers the request)."""
+    (4: a thumbnail up to 4 times the LR's size comes from the LR; 1.0: only when the LR covers it)."""
 
     device: str | None = None
     timestep_scale: float = 1.0
-    lr_upscale_limit: float = 1.0
+    lr_upscale_limit: float = 4.0
 
 
 _options = Options()
@@ -125,7 +125,7 @@ def _save(image: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
            device=options.get("device", _options.device))  # fmt: skip
 
 
-def register(*, device: str | None = None, timestep_scale: float = 1.0, lr_upscale_limit: float = 1.0) -> None:
+def register(*, device: str | None = None, timestep_scale: float = 1.0, lr_upscale_limit: float = 4.0) -> None:
     """Register open, save, the decoder, the .tadm extension and the MIME type with Pillow, with options
     that apply to every .tadm image opened afterwards (see Options). Calling it again replaces them."""
     global _options

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from PIL import Image
 
-from tadmcodec_formats import Header, TadmReader, TadmWriter
+from tadmcodec_formats import Header, Metadata, TadmReader, TadmWriter
 
 from .errors import InputImageError
 from .image_io import PreparedImage, prepare
@@ -33,17 +33,23 @@ _ARRAY_MODES = {2: "L", 3: "RGB", 4: "RGBA"}
 
 @dataclass(frozen=True)
 class EncodeResult:
-    """What encode() wrote: sizes, bytes, bits per pixel and time."""
+    """What encode() wrote: sizes, bytes (of which metadata carried from the input), bits per pixel, time."""
 
     width: int
     height: int
     bytes_written: int
     seconds: float
     model: str
+    metadata_bytes: int = 0
 
     @property
     def bpp(self) -> float:
         return 8.0 * self.bytes_written / (self.width * self.height)
+
+    @property
+    def payload_bpp(self) -> float:
+        """Bits per pixel without the carried metadata (EXIF, ICC, XMP, text)."""
+        return 8.0 * (self.bytes_written - self.metadata_bytes) / (self.width * self.height)
 
 
 def load_image(image: ImageInput) -> Image.Image:
@@ -68,17 +74,26 @@ def load_image(image: ImageInput) -> Image.Image:
         raise InputImageError(f"cannot read image {image}: {err}") from None
 
 
+def check_model(model: str | None, scale: int) -> str:
+    """The model to encode with (default: the shipped model for the scale), checked against the scale
+    from its config alone, before torch is imported."""
+    from .registry import DEFAULT_MODELS, model_scale, resolve_model
+
+    if type(scale) is not int or scale not in DEFAULT_MODELS:
+        raise InputImageError(f"scale must be the integer 16 or 32, got {scale!r}")
+    name = model or DEFAULT_MODELS[scale]
+    if model_scale(resolve_model(name, allow_path=True)) != scale:
+        raise InputImageError(
+            f"model {name} rescales by {model_scale(resolve_model(name, allow_path=True))}, not {scale}"
+        )
+    return name
+
+
 def load_codec(model: str | None, scale: int, device: str | None) -> Codec:
     """The codec for a model name or folder (default: the shipped model for the scale)."""
     from .codec import Codec
-    from .registry import DEFAULT_MODELS
 
-    if model is None and scale not in DEFAULT_MODELS:
-        raise InputImageError(f"scale {scale!r} is not supported: use 16 or 32")
-    codec = Codec.load(model or DEFAULT_MODELS[scale], device, allow_path=True)
-    if codec.scale != scale:
-        raise InputImageError(f"model {model} rescales by {codec.scale}, not {scale}")
-    return codec
+    return Codec.load(check_model(model, scale), device, allow_path=True)
 
 
 def encode(
@@ -89,24 +104,30 @@ def encode(
     model: str | None = None,
     device: str | None = None,
     progress: Progress | None = None,
+    strip_metadata: bool = False,
 ) -> EncodeResult:
-    """Encode an image to a .tadm file (written atomically when `output` is a path).
+    """Encode an image to a .tadm file (written atomically when `output` is a path). EXIF, ICC, XMP and
+    text are carried unless strip_metadata.
 
     Tiled 8-bit TIFF and BigTIFF paths are read tile by tile, so their size is not limited by memory.
     """
     start = time.perf_counter()
+    if isinstance(output, (str, os.PathLike)) and not Path(output).resolve().parent.is_dir():
+        raise InputImageError(f"cannot write {output}: the folder {Path(output).parent} does not exist")
+    name = check_model(model, scale)  # before reading the input or importing torch
     with _open_input(image) as prepared:
-        codec = load_codec(model, scale, device)
+        metadata = Metadata() if strip_metadata else prepared.metadata
+        codec = load_codec(name, scale, device)
         lr, grid = codec.encode(prepared.rgb, progress)
         width, height = prepared.size
         header = Header(
             width=width, height=height, scale=scale, colour_type=prepared.colour_type, model_id=codec.model.name,
             model_sha256=codec.model.digest, colour_space=prepared.colour_space,
         )  # fmt: skip
-        with TadmWriter(output, header, prepared.metadata) as writer:
+        with TadmWriter(output, header, metadata) as writer:
             writer.write_image(lr, grid, prepared.alpha)
     written = Path(output).stat().st_size if isinstance(output, (str, os.PathLike)) else output.tell()
-    return EncodeResult(width, height, written, time.perf_counter() - start, codec.model.name)
+    return EncodeResult(width, height, written, time.perf_counter() - start, codec.model.name, metadata.stored_bytes)
 
 
 @contextmanager

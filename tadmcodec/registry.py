@@ -36,6 +36,11 @@ def _is_model_folder(folder: Path) -> bool:
         return False
 
 
+def model_scale(folder: Path) -> int:
+    """The scale a model folder's config.json declares (no weights loaded)."""
+    return int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["scale"])
+
+
 def available_models() -> dict[str, Path]:
     """name -> folder for every model found on the search path."""
     found: dict[str, Path] = {}

@@ -6,15 +6,18 @@ Every failure is one line on stderr and a non-zero exit status; outputs are writ
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from . import coding, evaluation, inspect, thumbnail, training
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tadmcodec", description="TADM learned extreme-rescaling image codec")
+    parser.add_argument("--version", action="version", version=f"tadmcodec {metadata.version('tadmcodec')}")
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (coding, thumbnail, inspect, training, evaluation):
         module.add_parsers(commands)
@@ -33,8 +36,19 @@ def _stop(signum: int, _frame: object) -> None:
     raise Stopped(signum)
 
 
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    """`--box -5,0,10,10` as `--box=-5,0,10,10`: argparse would take a value starting with '-' for an option."""
+    joined: list[str] = []
+    for token in argv:
+        if joined and joined[-1] == "--box" and re.fullmatch(r"-?\d+(,-?\d+)*", token):
+            joined[-1] = f"--box={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_attach_negative_values(list(sys.argv[1:] if argv is None else argv)))
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _stop)
     try:

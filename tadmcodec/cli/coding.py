@@ -28,6 +28,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     encode.add_argument("paths", nargs="+", help="INPUT OUTPUT.tadm, or inputs (files, folders, globs) with --out-dir")
     encode.add_argument("--scale", type=int, choices=(16, 32), default=16)
     encode.add_argument("--model", help="model name or folder (default: default-16x or default-32x)")
+    encode.add_argument("--strip-metadata", action="store_true", help="do not carry EXIF, ICC, XMP and text")
     _add_output_flags(encode)
     encode.set_defaults(run=_encode)
     decode = commands.add_parser("decode", help="decode .tadm files to PNG, TIFF, JPEG or WebP")
@@ -49,41 +50,50 @@ def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list
         return plan_outputs(expand_inputs(args.paths, suffixes), args.out_dir, out_suffix)
     if len(args.paths) != 2:
         raise TadmError(f"give INPUT and OUTPUT, or inputs with --out-dir ({len(args.paths)} paths given)")
-    return [(Path(args.paths[0]), Path(args.paths[1]))]
+    source, target = Path(args.paths[0]), Path(args.paths[1])
+    if not target.resolve().parent.is_dir():
+        raise TadmError(f"cannot write {target}: the folder {target.parent} does not exist")
+    return [(source, target)]
 
 
 def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
-    """Run work(source, target, progress bar) per job; one error line per failed file; print a summary."""
-    failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0}, time.perf_counter()
+    """Run work(source, target, progress bar) -> (pixels, metadata bytes) per job; one error line per
+    failed file; print a summary."""
+    failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0, "meta": 0}, time.perf_counter()
     files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
     for source, target in files_bar:
         try:
             if not should_write(source, target, args.overwrite, args.skip_existing):
                 continue
             with tqdm(desc=source.name, unit="patch", disable=args.quiet, leave=False) as patches:
-                pixels = work(source, target, patches)
+                pixels, metadata = work(source, target, patches)
             totals["files"] += 1
             totals["in"] += source.stat().st_size
             totals["out"] += target.stat().st_size
             totals["pixels"] += pixels
+            totals["meta"] += metadata
         except (TadmError, OSError) as err:
             failures += 1
             print(f"tadmcodec {args.command}: {source}: {err}", file=sys.stderr)
     seconds = time.perf_counter() - start
-    bpp = 8 * (totals["out"] if verb == "encode" else totals["in"]) / max(totals["pixels"], 1)
+    tadm_bytes = totals["out"] if verb == "encode" else totals["in"]
+    bpp = 8 * tadm_bytes / max(totals["pixels"], 1)
+    payload_bpp = 8 * (tadm_bytes - totals["meta"]) / max(totals["pixels"], 1)
     print(f"{verb}d {totals['files']} file(s), {failures} failed: {totals['in']} bytes in, {totals['out']} bytes out, "
-          f"{bpp:.4f} bpp, {seconds:.1f} s")  # fmt: skip
+          f"{bpp:.4f} bpp ({payload_bpp:.4f} without {totals['meta']} bytes of metadata), {seconds:.1f} s")  # fmt: skip
     return 1 if failures else 0
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from ..api import encode
+    from ..api import check_model, encode
 
-    def work(source: Path, target: Path, progress: Progress) -> int:
-        result = encode(source, target, scale=args.scale, model=args.model, device=args.device, progress=progress)
-        return result.width * result.height
+    def work(source: Path, target: Path, progress: Progress) -> tuple[int, int]:
+        result = encode(source, target, scale=args.scale, model=args.model, device=args.device, progress=progress,
+                        strip_metadata=args.strip_metadata)  # fmt: skip
+        return result.width * result.height, result.metadata_bytes
 
     try:
+        check_model(args.model, args.scale)
         jobs = _jobs(args, IMAGE_SUFFIXES, ".tadm")
     except TadmError as err:
         print(f"tadmcodec encode: {err}", file=sys.stderr)
@@ -116,11 +126,11 @@ def _decode(args: argparse.Namespace) -> int:
         print(f"tadmcodec decode: {err}", file=sys.stderr)
         return 2
 
-    def work(source: Path, target: Path, progress: Progress) -> int:
+    def work(source: Path, target: Path, progress: Progress) -> tuple[int, int]:
         with TadmFile(source, device=args.device, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm:
             tadm.save(target, box=box, progress=progress)
             if args.timestep_map:
                 save_image(tadm.timestep_map(), args.timestep_map)
-            return tadm.header.width * tadm.header.height
+            return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
 
     return _run_batch(args, jobs, work, "decode")

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from ..backbones import Backbone, load_backbone
 from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
 from ..metrics import detail_ratio, grid_excess, ms_ssim, psnr
-from ..model_folder import load_model_folder, save_model_folder
+from ..model_folder import WEIGHT_FILES, load_model_folder, save_model_folder
 from ..models.algorithm import TADM
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel
@@ -332,6 +334,28 @@ class TADMStage(Stage):
     def load_state(self, state: dict[str, Any]) -> None:
         if self.adversarial and state:
             self.adversarial.load_state(state)
+
+
+def written_folders(config: dict[str, Any]) -> list[Path]:
+    """The folders a stage exports to: the backbone (stage 0), the new backbone (vae_decoder), the model."""
+    key = {"vae": "backbone", "unet": "backbone", "vae_decoder": "export"}.get(config["stage"], "model")
+    return [Path(config[key])]
+
+
+def seed_outputs(config: dict[str, Any]) -> None:
+    """A first run starts its output folder from config["init_model"] / ["init_backbone"] (copies; the
+    sources, a release among them, are only read)."""
+    if config.get("init_backbone") and not Path(config["backbone"], "unet", "config.json").is_file():
+        shutil.copytree(config["init_backbone"], config["backbone"], dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.md", "*.png", "*.json.part"))  # fmt: skip
+    model = Path(config.get("model", ""))
+    if config.get("init_model") and not (model / "config.json").is_file():
+        model.mkdir(parents=True, exist_ok=True)
+        for name in WEIGHT_FILES:
+            if (Path(config["init_model"]) / name).is_file():
+                shutil.copy2(Path(config["init_model"]) / name, model / name)
+        reference = {"path": str(Path(config["backbone"]).resolve()), "pinned": None}
+        (model / "backbone.json").write_text(json.dumps(reference, indent=1))
 
 
 def build_stage(config: dict[str, Any], pca_batch: torch.Tensor | None = None) -> Stage:

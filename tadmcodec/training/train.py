@@ -20,9 +20,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..errors import TadmError
+from ..registry import PACKAGE_WEIGHTS
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import CropSampler
-from .stages import Stage, build_stage
+from .stages import Stage, build_stage, seed_outputs, written_folders
 
 
 def _log(path: Path, record: dict[str, Any]) -> None:
@@ -34,6 +36,12 @@ def train(config: dict[str, Any], runs: Path, minutes: float | None = None,
           device: str | torch.device = "cpu") -> dict[str, float]:  # fmt: skip
     """Train until config['steps'] or the time limit; return the last validation metrics."""
     device = torch.device(device)
+    for folder in written_folders(config):
+        if folder.resolve().is_relative_to(PACKAGE_WEIGHTS.resolve()):
+            raise TadmError(f"{config['name']} would write into {folder}, a released model in the package: train "
+                            "into a run folder (init_model / init_backbone start from a release) and release "
+                            "the result under a new name")  # fmt: skip
+    seed_outputs(config)
     torch.set_num_threads(config.get("threads", torch.get_num_threads()))
     run = runs / config["name"]
     run.mkdir(parents=True, exist_ok=True)
@@ -126,7 +134,10 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()
-    metrics = train(json.loads(args.config.read_text()), args.runs, args.minutes, args.device)
+    try:
+        metrics = train(json.loads(args.config.read_text()), args.runs, args.minutes, args.device)
+    except TadmError as err:
+        raise SystemExit(f"tadmcodec train: {err}") from None
     print(json.dumps(metrics))
 
 

@@ -99,3 +99,33 @@ def test_device_option(images: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
         error = capsys.readouterr().err.strip()
         assert len(error.splitlines()) == 1 and "CUDA is not available" in error
         assert not (tmp_path / "b.png").exists()
+
+
+def test_first_contact_checks(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Errors a newcomer meets come before any model runs, in one line, and say what to do."""
+    missing = tmp_path / "no-such-folder" / "a.tadm"
+    assert main(["encode", str(images / "a.png"), str(missing), "--model", "test-16x"]) == 2
+    assert "the folder" in capsys.readouterr().err and not missing.parent.exists()
+    assert main(["encode", str(images / "a.png"), str(tmp_path / "a.tadm"), "--model", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert (
+        main(["encode", str(images / "a.png"), str(tmp_path / "a.tadm"), "--model", "test-16x", "--scale", "32"]) == 2
+    )
+    assert "rescales by 16, not 32" in capsys.readouterr().err
+    target = tmp_path / "a.tadm"
+    assert main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"]) == 0
+    assert main(["decode", str(target), str(tmp_path / "r.png"), "--box", "-5,0,10,10", "--quiet"]) == 1
+    assert "0 <= left < right <= 56" in capsys.readouterr().err
+
+
+def test_strip_metadata_and_the_metadata_share(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "meta.png"
+    Image.open(images / "a.png").save(source, icc_profile=b"\0" * 3000)
+    assert main(["encode", str(source), str(tmp_path / "kept.tadm"), "--model", "test-16x", "--quiet"]) == 0
+    assert "without 3012 bytes of metadata" in capsys.readouterr().out
+    assert main(["encode", str(source), str(tmp_path / "bare.tadm"), "--model", "test-16x", "--quiet",
+                 "--strip-metadata"]) == 0  # fmt: skip
+    assert "without 0 bytes of metadata" in capsys.readouterr().out
+    assert (tmp_path / "kept.tadm").stat().st_size - (tmp_path / "bare.tadm").stat().st_size == 3012

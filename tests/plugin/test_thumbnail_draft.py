@@ -29,6 +29,16 @@ def test_thumbnail_uses_the_lr(encoded: dict[str, Path]) -> None:
 
 
 @pytest.mark.usefixtures("no_model")
+def test_thumbnails_up_to_four_times_the_lr_come_from_it(encoded: dict[str, Path]) -> None:
+    """By default (lr_upscale_limit 4) a thumbnail needing up to 4x the LR is the enlarged LR, no model."""
+    with Image.open(encoded["rgb"]) as image:  # 120 x 80, LR 8 x 5
+        image.thumbnail((30, 20))  # 30 x 20 needs 3.75 x the LR
+        assert image.size == (30, 20)
+    with Image.open(encoded["rgb"]) as image:
+        assert image.draft(None, (80, 54)) is None  # 40 x 27 would be 5 x the LR: the model decodes
+
+
+@pytest.mark.usefixtures("no_model")
 def test_draft_returns_the_lr_and_its_box(encoded: dict[str, Path]) -> None:
     with Image.open(encoded["rgb"]) as image:
         mode, box = image.draft(None, (8, 5))

@@ -101,3 +101,28 @@ def test_conv_decoder_stage_keeps_the_latent_space_and_trains_adversarially(imag
         assert torch.equal(a, b)
     resumed = train(config | {"steps": 28}, tmp_path / "runs")
     assert resumed["step"] == 28  # resumed from the step-24 checkpoint with the discriminator's state
+
+
+def test_shipped_configs_never_write_into_released_models(images: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """One step of every shipped config, run as the README says (paths relative to a working folder
+    where tadmcodec/ is the package): the released weights stay byte for byte, outputs go to runs/."""
+    import hashlib
+
+    import tadmcodec
+    from tadmcodec.errors import TadmError
+
+    package = Path(tadmcodec.__file__).parent
+    weights = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (package / "weights").rglob("*") if p.is_file()}
+    (tmp_path / "tadmcodec").symlink_to(package)
+    monkeypatch.chdir(tmp_path)
+    for path in sorted((package / "training" / "configs").glob("*.json")):
+        config = json.loads(path.read_text()) | {
+            "train": [str(images)], "val": [str(images)], "crop": 64, "val_crop": 64, "batch": 1,
+            "steps": 1, "threads": 1, "val_batch": 2}  # fmt: skip
+        assert train(config, tmp_path / "runs")["step"] == 1, path.name
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in weights} == weights
+    assert (tmp_path / "runs" / "default-16x" / "model" / "lora.safetensors").is_file()
+    shipped = json.loads((package / "training" / "configs" / "default-16x-stage2.json").read_text())
+    with pytest.raises(TadmError, match="released model"):
+        train(shipped | {"model": "tadmcodec/weights/default-16x", "steps": 1}, tmp_path / "runs")
