@@ -12,6 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     parser.add_argument("--model-16", help="model for 16x (default: default-16x)")
     parser.add_argument("--model-32", help="model for 32x (default: default-32x)")
+    parser.add_argument("--previous-16", help="an earlier 16x release to show beside the model")
+    parser.add_argument("--previous-32", help="an earlier 32x release to show beside the model")
     parser.add_argument("--crop", type=int, help="evaluate the center crop x crop of each image")
     parser.add_argument("--ssimulacra2-limit", type=int, help="SSIMULACRA2 on the first N images per folder")
     parser.add_argument("--pictures", type=int, default=3, help="side-by-side pictures of the first N images")

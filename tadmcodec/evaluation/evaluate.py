@@ -3,9 +3,13 @@
     tadmcodec eval DIR... --scale 16 32 --out RESULTS_DIR [--crop N] [--ssimulacra2-limit N]
     python -m tadmcodec.evaluation.evaluate DIR... --scale 16 32 --out RESULTS_DIR
 
-Per image and scale: tadmcodec (encode + decode, timed), bicubic and Lanczos rescaling at the LR size
-(rate: the LR as an optimized PNG), and JPEG, WebP, AVIF and JPEG XL at the highest quality whose file
-fits the .tadm file's byte budget. Each finished image is saved as JSON under RESULTS_DIR/images/, so an
+Per image and scale: tadmcodec (encode + decode, timed; with --previous-16/32 also an earlier release,
+as "tadmcodec-previous"), bicubic and Lanczos rescaling at the LR size (rate: the LR as an optimized
+PNG), JPEG, WebP, AVIF and JPEG XL at the highest quality whose file fits the .tadm file's byte budget,
+and "avif-rescaled", the strongest standard pipeline: downscale by 1, 2, 4 or 8, AVIF within the
+budget, Lanczos back up, the factor with the best PSNR-Y. Every method gets PSNR, PSNR-Y, SSIM,
+MS-SSIM, SSIMULACRA2 and the realism measures (detail ratio, 8-pixel grid excess: tadmcodec.metrics).
+Each finished image is saved as JSON under RESULTS_DIR/images/, so an
 interrupted run resumes where it stopped; the report (CompressAI-style JSON per method, summary.md,
 rate-quality plot) is rebuilt from all of them at the end.
 """
@@ -24,9 +28,9 @@ from tqdm import tqdm
 
 from ..errors import TadmError
 from ..image_io import IMAGE_SUFFIXES
-from ..metrics import quality
+from ..metrics import detail_ratio, grid_excess, quality
 from .baselines import rescale_baseline
-from .standard_codecs import CODECS, fit_budget
+from .standard_codecs import CODECS, available, fit_budget, rescaled_avif
 
 RESCALERS = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 
@@ -48,15 +52,21 @@ def _png_bytes(image: Image.Image) -> int:
     return buffer.tell()
 
 
-def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulacra2: bool) -> dict:
-    """Every method on one image at one scale: metrics, bpp, times; plus what the pictures need."""
-    from tadmcodec.api import load_codec
+def measure(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool) -> dict[str, float]:
+    """Full-reference metrics and the realism measures of one output."""
+    horizontal, vertical = grid_excess(test)
+    return quality(reference, test, with_ssimulacra2) | {
+        "detail_ratio": detail_ratio(reference, test), "grid_excess": max(horizontal, vertical)}  # fmt: skip
 
+
+def run_tadmcodec(
+    rgb: np.ndarray, scale: int, model: str | None, with_ssimulacra2: bool
+) -> tuple[dict, np.ndarray, bytes]:
+    """(metrics with bpp and times, decoded pixels, the .tadm file) for one model."""
     from .. import api
 
-    load_codec(model, scale, None)  # loaded once, outside the timings
-    height, width = rgb.shape[:2]
-    pixels, megapixels = width * height, width * height / 1e6
+    api.load_codec(model, scale, None)  # loaded once, outside the timings
+    pixels, megapixels = rgb.shape[0] * rgb.shape[1], rgb.shape[0] * rgb.shape[1] / 1e6
     buffer = io.BytesIO()
     start = time.perf_counter()
     api.encode(rgb, buffer, scale=scale, model=model)
@@ -64,17 +74,30 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
     start = time.perf_counter()
     decoded = api.decode(buffer.getvalue(), as_array=True)
     decode_s = time.perf_counter() - start
-    budget = len(buffer.getvalue())
-    methods = {"tadmcodec": quality(rgb, decoded, with_ssimulacra2) | {
-        "bpp": 8 * budget / pixels, "bytes": budget, "encode_s_per_mp": encode_s / megapixels,
+    size = len(buffer.getvalue())
+    metrics = measure(rgb, decoded, with_ssimulacra2) | {
+        "bpp": 8 * size / pixels, "bytes": size, "encode_s_per_mp": encode_s / megapixels,
         "decode_s_per_mp": decode_s / megapixels,
-    }}  # fmt: skip
-    outputs = {"tadmcodec": decoded}
+    }  # fmt: skip
+    return metrics, decoded, buffer.getvalue()
+
+
+def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulacra2: bool,
+                   previous: str | None = None) -> dict:  # fmt: skip
+    """Every method on one image at one scale: metrics, bpp, times; plus what the pictures need."""
+    height, width = rgb.shape[:2]
+    pixels, megapixels = width * height, width * height / 1e6
+    metrics, decoded, tadm = run_tadmcodec(rgb, scale, model, with_ssimulacra2)
+    budget = len(tadm)
+    methods, outputs = {"tadmcodec": metrics}, {"tadmcodec": decoded}
+    if previous:
+        methods["tadmcodec-previous"], outputs["tadmcodec-previous"], _ = run_tadmcodec(rgb, scale, previous,
+                                                                                        with_ssimulacra2)  # fmt: skip
     lr_size = (-(-width // scale), -(-height // scale))
     for name, method in RESCALERS.items():
         lr_bytes = _png_bytes(Image.fromarray(rgb).resize(lr_size, method))
         outputs[name] = rescale_baseline(rgb, scale, method)
-        methods[name] = quality(rgb, outputs[name], with_ssimulacra2) | {"bpp": 8 * lr_bytes / pixels}
+        methods[name] = measure(rgb, outputs[name], with_ssimulacra2) | {"bpp": 8 * lr_bytes / pixels}
     for codec in CODECS:
         start = time.perf_counter()
         fitted = fit_budget(rgb, codec, budget)
@@ -83,16 +106,26 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
         if not fitted.fits:
             methods[codec] = {"skipped": fitted.note} | ({"smallest_bytes": len(fitted.data)} if fitted.data else {})
             continue
-        methods[codec] = quality(rgb, fitted.decoded, with_ssimulacra2) | {
+        methods[codec] = measure(rgb, fitted.decoded, with_ssimulacra2) | {
             "bpp": 8 * len(fitted.data) / pixels, "bytes": len(fitted.data), "quality": fitted.quality,
             "search_s_per_mp": (time.perf_counter() - start) / megapixels,
         }  # fmt: skip
-    return {"width": width, "height": height, "scale": scale, "methods": methods, "tadm": buffer.getvalue(),
+    pipeline = rescaled_avif(rgb, budget, lambda out: quality(rgb, out, False)["psnr_y"]) if available("avif") else None
+    if pipeline is None:
+        methods["avif-rescaled"] = {"skipped": "AVIF cannot reach the budget even at 1/8 of the size"}
+    else:
+        outputs["avif-rescaled"] = pipeline.decoded
+        data = pipeline.fitted.data
+        methods["avif-rescaled"] = measure(rgb, pipeline.decoded, with_ssimulacra2) | {
+            "bpp": 8 * len(data) / pixels, "bytes": len(data), "factor": pipeline.factor,
+            "quality": pipeline.fitted.quality}  # fmt: skip
+    return {"width": width, "height": height, "scale": scale, "methods": methods, "tadm": tadm,
             "outputs": outputs}  # fmt: skip
 
 
 def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str | None], crop: int | None,
-        ssimulacra2_limit: int | None, pictures: int) -> None:  # fmt: skip
+        ssimulacra2_limit: int | None, pictures: int,
+        previous: dict[int, str | None] | None = None) -> None:  # fmt: skip
     """Evaluate every image of every folder at every scale (skipping finished ones), then report."""
     from .pictures import side_by_side
     from .report import write_report
@@ -107,7 +140,7 @@ def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str 
             continue
         rgb = load_rgb(path, crop)
         with_s2 = ssimulacra2_limit is None or index < ssimulacra2_limit
-        result = evaluate_image(rgb, scale, model.get(scale), with_s2)
+        result = evaluate_image(rgb, scale, model.get(scale), with_s2, (previous or {}).get(scale))
         if index < pictures:
             picture = out / "pictures" / dataset / f"{path.name}-{scale}x.jpg"
             picture.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +159,7 @@ def main_from_args(args: argparse.Namespace) -> int:
     if missing:
         raise TadmError(f"not a folder: {', '.join(missing)}")
     run(args.folders, args.scale, args.out, {16: args.model_16, 32: args.model_32}, args.crop,
-        args.ssimulacra2_limit, args.pictures)  # fmt: skip
+        args.ssimulacra2_limit, args.pictures, {16: args.previous_16, 32: args.previous_32})  # fmt: skip
     return 0
 
 

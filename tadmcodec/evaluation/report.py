@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 METRICS = {"bpp": "bpp", "psnr": "psnr-rgb", "psnr_y": "psnr-y", "ssim": "ssim-rgb", "ms_ssim": "ms-ssim-rgb",
-           "ssimulacra2": "ssimulacra2", "encode_s_per_mp": "encoding_time_s_per_mp",
+           "ssimulacra2": "ssimulacra2", "detail_ratio": "detail_ratio", "grid_excess": "grid_excess_8px",
+           "encode_s_per_mp": "encoding_time_s_per_mp",
            "decode_s_per_mp": "decoding_time_s_per_mp"}  # fmt: skip
 DESCRIPTIONS = {
     "tadmcodec": "TADM learned extreme rescaling, .tadm container (shipped default models)",
@@ -20,6 +21,8 @@ DESCRIPTIONS = {
     "webp": "Pillow WebP (method 6), highest quality within the .tadm file's bytes",
     "avif": "Pillow AVIF (speed 6), highest quality within the .tadm file's bytes",
     "jpegxl": "JPEG XL via pillow-jxl-plugin, highest quality within the .tadm file's bytes",
+    "avif-rescaled": "Lanczos downscale by 1, 2, 4 or 8, AVIF within the .tadm file's bytes, Lanczos up; best PSNR-Y",
+    "tadmcodec-previous": "the previous release of the model, for comparison",
 }
 NOT_MEASURED = "LPIPS and DISTS: skipped (their network weights are not available offline here)."
 

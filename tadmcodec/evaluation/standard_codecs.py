@@ -4,6 +4,7 @@ that even the lowest quality does not fit (at 16x and 32x rates that happens).""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,3 +74,34 @@ def fit_budget(rgb: np.ndarray, codec: str, budget: int) -> Fitted:
 def _decode(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as decoded:
         return np.asarray(decoded.convert("RGB"))
+
+
+RESCALED_FACTORS = (1, 2, 4, 8)
+
+
+@dataclass
+class Pipeline:
+    """The standard pipeline a user would otherwise run at a byte budget: downscale by `factor`
+    (Lanczos), AVIF at the highest quality that fits, Lanczos back up to the full size."""
+
+    factor: int
+    fitted: Fitted
+    decoded: np.ndarray
+
+
+def rescaled_avif(rgb: np.ndarray, budget: int, score: Callable[[np.ndarray], float]) -> Pipeline | None:
+    """The best of downscaling by 1, 2, 4 or 8 before AVIF, by `score` of the upscaled result (higher is
+    better); None when AVIF cannot reach the budget at any factor."""
+    height, width = rgb.shape[:2]
+    best: Pipeline | None = None
+    best_score = -np.inf
+    for factor in RESCALED_FACTORS:
+        small = Image.fromarray(rgb).resize((-(-width // factor), -(-height // factor)), Image.Resampling.LANCZOS)
+        fitted = fit_budget(np.asarray(small), "avif", budget)
+        if not fitted.fits:
+            continue
+        decoded = np.asarray(Image.fromarray(fitted.decoded).resize((width, height), Image.Resampling.LANCZOS))
+        value = score(decoded)
+        if value > best_score:
+            best, best_score = Pipeline(factor, fitted, decoded), value
+    return best

@@ -28,7 +28,8 @@ def _folder(root: Path) -> Path:
 def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     folder, out = _folder(tmp_path), tmp_path / "results"
     arguments = ["eval", str(folder), "--scale", "16", "32", "--out", str(out), "--model-16", "test-16x",
-                 "--model-32", "test-32x", "--ssimulacra2-limit", "1", "--pictures", "1"]  # fmt: skip
+                 "--model-32", "test-32x", "--ssimulacra2-limit", "1", "--pictures", "1",
+                 "--previous-16", "test-16x"]  # fmt: skip
     assert main(arguments) == 0
     records = sorted((out / "images" / "set").glob("*.json"))
     assert [p.name for p in records] == [f"image0.{ext}-{s}x.json" for ext in ("png", "webp") for s in (16, 32)]
@@ -40,6 +41,15 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     for codec in ("jpeg", "webp", "avif", "jpegxl"):
         entry = record["methods"][codec]
         assert entry.get("smallest_bytes", 0) > tadm["bytes"] or (entry["bytes"] <= tadm["bytes"] and "psnr" in entry)
+    pipeline = record["methods"]["avif-rescaled"]  # the standard pipeline fits where AVIF alone may not
+    assert pipeline["bytes"] <= tadm["bytes"] and pipeline["factor"] in (1, 2, 4, 8)
+    avif = record["methods"]["avif"]
+    assert "psnr_y" not in avif or pipeline["psnr_y"] >= avif["psnr_y"] - 1e-9  # factor 1 is one of its choices
+    for entry in (tadm, record["methods"]["bicubic"], pipeline):
+        assert entry["detail_ratio"] >= 0 and "grid_excess" in entry
+    assert record["methods"]["bicubic"]["detail_ratio"] < 0.5  # 16x rescaling is a blur
+    assert record["methods"]["tadmcodec-previous"]["psnr"] == tadm["psnr"]  # the same model twice here
+    assert "tadmcodec-previous" not in json.loads(records[1].read_text())["methods"]  # no --previous-32
     curve = json.loads((out / "set-tadmcodec.json").read_text())
     assert curve["name"] == "tadmcodec" and len(curve["results"]["bpp"]) == 2
     assert curve["results"]["bpp"][0] < curve["results"]["bpp"][1]  # 32x then 16x
