@@ -12,7 +12,6 @@ from tadmcodec_plugins import pillow as _pillow_plugin  # noqa: F401
 from .api import EncodeResult, decode, decode_to_file, encode, read_header, read_thumbnail
 from .tadm_file import TadmFile, open
 
-__version__ = "0.1.0"
 __all__ = [
     "EncodeResult",
     "Header",

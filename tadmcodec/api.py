@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from PIL import Image
 
 from tadmcodec_formats import Header, Metadata, TadmReader, TadmWriter
 
-from .errors import InputImageError
+from .errors import InputImageError, LargeImageWarning
 from .image_io import PreparedImage, prepare
 from .raster import Box
 from .tadm_file import Source, TadmFile
@@ -64,7 +65,13 @@ def load_image(image: ImageInput) -> Image.Image:
             )
         return Image.fromarray(image, _ARRAY_MODES[2 if image.ndim == 2 else image.shape[-1]])
     try:
-        opened = Image.open(image)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            opened = Image.open(image)
+        if caught:  # Pillow's warning threshold: say it in one line of our own
+            warnings.warn(f"{image} is {opened.width} x {opened.height} ({opened.width * opened.height / 1e6:.0f} MP), "
+                          f"above PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP): encoding it "
+                          "takes long; twice that is refused", LargeImageWarning, stacklevel=2)  # fmt: skip
         deep = [tile.args for tile in opened.tile if ";16" in str(tile.args)]
         if deep:  # Pillow reads 16-bit RGB(A) PNGs as 8-bit: refuse rather than truncate
             raise InputImageError(f"{image} has 16 bits per sample ({deep[0]}); .tadm version 1 stores 8 bits")

@@ -16,3 +16,7 @@ class InputImageError(TadmError):
 
 
 __all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "TadmError", "UnknownModelError"]
+
+
+class LargeImageWarning(UserWarning):
+    """An input above PIL.Image.MAX_IMAGE_PIXELS: it is encoded, slowly; twice the limit is refused."""

@@ -18,7 +18,7 @@ PACKAGES = {
 LAYERS = [
     ["tadmcodec_formats"],
     ["tadmcodec.errors", "tadmcodec.metrics", "tadmcodec.pixels", "tadmcodec.blocks", "tadmcodec.configured",
-     "tadmcodec.raster",
+     "tadmcodec.raster", "tadmcodec.version",
      "tadmcodec.progress", "tadmcodec.heap", "tadmcodec.hashing", "tadmcodec.device", "tadmcodec.registry",
      "tadmcodec.image_io", "tadmcodec.image_output", "tadmcodec.tiff_input", "tadmcodec.tiff_output"],
     ["tadmcodec.backbones"],

@@ -9,15 +9,16 @@ import argparse
 import re
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
-from importlib import metadata
 
+from ..version import __version__
 from . import coding, evaluation, inspect, thumbnail, training
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tadmcodec", description="TADM learned extreme-rescaling image codec")
-    parser.add_argument("--version", action="version", version=f"tadmcodec {metadata.version('tadmcodec')}")
+    parser.add_argument("--version", action="version", version=f"tadmcodec {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (coding, thumbnail, inspect, training, evaluation):
         module.add_parsers(commands)
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(_attach_negative_values(list(sys.argv[1:] if argv is None else argv)))
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _stop)
+    warnings.showwarning = lambda message, *_: print(f"tadmcodec {args.command}: warning: {message}", file=sys.stderr)
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -20,7 +20,15 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     add_overwrite_flags(parser)
     parser.add_argument("--out-dir", type=Path, help="write one output per input into this folder")
     parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for the model (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -59,6 +67,10 @@ def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list
 def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
     """Run work(source, target, progress bar) -> (pixels, metadata bytes) per job; one error line per
     failed file; print a summary."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0, "meta": 0}, time.perf_counter()
     files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
     for source, target in files_bar:

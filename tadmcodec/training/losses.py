@@ -1,4 +1,5 @@
-"""Training losses that are not metrics: image-gradient L1 (the metrics live in tadmcodec.metrics).
+"""Training losses that are not metrics: image-gradient L1 and the 8-pixel grid penalty (the metrics
+live in tadmcodec.metrics).
 
 LPIPS and DISTS need network weights that cannot be downloaded here; the perceptual term of the
 shipped models is (1 - MS-SSIM) + gradient L1, documented in the model card.
@@ -14,3 +15,18 @@ def gradient_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     dx = (a[..., :, 1:] - a[..., :, :-1]) - (b[..., :, 1:] - b[..., :, :-1])
     dy = (a[..., 1:, :] - a[..., :-1, :]) - (b[..., 1:, :] - b[..., :-1, :])
     return dx.abs().mean() + dy.abs().mean()
+
+
+def grid_excess_loss(y: torch.Tensor, x: torch.Tensor, block: int = 8) -> torch.Tensor:
+    """How much sharper y's steps across the block boundaries (between pixels 8k-1 and 8k of the crop, where
+    the tiny VAE's latent pixels meet) are than its steps elsewhere, beyond what the original x has: the
+    differentiable form of tadmcodec.metrics.grid_excess, zero when y has no grid the original lacks."""
+
+    def excess(image: torch.Tensor) -> torch.Tensor:
+        dx = (image[..., :, 1:] - image[..., :, :-1]).abs()
+        dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
+        across_x = dx[..., :, block - 1 :: block].mean() / (dx.mean() + 1e-6)
+        across_y = dy[..., block - 1 :: block, :].mean() / (dy.mean() + 1e-6)
+        return across_x + across_y
+
+    return torch.relu(excess(y) - excess(x).detach())

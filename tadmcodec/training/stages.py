@@ -3,8 +3,8 @@
 
     vae     stage 0a: tiny VAE, L1 + image-gradient L1, PCA initialisation
     vae_decoder       a convolutional decoder for a frozen tiny VAE encoder (same latent space, so the
-                      U-Net and TADM models keep working): L1 + gradient L1 + an adaptive-weighted
-                      adversarial term from a patch discriminator trained alongside
+                      U-Net and TADM models keep working): L1 + gradient L1 + the 8-pixel grid penalty
+                      + an adaptive-weighted adversarial term from a patch discriminator trained alongside
     unet    stage 0b: tiny U-Net as a noise predictor on the VAE's latents (DDPM, T = 1000)
     dfrm    stage 1:  DFRM, lambda_rec * L_rec (both paths, with and without quantization) + lambda_gui * L_gui
     enhance stage 2:  LoRA + TPM + learnable scheduler, L1 + lambda_pec * ((1 - MS-SSIM) + gradient L1)
@@ -33,7 +33,7 @@ from ..models.lora import add_lora
 from ..models.tadm import TADMModel
 from ..pixels import tensor_to_images, unit_range
 from .adversarial import AdversarialTerm
-from .losses import gradient_l1
+from .losses import gradient_l1, grid_excess_loss
 
 
 def bicubic_baseline(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -159,10 +159,10 @@ class VAEDecoderStage(Stage):
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.loss_weights
         y = self.vae.decode(self._latent(x, w.get("latent_noise", 0.0))).sample
-        l1, grad = F.l1_loss(y, x), gradient_l1(y, x)
-        fidelity = l1 + w.get("gradient", 0.5) * grad
+        l1, grad, grid = F.l1_loss(y, x), gradient_l1(y, x), grid_excess_loss(y, x)
+        fidelity = l1 + w.get("gradient", 0.5) * grad + w.get("grid", 0.0) * grid
         adversarial, logged = self.adversarial(x, y, fidelity, self.vae.conv_decoder.layers[-1].weight)
-        return fidelity + adversarial, {"l1": l1.item(), "grad": grad.item(), **logged}
+        return fidelity + adversarial, {"l1": l1.item(), "grad": grad.item(), "grid": grid.item(), **logged}
 
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:

@@ -113,3 +113,24 @@ def test_damaged_files_raise_oserror_through_pillow(encoded: bytes) -> None:
         with pytest.raises(OSError) as raised, Image.open(io.BytesIO(damaged)) as image:
             image.load()
         assert isinstance(raised.value, TadmError) or "cannot identify" in str(raised.value)
+
+
+def test_input_size_policy_is_pillows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above MAX_IMAGE_PIXELS: one warning of our own, then the encode; above twice that: refused."""
+    from tadmcodec.errors import LargeImageWarning
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    pixels = np.random.default_rng(2).integers(0, 256, (30, 40, 3), dtype=np.uint8)  # 1200 pixels
+    Image.fromarray(pixels).save(tmp_path / "large.png")
+    with pytest.warns(LargeImageWarning, match=r"40 x 30.*MAX_IMAGE_PIXELS"):
+        tadmcodec.encode(tmp_path / "large.png", tmp_path / "large.tadm", model="test-16x")
+    Image.fromarray(np.zeros((50, 50, 3), np.uint8)).save(tmp_path / "bomb.png")  # 2500 > 2 x 1000
+    with pytest.raises(InputImageError, match="decompression bomb"):
+        tadmcodec.encode(tmp_path / "bomb.png", tmp_path / "bomb.tadm", model="test-16x")
+    assert not (tmp_path / "bomb.tadm").exists()
+
+
+def test_the_scale_must_be_an_integer(tmp_path: Path) -> None:
+    source = Image.fromarray(np.zeros((20, 20, 3), np.uint8))
+    with pytest.raises(InputImageError, match=r"integer 16 or 32, got '16'"):
+        source.save(tmp_path / "x.tadm", scale="16", model="test-16x")

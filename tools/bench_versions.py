@@ -1,0 +1,107 @@
+"""Speed of two checkouts side by side in one run, alternating, on the same machine and files (issue 15).
+
+    python -m tools.bench_versions --old OLD_SITE --new NEW_SITE [--repeat 3] [--large]
+
+A SITE is a folder where `tadmcodec`, `tadmcodec_formats` and `tadmcodec_plugins` import from (links to
+a checkout's tadmcodec/, formats/ and plugins/); each measurement is a fresh process with that folder
+first on PYTHONPATH. Measured: `import tadmcodec.codec`; the CLI decoding a 64 x 48 file (start-up: the
+model's work is negligible); the CLI decoding a 1 MP image at 16x; `tadmcodec info` and `verify` over
+1000 files; with --large, in-process encode and decode of a 12 MP photo-like image (MP/s). Prints a
+JSON object: per measurement, the median seconds of each version and new/old.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IN_PROCESS = """
+import sys, time, numpy as np
+from tadmcodec.codec import Codec
+from tadmcodec.raster import ArrayRaster
+from tadmcodec.evaluation.speed import synthetic
+codec = Codec.load("default-16x")
+image = synthetic(int(sys.argv[1]))
+codec.encode(image[:64, :64])
+start = time.perf_counter(); lr, grid = codec.encode(image); encode = time.perf_counter() - start
+start = time.perf_counter(); codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
+print(encode, time.perf_counter() - start)
+"""
+
+
+def photo(width: int, height: int) -> Image.Image:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:height, :width]
+    base = np.stack([xx % 311 * 0.8, yy % 197 * 1.2, (xx + yy) % 256], -1) + rng.normal(0, 12, (height, width, 3))
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+
+
+def timed(site: Path, arguments: list[str], cwd: Path) -> float:
+    environment = os.environ | {"PYTHONPATH": str(site)}
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, *arguments], cwd=cwd, env=environment, capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"{site}: {' '.join(arguments)} failed: {result.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True)
+    parser.add_argument("--new", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large", action="store_true", help="also the 12 MP in-process encode and decode")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-versions-"))
+    cli = ["-m", "tadmcodec"]
+    for name, size in (("tiny", (64, 48)), ("one-mp", (1152, 864))):
+        photo(*size).save(work / f"{name}.png")
+        subprocess.run([sys.executable, *cli, "encode", str(work / f"{name}.png"), str(work / f"{name}.tadm")],
+                       env=os.environ | {"PYTHONPATH": str(args.new)}, check=True, capture_output=True)  # fmt: skip
+    many = work / "many"
+    many.mkdir()
+    for index in range(1000):
+        shutil.copy(work / "tiny.tadm", many / f"{index:04d}.tadm")
+    files = sorted(str(p) for p in many.iterdir())
+    cases = {
+        "import tadmcodec.codec": ["-c", "import tadmcodec.codec"],
+        "cli decode 64x48 (start-up)": [*cli, "decode", "tiny.tadm", "tiny-out.png", "--overwrite", "--quiet"],
+        "cli decode 1 MP": [*cli, "decode", "one-mp.tadm", "one-mp-out.png", "--overwrite", "--quiet"],
+        "info of 1000 files": [*cli, "info", *files],
+        "verify of 1000 files": [*cli, "verify", *files],
+    }
+    times: dict[str, dict[str, list[float]]] = {case: {"old": [], "new": []} for case in cases}
+    for _ in range(args.repeat):
+        for case, arguments in cases.items():
+            for version in ("old", "new"):
+                times[case][version].append(timed(getattr(args, version), arguments, work))
+    report = {
+        case: {v: round(statistics.median(t), 3) for v, t in versions.items()} for case, versions in times.items()
+    }
+    if args.large:
+        for version in ("old", "new"):
+            environment = os.environ | {"PYTHONPATH": str(getattr(args, version))}
+            out = subprocess.run([sys.executable, "-c", IN_PROCESS, "3464"], env=environment, capture_output=True,
+                                 text=True, check=True).stdout.split()  # fmt: skip
+            report.setdefault("12 MP in-process MP/s (encode, decode)", {})[version] = [round(12.0 / float(v), 3)
+                                                                                       for v in out]  # fmt: skip
+    for row in report.values():
+        if all(isinstance(v, float) for v in row.values()):
+            row["new/old"] = round(row["new"] / row["old"], 3)
+    print(json.dumps(report, indent=1))
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
