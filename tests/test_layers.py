@@ -25,7 +25,7 @@ LAYERS = [
     ["tadmcodec.models", "tadmcodec.model_folder"],
     ["tadmcodec.pipeline", "tadmcodec.timestep_map"],
     ["tadmcodec.codec"],
-    ["tadmcodec.tadm_file", "tadmcodec.api"],
+    ["tadmcodec.tadm_file", "tadmcodec.api", "tadmcodec.manifest"],
     ["tadmcodec_plugins"],
     ["tadmcodec.training", "tadmcodec.evaluation"],
     ["tadmcodec.cli", "tadmcodec.__main__"],

@@ -10,8 +10,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..api import read_header
 from ..errors import TadmError
 from ..image_io import IMAGE_SUFFIXES
+from ..manifest import MANIFEST_NAME, sha256_file, still_good
+from ..manifest import append as append_record
+from ..manifest import read as read_manifest
 from ..progress import Progress
 from .paths import TADM_SUFFIXES, add_overwrite_flags, expand_inputs, plan_outputs, should_write
 
@@ -66,16 +70,24 @@ def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list
 
 def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
     """Run work(source, target, progress bar) -> (pixels, metadata bytes) per job; one error line per
-    failed file; print a summary."""
+    failed file; print a summary. With --out-dir, keep DIR/manifest.jsonl: inputs whose recorded output
+    is intact are skipped, the others (re)done, and every result recorded (tadmcodec.manifest)."""
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    manifest = args.out_dir / MANIFEST_NAME if args.out_dir is not None else None
+    done = read_manifest(manifest) if manifest else {}
     failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0, "meta": 0}, time.perf_counter()
     files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
     for source, target in files_bar:
+        record = done.get(str(source))
+        if manifest and still_good(record, source, target):
+            continue
+        ours = record is not None and record.get("output") == str(target)  # a damaged output of this job
+        job_start = time.perf_counter()
         try:
-            if not should_write(source, target, args.overwrite, args.skip_existing):
+            if not should_write(source, target, args.overwrite or ours, args.skip_existing):
                 continue
             with tqdm(desc=source.name, unit="patch", disable=args.quiet, leave=False) as patches:
                 pixels, metadata = work(source, target, patches)
@@ -84,9 +96,14 @@ def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Ca
             totals["out"] += target.stat().st_size
             totals["pixels"] += pixels
             totals["meta"] += metadata
+            if manifest:
+                append_record(manifest, _record(source, target, "ok", time.perf_counter() - job_start, pixels))
         except (TadmError, OSError) as err:
             failures += 1
             print(f"tadmcodec {args.command}: {source}: {err}", file=sys.stderr)
+            if manifest:
+                append_record(manifest, _record(source, target, "failed", time.perf_counter() - job_start, 0,
+                                                str(err)))  # fmt: skip
     seconds = time.perf_counter() - start
     tadm_bytes = totals["out"] if verb == "encode" else totals["in"]
     bpp = 8 * tadm_bytes / max(totals["pixels"], 1)
@@ -111,6 +128,22 @@ def _encode(args: argparse.Namespace) -> int:
         print(f"tadmcodec encode: {err}", file=sys.stderr)
         return 2
     return _run_batch(args, jobs, work, "encode")
+
+
+def _record(source: Path, target: Path, status: str, seconds: float, pixels: int, error: str = "") -> dict:
+    """A manifest record: both files' sizes and SHA-256, and the model and scale of the container."""
+    record = {"input": str(source), "output": str(target), "status": status, "seconds": round(seconds, 3)}
+    if source.is_file():
+        record |= {"input_bytes": source.stat().st_size, "input_sha256": sha256_file(source)}
+    if status != "ok":
+        return record | {"error": error}
+    container = target if target.suffix == ".tadm" else source
+    header = read_header(container)
+    return record | {
+        "output_bytes": target.stat().st_size, "output_sha256": sha256_file(target), "scale": header.scale,
+        "model": header.model_id, "model_sha256": header.model_sha256.hex(),
+        "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
+    }  # fmt: skip
 
 
 def _parse_box(text: str | None) -> tuple[int, int, int, int] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tadmcodec_formats import TadmError, TadmReader
 
@@ -43,6 +44,17 @@ def _format_summary(s: dict) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if args.manifest is not None:
+        from ..manifest import audit
+
+        problems = audit(args.manifest)
+        for problem in problems:
+            print(f"DAMAGED: {problem}")
+        print(f"{args.manifest}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        return 1 if problems else 0
+    if not args.files:
+        print("tadmcodec verify: give files or --manifest DIR/manifest.jsonl", file=sys.stderr)
+        return 2
     damaged = 0
     for path in args.files:
         try:
@@ -67,5 +79,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     info.add_argument("--json", action="store_true", help="print a JSON list instead of text")
     info.set_defaults(run=_info)
     verify = commands.add_parser("verify", help="check every CRC, length and tile of each file")
-    verify.add_argument("files", nargs="+")
+    verify.add_argument("files", nargs="*")
+    verify.add_argument("--manifest", type=Path, help="audit a batch's outputs against its manifest.jsonl")
     verify.set_defaults(run=_verify)

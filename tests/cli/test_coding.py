@@ -42,11 +42,11 @@ def test_encode_decode_single(images: Path, tmp_path: Path, capsys: pytest.Captu
 def test_batches_with_folders_and_globs(images: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["encode", str(images), "--out-dir", str(out), "--model", "test-16x", "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["a.tadm", "b.tadm", "c.tadm"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.tadm", "b.tadm", "c.tadm", "manifest.jsonl"]
     decoded = tmp_path / "decoded"
     code = main(["decode", str(out / "*.tadm"), "--out-dir", str(decoded), "--format", "png", "--quiet"])
     assert code == 0
-    assert sorted(p.name for p in decoded.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert sorted(p.name for p in decoded.iterdir()) == ["a.png", "b.png", "c.png", "manifest.jsonl"]
 
 
 def test_existing_outputs_need_a_flag(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,92 @@
+"""Batch manifests: a record per input with hashes checked independently here, resume that redoes exactly
+the missing and damaged outputs, torn lines ignored, and the fixity audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tadmcodec.cli import main
+
+pytestmark = pytest.mark.usefixtures("registered_models")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def records(out: Path) -> dict[str, dict]:
+    """The latest record per input name, parsed here (whole lines only)."""
+    found = {}
+    for line in (out / "manifest.jsonl").read_text().splitlines():
+        if line.startswith("{") and line.endswith("}"):
+            record = json.loads(line)
+            found[Path(record["input"]).name] = record
+    return found
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(5):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"{index}.png")
+    (folder / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    arguments = ["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet"]
+    assert main(arguments) == 1  # the corrupt input fails, the others do not stop
+    return folder, out, arguments
+
+
+def test_every_input_is_recorded_with_its_hashes(batch: tuple[Path, Path, list[str]]) -> None:
+    folder, out, _ = batch
+    found = records(out)
+    assert set(found) == {f"{i}.png" for i in range(5)} | {"bad.png"}
+    assert found["bad.png"]["status"] == "failed" and "cannot read image" in found["bad.png"]["error"]
+    for index in range(5):
+        record, output = found[f"{index}.png"], out / f"{index}.tadm"
+        assert record["status"] == "ok" and record["output"] == str(output)
+        assert record["input_sha256"] == sha256(folder / f"{index}.png")
+        assert record["output_sha256"] == sha256(output) and record["output_bytes"] == output.stat().st_size
+        assert record["model"] == "test-16x" and record["scale"] == 16 and len(record["model_sha256"]) == 64
+        assert record["bpp"] == pytest.approx(8 * output.stat().st_size / (40 * 48), rel=1e-4)
+
+
+def test_a_rerun_redoes_exactly_the_missing_and_damaged(batch: tuple[Path, Path, list[str]]) -> None:
+    _, out, arguments = batch
+    (out / "0.tadm").unlink()
+    (out / "1.tadm").unlink()
+    (out / "2.tadm").unlink()
+    damaged = bytearray((out / "3.tadm").read_bytes())
+    damaged[100] ^= 0xFF
+    (out / "3.tadm").write_bytes(bytes(damaged))
+    untouched = (out / "4.tadm").stat().st_mtime_ns
+    lines_before = len((out / "manifest.jsonl").read_text().splitlines())
+    with open(out / "manifest.jsonl", "ab") as manifest:
+        manifest.write(b'{"input": "torn')  # a job killed mid-line
+    assert main(arguments) == 1  # bad.png fails again
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    redone = [json.loads(line) for line in lines[lines_before:] if line.startswith("{") and line.endswith("}")]
+    assert sorted(Path(r["input"]).name for r in redone) == ["0.png", "1.png", "2.png", "3.png", "bad.png"]
+    assert (out / "4.tadm").stat().st_mtime_ns == untouched
+    assert all(records(out)[f"{i}.png"]["output_sha256"] == sha256(out / f"{i}.tadm") for i in range(5))
+
+
+def test_the_audit_finds_a_flipped_byte_and_a_missing_file(batch: tuple[Path, Path, list[str]],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    _, out, _ = batch
+    assert main(["verify", "--manifest", str(out / "manifest.jsonl")]) == 0
+    flipped = bytearray((out / "1.tadm").read_bytes())
+    flipped[-20] ^= 0x01
+    (out / "1.tadm").write_bytes(bytes(flipped))
+    (out / "2.tadm").unlink()
+    capsys.readouterr()
+    assert main(["verify", "--manifest", str(out / "manifest.jsonl")]) == 1
+    report = capsys.readouterr().out
+    assert f"{out / '1.tadm'}: SHA-256 differs" in report and f"{out / '2.tadm'}: missing" in report
+    assert "2 problem(s)" in report
