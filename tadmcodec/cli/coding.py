@@ -71,7 +71,8 @@ def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list
 def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
     """Run work(source, target, progress bar) -> (pixels, metadata bytes) per job; one error line per
     failed file; print a summary. With --out-dir, keep DIR/manifest.jsonl: inputs whose recorded output
-    is intact are skipped, the others (re)done, and every result recorded (tadmcodec.manifest)."""
+    is intact are skipped (unless --overwrite), the others (re)done, every result recorded
+    (tadmcodec.manifest)."""
     if args.threads:
         import torch
 
@@ -82,7 +83,7 @@ def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Ca
     files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
     for source, target in files_bar:
         record = done.get(str(source))
-        if manifest and still_good(record, source, target):
+        if manifest and not args.overwrite and still_good(record, source, target):
             continue
         ours = record is not None and record.get("output") == str(target)  # a damaged output of this job
         job_start = time.perf_counter()
