@@ -6,6 +6,7 @@ Every failure is one line on stderr and a non-zero exit status; outputs are writ
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -58,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tadmcodec {args.command}: interrupted; no partial output was left", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`tadmcodec info ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Stopped as stopped:
         name = signal.Signals(stopped.signum).name
         print(f"tadmcodec {args.command}: stopped by {name}; no partial output was left", file=sys.stderr)

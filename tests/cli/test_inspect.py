@@ -66,3 +66,15 @@ def test_many_files_in_one_process_without_torch(files: dict[str, Path]) -> None
 def test_module_entry_point(files: dict[str, Path]) -> None:
     result = subprocess.run([sys.executable, "-m", "tadmcodec", "verify", str(files["damaged"])], capture_output=True)
     assert result.returncode == 1
+
+
+def test_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    """`tadmcodec info MANY | head -1`: the reader leaves early; the command stops without a traceback."""
+    files = []
+    for index in range(200):
+        path = tmp_path / f"{index}.tadm"
+        path.write_bytes(make_container(width=40, height=20, scale=16)[0])
+        files.append(str(path))
+    command = f"{sys.executable} -m tadmcodec info {' '.join(files)} | head -1"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    assert result.stdout.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
