@@ -89,10 +89,9 @@ def check_model(model: str | None, scale: int) -> str:
     if type(scale) is not int or scale not in DEFAULT_MODELS:
         raise InputImageError(f"scale must be the integer 16 or 32, got {scale!r}")
     name = model or DEFAULT_MODELS[scale]
-    if model_scale(resolve_model(name, allow_path=True)) != scale:
-        raise InputImageError(
-            f"model {name} rescales by {model_scale(resolve_model(name, allow_path=True))}, not {scale}"
-        )
+    declared = model_scale(resolve_model(name, allow_path=True))
+    if declared != scale:
+        raise InputImageError(f"model {name} rescales by {declared}, not {scale}")
     return name
 
 
@@ -124,7 +123,9 @@ def encode(
     name = check_model(model, scale)  # before reading the input or importing torch
     with _open_input(image) as prepared:
         metadata = Metadata() if strip_metadata else prepared.metadata
-        codec = load_codec(name, scale, device)
+        from .codec import Codec
+
+        codec = Codec.load(name, device, allow_path=True)  # checked above
         lr, grid = codec.encode(prepared.rgb, progress)
         width, height = prepared.size
         header = Header(

@@ -10,7 +10,6 @@ has its recorded SHA-256 and redoes the rest; `tadmcodec verify --manifest` audi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,15 +17,9 @@ from typing import Any
 
 from tadmcodec_formats import TadmError, TadmReader
 
+from .hashing import file_sha256
+
 MANIFEST_NAME = "manifest.jsonl"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def append(manifest: Path, record: dict[str, Any]) -> None:
@@ -62,8 +55,8 @@ def read(manifest: Path) -> dict[str, dict[str, Any]]:
 def still_good(record: dict[str, Any] | None, source: Path, target: Path) -> bool:
     """The record says the input was done, and neither the input nor the output changed since."""
     return (record is not None and record.get("status") == "ok" and target.is_file()
-            and record.get("output") == str(target) and record.get("output_sha256") == sha256_file(target)
-            and record.get("input_sha256") == sha256_file(source))  # fmt: skip
+            and record.get("output") == str(target) and record.get("output_sha256") == file_sha256(target)
+            and record.get("input_sha256") == file_sha256(source))  # fmt: skip
 
 
 def audit(manifest: Path) -> list[str]:
@@ -78,7 +71,7 @@ def audit(manifest: Path) -> list[str]:
         output = Path(record["output"])
         if not output.is_file():
             problems.append(f"{output}: missing")
-        elif sha256_file(output) != record["output_sha256"]:
+        elif file_sha256(output) != record["output_sha256"]:
             problems.append(f"{output}: SHA-256 differs from the manifest")
         elif output.suffix == ".tadm":
             try:

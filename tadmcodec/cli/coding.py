@@ -12,8 +12,9 @@ from tqdm import tqdm
 
 from ..api import read_header
 from ..errors import TadmError
+from ..hashing import file_sha256
 from ..image_io import IMAGE_SUFFIXES
-from ..manifest import MANIFEST_NAME, sha256_file, still_good
+from ..manifest import MANIFEST_NAME, still_good
 from ..manifest import append as append_record
 from ..manifest import read as read_manifest
 from ..progress import Progress
@@ -135,13 +136,13 @@ def _record(source: Path, target: Path, status: str, seconds: float, pixels: int
     """A manifest record: both files' sizes and SHA-256, and the model and scale of the container."""
     record = {"input": str(source), "output": str(target), "status": status, "seconds": round(seconds, 3)}
     if source.is_file():
-        record |= {"input_bytes": source.stat().st_size, "input_sha256": sha256_file(source)}
+        record |= {"input_bytes": source.stat().st_size, "input_sha256": file_sha256(source)}
     if status != "ok":
         return record | {"error": error}
     container = target if target.suffix == ".tadm" else source
     header = read_header(container)
     return record | {
-        "output_bytes": target.stat().st_size, "output_sha256": sha256_file(target), "scale": header.scale,
+        "output_bytes": target.stat().st_size, "output_sha256": file_sha256(target), "scale": header.scale,
         "model": header.model_id, "model_sha256": header.model_sha256.hex(),
         "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
     }  # fmt: skip
