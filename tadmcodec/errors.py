@@ -15,7 +15,12 @@ class InputImageError(TadmError):
     """An input image cannot be encoded (unreadable, unsupported mode or bit depth, too large)."""
 
 
-__all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "TadmError", "UnknownModelError"]
+class OutputExistsError(TadmError):
+    """The output file exists and no flag allows replacing or skipping it."""
+
+
+__all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "OutputExistsError", "TadmError",
+           "UnknownModelError"]  # fmt: skip
 
 
 class LargeImageWarning(UserWarning):

@@ -25,9 +25,9 @@ LAYERS = [
     ["tadmcodec.models", "tadmcodec.model_folder"],
     ["tadmcodec.pipeline", "tadmcodec.timestep_map"],
     ["tadmcodec.codec"],
-    ["tadmcodec.tadm_file", "tadmcodec.api", "tadmcodec.manifest"],
+    ["tadmcodec.tadm_file", "tadmcodec.api"],
     ["tadmcodec_plugins"],
-    ["tadmcodec.training", "tadmcodec.evaluation"],
+    ["tadmcodec.training", "tadmcodec.evaluation", "tadmcodec.batch"],
     ["tadmcodec.cli", "tadmcodec.__main__"],
     ["tadmcodec"],  # the package itself (its __init__): re-exports the API, registers the plugin
 ]  # fmt: skip

@@ -1,32 +1,19 @@
-"""`tadmcodec encode` and `tadmcodec decode`, for one file or batches, with progress and a summary."""
+"""`tadmcodec encode` and `tadmcodec decode`, for one file or batches (locally or on Ray), with progress
+and a summary."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from tqdm import tqdm
-
-from ..api import read_header
+from ..batch import BatchOptions, RayOptions, plan_jobs, run_jobs
+from ..batch.jobs import FileJob
+from ..batch.manifest import MANIFEST_NAME
 from ..errors import TadmError
-from ..hashing import file_sha256
-from ..image_io import IMAGE_SUFFIXES
-from ..manifest import MANIFEST_NAME, still_good
-from ..manifest import append as append_record
-from ..manifest import read as read_manifest
-from ..progress import Progress
-from .paths import TADM_SUFFIXES, add_overwrite_flags, expand_inputs, plan_outputs, should_write
-
-
-def _add_output_flags(parser: argparse.ArgumentParser) -> None:
-    add_overwrite_flags(parser)
-    parser.add_argument("--out-dir", type=Path, help="write one output per input into this folder")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
-    parser.add_argument("--threads", type=positive_int, help="CPU threads for the model (default: one per core)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+from .paths import add_overwrite_flags
 
 
 def positive_int(text: str) -> int:
@@ -34,6 +21,20 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    add_overwrite_flags(parser)
+    parser.add_argument("--out-dir", type=Path, help="write one output per input into this folder (with a manifest)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads per process or Ray worker")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    batch = parser.add_argument_group("batches (with --out-dir)")
+    batch.add_argument("--engine", choices=("local", "ray"), default="local", help="run here, or on a Ray cluster")
+    batch.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else start a local one)")
+    batch.add_argument("--workers", type=positive_int, help="Ray workers (default: the cluster's CPUs or GPUs)")
+    batch.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray worker (a fraction shares)")
+    batch.add_argument("--max-failures", type=int, help="stop the job once more inputs than this have failed")
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -57,95 +58,58 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     decode.set_defaults(run=_decode)
 
 
-def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list[tuple[Path, Path]]:
+def _options(args: argparse.Namespace, **specific: Any) -> BatchOptions:
+    return BatchOptions(operation=args.command, device=args.device, threads=args.threads, overwrite=args.overwrite,
+                        skip_existing=args.skip_existing, **specific)  # fmt: skip
+
+
+def _jobs(args: argparse.Namespace, options: BatchOptions) -> tuple[BatchOptions, list[FileJob]]:
+    """With --out-dir the planned batch; else the one INPUT OUTPUT pair (no manifest, and an existing
+    output is refused before any work)."""
     if args.out_dir is not None:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        return plan_outputs(expand_inputs(args.paths, suffixes), args.out_dir, out_suffix)
+        return options, plan_jobs(args.paths, args.out_dir, options)
+    if args.engine != "local":
+        raise TadmError("--engine ray needs --out-dir")
     if len(args.paths) != 2:
         raise TadmError(f"give INPUT and OUTPUT, or inputs with --out-dir ({len(args.paths)} paths given)")
     source, target = Path(args.paths[0]), Path(args.paths[1])
     if not target.resolve().parent.is_dir():
         raise TadmError(f"cannot write {target}: the folder {target.parent} does not exist")
-    return [(source, target)]
+    return replace(options, accept_identical=False), [FileJob(source, target)]
 
 
-def _run_batch(args: argparse.Namespace, jobs: list[tuple[Path, Path]], work: Callable, verb: str) -> int:
-    """Run work(source, target, progress bar) -> (pixels, metadata bytes) per job; one error line per
-    failed file; print a summary. With --out-dir, keep DIR/manifest.jsonl: inputs whose recorded output
-    is intact are skipped (unless --overwrite), the others (re)done, every result recorded
-    (tadmcodec.manifest)."""
-    if args.threads:
+def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -> int:
+    """Run the jobs, one error line per failed file, and print the summary."""
+    if args.threads and args.engine == "local":
         import torch
 
         torch.set_num_threads(args.threads)
+
+    def report_failure(record: dict[str, Any]) -> None:
+        print(f"tadmcodec {args.command}: {record['input']}: {record['error']}", file=sys.stderr)
+
+    ray = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     manifest = args.out_dir / MANIFEST_NAME if args.out_dir is not None else None
-    done = read_manifest(manifest) if manifest else {}
-    failures, totals, start = 0, {"files": 0, "in": 0, "out": 0, "pixels": 0, "meta": 0}, time.perf_counter()
-    files_bar = tqdm(jobs, desc=f"{verb} files", unit="file", disable=args.quiet or len(jobs) < 2)
-    for source, target in files_bar:
-        record = done.get(str(source))
-        if manifest and not args.overwrite and still_good(record, source, target):
-            continue
-        ours = record is not None and record.get("output") == str(target)  # a damaged output of this job
-        job_start = time.perf_counter()
-        try:
-            if not should_write(source, target, args.overwrite or ours, args.skip_existing):
-                continue
-            with tqdm(desc=source.name, unit="patch", disable=args.quiet, leave=False) as patches:
-                pixels, metadata = work(source, target, patches)
-            totals["files"] += 1
-            totals["in"] += source.stat().st_size
-            totals["out"] += target.stat().st_size
-            totals["pixels"] += pixels
-            totals["meta"] += metadata
-            if manifest:
-                append_record(manifest, _record(source, target, "ok", time.perf_counter() - job_start, pixels))
-        except (TadmError, OSError) as err:
-            failures += 1
-            print(f"tadmcodec {args.command}: {source}: {err}", file=sys.stderr)
-            if manifest:
-                append_record(manifest, _record(source, target, "failed", time.perf_counter() - job_start, 0,
-                                                str(err)))  # fmt: skip
-    seconds = time.perf_counter() - start
-    tadm_bytes = totals["out"] if verb == "encode" else totals["in"]
-    bpp = 8 * tadm_bytes / max(totals["pixels"], 1)
-    payload_bpp = 8 * (tadm_bytes - totals["meta"]) / max(totals["pixels"], 1)
-    print(f"{verb}d {totals['files']} file(s), {failures} failed: {totals['in']} bytes in, {totals['out']} bytes out, "
-          f"{bpp:.4f} bpp ({payload_bpp:.4f} without {totals['meta']} bytes of metadata), {seconds:.1f} s")  # fmt: skip
-    return 1 if failures else 0
+    report = run_jobs(jobs, options, manifest=manifest, engine=args.engine, ray=ray, max_failures=args.max_failures,
+                      quiet=args.quiet, on_failure=report_failure)  # fmt: skip
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from ..api import check_model, encode
+    from ..api import check_model
 
-    def work(source: Path, target: Path, progress: Progress) -> tuple[int, int]:
-        result = encode(source, target, scale=args.scale, model=args.model, device=args.device, progress=progress,
-                        strip_metadata=args.strip_metadata)  # fmt: skip
-        return result.width * result.height, result.metadata_bytes
-
+    model = args.model
+    if model is not None and Path(model).is_dir():  # workers elsewhere resolve the same folder
+        model = str(Path(model).absolute())
+    options = _options(args, scale=args.scale, model=model, strip_metadata=args.strip_metadata)
     try:
         check_model(args.model, args.scale)
-        jobs = _jobs(args, IMAGE_SUFFIXES, ".tadm")
+        options, jobs = _jobs(args, options)
     except TadmError as err:
         print(f"tadmcodec encode: {err}", file=sys.stderr)
         return 2
-    return _run_batch(args, jobs, work, "encode")
-
-
-def _record(source: Path, target: Path, status: str, seconds: float, pixels: int, error: str = "") -> dict:
-    """A manifest record: both files' sizes and SHA-256, and the model and scale of the container."""
-    record = {"input": str(source), "output": str(target), "status": status, "seconds": round(seconds, 3)}
-    if source.is_file():
-        record |= {"input_bytes": source.stat().st_size, "input_sha256": file_sha256(source)}
-    if status != "ok":
-        return record | {"error": error}
-    container = target if target.suffix == ".tadm" else source
-    header = read_header(container)
-    return record | {
-        "output_bytes": target.stat().st_size, "output_sha256": file_sha256(target), "scale": header.scale,
-        "model": header.model_id, "model_sha256": header.model_sha256.hex(),
-        "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
-    }  # fmt: skip
+    return _run(args, options, jobs)
 
 
 def _parse_box(text: str | None) -> tuple[int, int, int, int] | None:
@@ -159,25 +123,25 @@ def _parse_box(text: str | None) -> tuple[int, int, int, int] | None:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from ..image_output import output_format, save_image
-    from ..tadm_file import TadmFile
+    from ..image_output import output_format
 
     try:
-        jobs = _jobs(args, TADM_SUFFIXES, f".{args.format.lower().lstrip('.')}")
-        box = _parse_box(args.box)
-        for _, target in jobs:
-            output_format(target)
+        options = _options(args, format=args.format, box=_parse_box(args.box), timestep_scale=args.timestep_scale,
+                           timestep=args.timestep)  # fmt: skip
+        options, jobs = _jobs(args, options)
+        for job in jobs:
+            output_format(job.target)
         if args.timestep_map and len(jobs) != 1:
             raise TadmError("--timestep-map takes a single input")
     except TadmError as err:
         print(f"tadmcodec decode: {err}", file=sys.stderr)
         return 2
+    status = _run(args, options, jobs)
+    if args.timestep_map and status == 0:
+        from ..image_output import save_image
+        from ..tadm_file import TadmFile
 
-    def work(source: Path, target: Path, progress: Progress) -> tuple[int, int]:
-        with TadmFile(source, device=args.device, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm:
-            tadm.save(target, box=box, progress=progress)
-            if args.timestep_map:
-                save_image(tadm.timestep_map(), args.timestep_map)
-            return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
-
-    return _run_batch(args, jobs, work, "decode")
+        with TadmFile(jobs[0].source, device=args.device, timestep_scale=args.timestep_scale,
+                      timestep=args.timestep) as tadm:  # fmt: skip
+            save_image(tadm.timestep_map(), args.timestep_map)
+    return status

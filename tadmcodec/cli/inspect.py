@@ -45,9 +45,9 @@ def _format_summary(s: dict) -> str:
 
 def _verify(args: argparse.Namespace) -> int:
     if args.manifest is not None:
-        from ..manifest import audit
+        from ..batch import RayOptions, audit
 
-        problems = audit(args.manifest)
+        problems = audit(args.manifest, engine=args.engine, ray=RayOptions(address=args.ray_address))
         for problem in problems:
             print(f"DAMAGED: {problem}")
         print(f"{args.manifest}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
@@ -81,4 +81,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     verify = commands.add_parser("verify", help="check every CRC, length and tile of each file")
     verify.add_argument("files", nargs="*")
     verify.add_argument("--manifest", type=Path, help="audit a batch's outputs against its manifest.jsonl")
+    verify.add_argument("--engine", choices=("local", "ray"), default="local", help="audit here or on a Ray cluster")
+    verify.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else start a local one)")
     verify.set_defaults(run=_verify)

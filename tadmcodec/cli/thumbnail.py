@@ -8,8 +8,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..batch.paths import should_write
 from ..errors import TadmError
-from .paths import add_overwrite_flags, should_write
+from .paths import add_overwrite_flags
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:

@@ -90,3 +90,30 @@ def test_the_audit_finds_a_flipped_byte_and_a_missing_file(batch: tuple[Path, Pa
     report = capsys.readouterr().out
     assert f"{out / '1.tadm'}: SHA-256 differs" in report and f"{out / '2.tadm'}: missing" in report
     assert "2 problem(s)" in report
+
+
+def test_outputs_without_records_are_kept_only_when_identical(batch: tuple[Path, Path, list[str]]) -> None:
+    """A job killed after writing an output but before recording it: the rerun accepts the identical
+    output without replacing it, and still refuses a different file nobody recorded."""
+    _, out, arguments = batch
+    (out / "manifest.jsonl").unlink()
+    (out / "1.tadm").write_bytes(b"someone else's file")
+    untouched = (out / "0.tadm").stat().st_mtime_ns
+    assert main(arguments) == 1
+    found = records(out)
+    assert found["0.png"]["status"] == "ok" and (out / "0.tadm").stat().st_mtime_ns == untouched
+    assert found["1.png"]["status"] == "failed" and "exists" in found["1.png"]["error"]
+    assert (out / "1.tadm").read_bytes() == b"someone else's file"
+    assert sorted(p.name for p in out.iterdir()) == ["0.tadm", "1.tadm", "2.tadm", "3.tadm", "4.tadm", "manifest.jsonl"]
+
+
+def test_max_failures_stops_the_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for name in ("a-bad.png", "b-bad.png"):
+        (folder / name).write_bytes(b"not an image")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(folder / "c.png")
+    assert main(["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet",
+                 "--max-failures", "1"]) == 1  # fmt: skip
+    assert sorted(Path(r["input"]).name for r in records(out).values()) == ["a-bad.png", "b-bad.png"]
+    assert not (out / "c.tadm").exists() and "stopped: too many failures" in capsys.readouterr().out

@@ -1,11 +1,12 @@
 """The fixity manifest of a batch output folder (`tadmcodec encode/decode ... --out-dir DIR`):
 DIR/manifest.jsonl, one JSON line per input, appended as the job goes, as archives keep them.
 
-A record: input path, bytes and SHA-256; output path, bytes and SHA-256; scale, model id and weight
-digest; bpp; seconds; status (ok or failed) and the error of a failure. Each line is written with a
+A record: absolute input path, bytes and SHA-256; output path, bytes and SHA-256; scale, model id and
+weight digest; pixels, metadata bytes and bpp; seconds; status (ok, failed or skipped) and the error
+of a failure. Only the job's driver appends (Ray workers return their records to it). Each line is written with a
 single append and flushed to disk, so a job killed at any moment leaves whole lines; a torn last line
 is skipped on reading. The latest record of an input wins, so a rerun skips inputs whose output still
-has its recorded SHA-256 and redoes the rest; `tadmcodec verify --manifest` audits every output.
+has its recorded SHA-256 and redoes the rest; `tadmcodec verify --manifest` audits every output (batch.audit).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from tadmcodec_formats import TadmError, TadmReader
 
-from .hashing import file_sha256
+from ..hashing import file_sha256
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -47,7 +48,9 @@ def read(manifest: Path) -> dict[str, dict[str, Any]]:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and "input" in record:
+        if isinstance(record, dict) and "input" in record and "output" in record:
+            for key in ("input", "output"):  # older manifests kept the paths as given, relative ones too
+                record[key] = str(Path(record[key]).absolute())
             records[record["input"]] = record
     return records
 
@@ -59,24 +62,22 @@ def still_good(record: dict[str, Any] | None, source: Path, target: Path) -> boo
             and record.get("input_sha256") == file_sha256(source))  # fmt: skip
 
 
-def audit(manifest: Path) -> list[str]:
-    """What is wrong with the outputs the manifest records as done: missing, changed, or (containers)
-    failing their own checks. Empty when all is well."""
-    if not manifest.is_file():
-        return [f"{manifest}: no such manifest"]
-    problems = []
-    for record in read(manifest).values():
-        if record.get("status") != "ok":
-            continue
-        output = Path(record["output"])
-        if not output.is_file():
-            problems.append(f"{output}: missing")
-        elif file_sha256(output) != record["output_sha256"]:
-            problems.append(f"{output}: SHA-256 differs from the manifest")
-        elif output.suffix == ".tadm":
-            try:
-                with TadmReader(output) as reader:
-                    reader.verify()
-            except (TadmError, OSError) as err:
-                problems.append(f"{output}: {type(err).__name__}: {err}")
-    return problems
+def recorded_outputs(manifest: Path) -> list[dict[str, Any]]:
+    """The latest records whose status is ok: the outputs the folder should hold."""
+    return [record for record in read(manifest).values() if record.get("status") == "ok"]
+
+
+def check_output(record: dict[str, Any]) -> str | None:
+    """What is wrong with one recorded output, or None."""
+    output = Path(record["output"])
+    if not output.is_file():
+        return f"{output}: missing"
+    if file_sha256(output) != record["output_sha256"]:
+        return f"{output}: SHA-256 differs from the manifest"
+    if output.suffix == ".tadm":
+        try:
+            with TadmReader(output) as reader:
+                reader.verify()
+        except (TadmError, OSError) as err:
+            return f"{output}: {type(err).__name__}: {err}"
+    return None

@@ -1,0 +1,148 @@
+"""One file of a batch: decide whether it needs doing, do it, and describe the result as a manifest
+record. Both engines run exactly this, so their outputs and records are the same."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import OutputExistsError, TadmError
+from ..hashing import file_sha256
+from ..progress import Progress
+from ..raster import Box
+from .manifest import still_good
+from .paths import should_write
+
+Operation = Literal["encode", "decode"]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What to do with each file. Encoding: scale, model, strip_metadata. Decoding: format (png, tif, jpg,
+    webp), box, timestep_scale, timestep. Both: device (default CUDA when available), threads (torch
+    CPU threads per process or worker), overwrite / skip_existing for outputs the manifest does not know;
+    accept_identical keeps such an output when it is byte-identical to what the job writes (the output
+    of an attempt that died before its record), refusing only different ones."""
+
+    operation: Operation
+    scale: int = 16
+    model: str | None = None
+    strip_metadata: bool = False
+    format: str = "png"
+    box: Box | None = None
+    timestep_scale: float = 1.0
+    timestep: int | None = None
+    device: str | None = None
+    threads: int | None = None
+    overwrite: bool = False
+    skip_existing: bool = False
+    accept_identical: bool = True
+
+    @property
+    def output_suffix(self) -> str:
+        return ".tadm" if self.operation == "encode" else f".{self.format.lower().lstrip('.')}"
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """An input, its output, and the manifest's latest record of that input (None: never done)."""
+
+    source: Path
+    target: Path
+    previous: dict[str, Any] | None = None
+
+
+class FileCoder:
+    """Does one FileJob at a time with the options; the model loads on the first file and stays loaded
+    (codec.Codec.load keeps it per process), so a long-lived worker loads it once."""
+
+    def __init__(self, options: BatchOptions) -> None:
+        self.options = options
+        if options.threads:
+            import torch
+
+            torch.set_num_threads(options.threads)
+
+    def warm_up(self) -> None:
+        """Load the encoding model now (decoding models are named by each file)."""
+        if self.options.operation == "encode":
+            from ..api import load_codec
+
+            load_codec(self.options.model, self.options.scale, self.options.device)
+
+    def __call__(self, job: FileJob, progress: Progress | None = None) -> dict[str, Any] | None:
+        """The manifest record of doing the job: status ok, failed (with the error) or skipped (an existing
+        output kept by skip_existing); None when the manifest already records this output intact."""
+        options, source, target = self.options, job.source, job.target
+        if not options.overwrite and still_good(job.previous, source, target):
+            return None
+        ours = job.previous is not None and job.previous.get("output") == str(target)  # our damaged output
+        start = time.perf_counter()
+        try:
+            try:
+                if not should_write(source, target, options.overwrite or ours, options.skip_existing):
+                    return _record(source, target, "skipped", start)
+                pixels, metadata_bytes = self._work(source, target, progress)
+            except OutputExistsError:
+                if not options.accept_identical:
+                    raise
+                pixels, metadata_bytes = self._work_if_identical(source, target, progress)
+            return _record(source, target, "ok", start, pixels, metadata_bytes)
+        except (TadmError, OSError) as err:
+            return _record(source, target, "failed", start, error=str(err))
+
+    def _work_if_identical(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
+        """Write beside an existing output nobody recorded and keep it if it is byte-identical to what we
+        write: the output of an attempt that died before its record (a killed worker or job) is accepted,
+        anything else is refused. The scratch file is named so that atomic writers clean it up if we die."""
+        scratch = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}{target.suffix}")
+        try:
+            result = self._work(source, scratch, progress)
+            if not filecmp.cmp(scratch, target, shallow=False):
+                raise OutputExistsError(f"{target} exists (use --overwrite or --skip-existing)")
+            return result
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    def _work(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
+        """Write the output; (pixels of the image, bytes of carried metadata)."""
+        options = self.options
+        if options.operation == "encode":
+            from ..api import encode
+
+            result = encode(source, target, scale=options.scale, model=options.model, device=options.device,
+                            progress=progress, strip_metadata=options.strip_metadata)  # fmt: skip
+            return result.width * result.height, result.metadata_bytes
+        from ..tadm_file import TadmFile
+
+        with TadmFile(source, device=options.device, timestep_scale=options.timestep_scale,
+                      timestep=options.timestep) as tadm:  # fmt: skip
+            tadm.save(target, box=options.box, progress=progress)
+            return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
+
+
+def _record(source: Path, target: Path, status: str, start: float, pixels: int = 0, metadata_bytes: int = 0,
+            error: str = "") -> dict[str, Any]:  # fmt: skip
+    """A manifest record: both files' sizes and SHA-256, the model and scale of the container, bpp."""
+    from ..api import read_header
+
+    record: dict[str, Any] = {"input": str(source), "output": str(target), "status": status}
+    if source.is_file():
+        record |= {"input_bytes": source.stat().st_size, "input_sha256": file_sha256(source)}
+    if status == "failed":
+        return record | {"error": error, "seconds": round(time.perf_counter() - start, 3)}
+    if status == "skipped":
+        return record | {"seconds": 0.0}
+    container = target if target.suffix == ".tadm" else source
+    header = read_header(container)
+    return record | {
+        "output_bytes": target.stat().st_size, "output_sha256": file_sha256(target), "scale": header.scale,
+        "model": header.model_id, "model_sha256": header.model_sha256.hex(), "pixels": pixels,
+        "metadata_bytes": metadata_bytes, "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
+        "seconds": round(time.perf_counter() - start, 3),
+    }  # fmt: skip
