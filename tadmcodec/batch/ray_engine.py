@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import TadmError
 from .jobs import BatchOptions, FileCoder, FileJob
 
 if TYPE_CHECKING:
@@ -59,11 +60,17 @@ class _Worker:
 
 def connect(address: str | None) -> bool:
     """Join (or start) the cluster unless this process already has; True when this call connected."""
-    import ray
-
+    try:
+        import ray
+        import ray.data
+    except ImportError as err:
+        raise TadmError(f"the Ray engine needs Ray Data: pip install 'tadmcodec[ray]' ({err})") from None
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise TadmError(f"cannot join the Ray cluster at {address or 'RAY_ADDRESS'}: {err}") from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the driver shows one bar over files
     context.print_on_execution_start = False
@@ -76,14 +83,14 @@ def connect(address: str | None) -> bool:
 
 def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions) -> Iterator[dict[str, Any] | None]:
     """Each job's record as workers finish them (None for an output the manifest keeps)."""
-    import ray
-
     threads = options.threads or 1
     gpus = ray_options.gpus_per_worker
     if gpus > 0 and options.device is None:
         options = replace(options, device="cuda")
     options = replace(options, threads=threads)
     started = connect(ray_options.address)
+    import ray
+
     try:
         workers = ray_options.workers or _default_workers(ray.cluster_resources(), threads, gpus)
         items = [{"source": str(job.source), "target": str(job.target),
@@ -120,9 +127,9 @@ def _default_workers(resources: dict[str, float], threads: int, gpus: float) -> 
 def map_on_ray(function: Callable[[dict[str, Any]], Any], records: list[dict[str, Any]],
                ray_options: RayOptions) -> list[Any]:  # fmt: skip
     """function(record) for every record, as Ray tasks (no model, so no actors), in any order."""
+    started = connect(ray_options.address)
     import ray
 
-    started = connect(ray_options.address)
     try:
         rows = [{"record": json.dumps(record)} for record in records]
         dataset = ray.data.from_items(rows).map(lambda row: {"result": json.dumps(function(json.loads(row["record"])))})

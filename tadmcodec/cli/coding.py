@@ -90,8 +90,12 @@ def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -
 
     ray = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     manifest = args.out_dir / MANIFEST_NAME if args.out_dir is not None else None
-    report = run_jobs(jobs, options, manifest=manifest, engine=args.engine, ray=ray, max_failures=args.max_failures,
-                      quiet=args.quiet, on_failure=report_failure)  # fmt: skip
+    try:
+        report = run_jobs(jobs, options, manifest=manifest, engine=args.engine, ray=ray,
+                          max_failures=args.max_failures, quiet=args.quiet, on_failure=report_failure)  # fmt: skip
+    except TadmError as err:  # the engine itself (Ray missing, cluster unreachable); files fail one by one
+        print(f"tadmcodec {args.command}: {err}", file=sys.stderr)
+        return 2
     print(report.summary())
     return 0 if report.ok else 1
 

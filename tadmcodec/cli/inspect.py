@@ -47,7 +47,11 @@ def _verify(args: argparse.Namespace) -> int:
     if args.manifest is not None:
         from ..batch import RayOptions, audit
 
-        problems = audit(args.manifest, engine=args.engine, ray=RayOptions(address=args.ray_address))
+        try:
+            problems = audit(args.manifest, engine=args.engine, ray=RayOptions(address=args.ray_address))
+        except TadmError as err:
+            print(f"tadmcodec verify: {err}", file=sys.stderr)
+            return 2
         for problem in problems:
             print(f"DAMAGED: {problem}")
         print(f"{args.manifest}: {'ok' if not problems else f'{len(problems)} problem(s)'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,15 @@ def test_max_failures_stops_the_job(tmp_path: Path, capsys: pytest.CaptureFixtur
                  "--max-failures", "1"]) == 1  # fmt: skip
     assert sorted(Path(r["input"]).name for r in records(out).values()) == ["a-bad.png", "b-bad.png"]
     assert not (out / "c.tadm").exists() and "stopped: too many failures" in capsys.readouterr().out
+
+
+def test_the_ray_engine_without_ray_is_a_clear_error(
+    batch: tuple[Path, Path, list[str]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, arguments = batch
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where Ray is not installed: importing it fails
+    capsys.readouterr()
+    assert main([*arguments, "--overwrite", "--engine", "ray"]) == 2
+    assert main(["verify", "--manifest", str(out / "manifest.jsonl"), "--engine", "ray"]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and all("pip install 'tadmcodec[ray]'" in line for line in errors)
