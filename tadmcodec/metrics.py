@@ -24,7 +24,7 @@ from PIL import Image
 BLOCK = 8
 
 
-def _gaussian(size: int = 11, sigma: float = 1.5, device: torch.device | None = None) -> torch.Tensor:
+def gaussian_kernel(size: int = 11, sigma: float = 1.5, device: torch.device | None = None) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float32, device=device) - size // 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
     return g / g.sum()
@@ -33,7 +33,7 @@ def _gaussian(size: int = 11, sigma: float = 1.5, device: torch.device | None = 
 def _ssim_parts(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SSIM and contrast-structure terms per image, for images in [0, 1]."""
     channels = a.shape[1]
-    g = _gaussian(device=a.device)
+    g = gaussian_kernel(device=a.device)
     window = (g[:, None] * g[None, :]).expand(channels, 1, -1, -1)
 
     def blur(v: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
-"""Training losses that are not metrics: image-gradient L1 and the 8-pixel grid penalty (the metrics
-live in tadmcodec.metrics).
+"""Training losses that are not metrics: image-gradient L1, the 8-pixel grid penalty and the timestep
+ranking term (the metrics live in tadmcodec.metrics).
 
 LPIPS and DISTS need network weights that cannot be downloaded here; the perceptual term of the
 shipped models is (1 - MS-SSIM) + gradient L1, documented in the model card.
@@ -8,6 +8,9 @@ shipped models is (1 - MS-SSIM) + gradient L1, documented in the model card.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+from ..metrics import gaussian_kernel, luma
 
 
 def gradient_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -31,3 +34,29 @@ def grid_excess_loss(y: torch.Tensor, x: torch.Tensor, block: int = 8) -> torch.
         return across_x + across_y
 
     return (excess(y) - excess(x).detach()).abs()
+
+
+def detail_energy_per_image(x: torch.Tensor) -> torch.Tensor:
+    """D(Y) of each image (B,): mean squared difference between BT.601 luma (0-255 scale) and its Gaussian
+    blur (sigma 1.5), the torch form of tadmcodec.metrics.detail_energy, for images x in [-1, 1]."""
+    y = luma((x.clamp(-1, 1) + 1) / 2) * 255.0
+    kernel = gaussian_kernel(device=x.device)
+    size = kernel.numel()
+    padded = F.pad(y, (size // 2,) * 4, mode="reflect")
+    blurred = F.conv2d(F.conv2d(padded, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))
+    return ((y - blurred) ** 2).mean(dim=(1, 2, 3))
+
+
+def timestep_rank_loss(
+    t: torch.Tensor, x: torch.Tensor, temperature: float = 10.0, margin: float = 0.25
+) -> torch.Tensor:
+    """Pairwise logistic ranking of the crops' timesteps t (B,) by the detail energy of their originals x:
+    for each pair whose log energies differ by more than `margin`, softplus(-(t_more - t_less) / T).
+    Only the order is asked for (paper Fig. 14: texture gets larger timesteps than flat areas); the
+    fidelity terms keep choosing the scale. Zero when no pair qualifies."""
+    log_energy = torch.log(detail_energy_per_image(x) + 1e-3)
+    more = log_energy[:, None] - log_energy[None, :] > margin
+    if not more.any():
+        return t.sum() * 0.0
+    gap = (t[:, None] - t[None, :]) / temperature
+    return F.softplus(-gap[more]).mean()

@@ -33,7 +33,7 @@ from ..models.lora import add_lora
 from ..models.tadm import TADMModel
 from ..pixels import tensor_to_images, unit_range
 from .adversarial import AdversarialTerm
-from .losses import gradient_l1, grid_excess_loss
+from .losses import gradient_l1, grid_excess_loss, timestep_rank_loss
 
 
 def bicubic_baseline(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -307,6 +307,8 @@ class TADMStage(Stage):
         if self.adversarial is not None:  # balanced at the hybrid scheduler's last layer, which both reach
             fidelity = sum(terms.values())
             terms["adv"], logged = self.adversarial(x, out["x_hat"], fidelity, self.tadm.scheduler.conv_out.weight)
+        if "t" in out and w.get("timestep_rank", 0.0) > 0:  # textured crops above flat ones (paper Fig. 14)
+            terms["rank"] = w["timestep_rank"] * timestep_rank_loss(out["t"], x)
         loss = sum(terms.values())
         logged |= {k: v.item() for k, v in terms.items()}
         if "t" in out:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+import tadmcodec
 from tadmcodec.cli import main
 
 pytestmark = pytest.mark.usefixtures("registered_models")
@@ -47,6 +50,25 @@ def test_batches_with_folders_and_globs(images: Path, tmp_path: Path) -> None:
     code = main(["decode", str(out / "*.tadm"), "--out-dir", str(decoded), "--format", "png", "--quiet"])
     assert code == 0
     assert sorted(p.name for p in decoded.iterdir()) == ["a.png", "b.png", "c.png", "manifest.jsonl"]
+
+
+def test_thumbnails_of_a_folder_in_one_process_without_torch(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["encode", str(images), "--out-dir", str(out), "--model", "test-16x", "--quiet"]) == 0
+    (out / "broken.tadm").write_bytes(b"not a container")
+    script = (
+        "import sys\nfrom tadmcodec.cli import main\n"
+        f"rc = main(['thumbnail', {str(out)!r}, '--out-dir', {str(tmp_path / 'thumbs')!r}, '--format', 'webp'])\n"
+        "assert 'torch' not in sys.modules\nsys.exit(rc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "broken.tadm" in result.stderr
+    thumbs = sorted((tmp_path / "thumbs").iterdir())
+    assert [p.name for p in thumbs] == ["a.webp", "b.webp", "c.webp"]
+    for thumb in thumbs:
+        with tadmcodec.open(out / f"{thumb.stem}.tadm") as stored:
+            expected = np.asarray(stored.thumbnail().convert("RGB"))
+        assert np.array_equal(np.asarray(Image.open(thumb).convert("RGB")), expected)  # lossless WebP
 
 
 def test_existing_outputs_need_a_flag(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

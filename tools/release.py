@@ -1,0 +1,124 @@
+"""Ship a trained model only when it beats the shipped one: compare both on every validation image
+against issue 13's targets and, when asked, release the candidate under a new name (the frozen-weights
+policy: a released model's files never change, a retrained one ships beside it).
+
+    python -m tools.release runs/default-16x-r2/model --val ../shared/data/val/bsd100 \\
+        [--shipped-validation FILE] [--release r2]
+
+FILE is the shipped default's `python -m tadmcodec.evaluation.validate` result on the same images (to
+reuse a run already made); without it the shipped model is validated here. The candidate meets "more
+targets while keeping the PSNR-Y target" or is not released. A release copies the model into the
+package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
+package backbone), writes its validation and the reference file (tests/quality/reference), and makes
+it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tadmcodec.codec import Codec
+from tadmcodec.evaluation.validate import named_images, validate
+from tadmcodec.model_folder import load_model_folder
+from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models
+
+ROOT = Path(__file__).resolve().parents[1]
+# Issue 13's targets on BSD100 against bicubic at the same LR size: (key, scale 16, scale 32, higher is better).
+TARGETS = [
+    ("psnr_y_gain", 1.0, 0.8, True),
+    ("ssimulacra2_gain", 30.0, 60.0, True),
+    ("detail_ratio", 0.3, 0.25, True),
+    ("lr_psnr_vs_area", 36.0, 36.0, True),
+    ("spearman", 0.4, 0.3, True),
+    ("grid_excess", 0.05, 0.05, False),
+]
+
+
+def figures(measured: dict[str, Any]) -> dict[str, float]:
+    """The target figures of a validation result."""
+    mean, gain = measured["mean"]["tadm"], measured["gain_over_bicubic"]
+    return {"psnr_y_gain": gain["psnr_y"], "ssimulacra2_gain": gain.get("ssimulacra2", float("nan")),
+            "detail_ratio": mean["detail_ratio"], "lr_psnr_vs_area": mean["lr_psnr_vs_area"],
+            "spearman": measured["timesteps"]["spearman_t_vs_hf_energy_mean_per_image"] or float("nan"),
+            "grid_excess": max(mean["grid_h"], mean["grid_v"])}  # fmt: skip
+
+
+def met(values: dict[str, float], scale: int) -> dict[str, bool]:
+    column = 1 if scale == 16 else 2
+    return {t[0]: (values[t[0]] >= t[column]) if t[3] else (values[t[0]] < t[column]) for t in TARGETS}
+
+
+def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int) -> dict[str, Any]:
+    """Both validations' target figures, which targets each meets, and whether the candidate is better."""
+    rows = {}
+    for label, measured in (("shipped", shipped), ("candidate", candidate)):
+        values = figures(measured)
+        rows[label] = {"figures": values, "met": met(values, scale)}
+        print(f"{scale}x {label}: " + ", ".join(f"{k} {v:.3f}{'*' if rows[label]['met'][k] else ''}"
+                                                for k, v in values.items()))  # fmt: skip
+    old, new = rows["shipped"]["met"], rows["candidate"]["met"]
+    return rows | {"better": bool(sum(new.values()) > sum(old.values()) and new["psnr_y_gain"])}
+
+
+def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: dict[str, Any] | None = None) -> str:
+    """Copy a model (and its backbone, unless the package has it) into the package under new names; its
+    validation; the reference file; the new default of its scale."""
+    name = f"default-{scale}x-{suffix}"
+    target = PACKAGE_WEIGHTS / name
+    if target.exists():
+        raise SystemExit(f"{target} exists: released names are never reused")
+    backbone = backbone.resolve()
+    if backbone.parent == PACKAGE_WEIGHTS.resolve():
+        backbone_name = backbone.name  # a released backbone: shared, not copied
+    else:
+        backbone_name = f"tiny-backbone-{suffix}"
+        if not (PACKAGE_WEIGHTS / backbone_name).exists():
+            shutil.copytree(backbone, PACKAGE_WEIGHTS / backbone_name)
+    shutil.copytree(folder, target, ignore=shutil.ignore_patterns("*.part", "backbone.json"))
+    (target / "backbone.json").write_text(json.dumps({"path": f"../{backbone_name}", "pinned": None}, indent=1))
+    if validation is not None:
+        (target / "validation-bsd100-all.json").write_text(json.dumps(validation, indent=1) + "\n")
+    reference = ROOT / "tests" / "quality" / "reference" / "make_reference.py"
+    subprocess.run([sys.executable, str(reference), name], check=True)
+    defaults = default_models() | {scale: name}
+    DEFAULTS_FILE.write_text(json.dumps({str(k): v for k, v in sorted(defaults.items())}, indent=1) + "\n")
+    return name
+
+
+def model_backbone(folder: Path) -> Path:
+    """The backbone folder a model folder's backbone.json names (relative to the model folder)."""
+    path = Path(json.loads((folder / "backbone.json").read_text())["path"])
+    return path if path.is_absolute() else folder / path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path, help="the trained model folder")
+    parser.add_argument("--val", nargs="+", required=True)
+    parser.add_argument("--shipped-validation", type=Path, help="the shipped default's validation on the same images")
+    parser.add_argument("--release", metavar="SUFFIX", help="ship the candidate if it beats the shipped model")
+    args = parser.parse_args()
+    model = load_model_folder(args.model, args.model.name)
+    scale = model.scale
+    images = named_images(args.val)
+    if args.shipped_validation:
+        shipped = json.loads(args.shipped_validation.read_text())
+        if shipped["images"] != len(images):
+            raise SystemExit(f"{args.shipped_validation} covers {shipped['images']} images, not {len(images)}")
+    else:
+        shipped = validate(Codec.load(default_models()[scale]), images, len(images), None)
+    candidate = validate(Codec(model), images, len(images), None)
+    report = compare(shipped, candidate, scale)
+    if args.release and report["better"]:
+        report["released"] = release(args.model, model_backbone(args.model), scale, args.release, candidate)
+    print(json.dumps({k: v for k, v in report.items() if k in ("better", "released")}))
+
+
+if __name__ == "__main__":
+    main()
