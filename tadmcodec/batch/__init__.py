@@ -10,7 +10,8 @@ max_failures), and the returned BatchReport sums up what this run did.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,8 +70,6 @@ def run_jobs(
 ) -> BatchReport:
     """Run planned jobs on the engine with one progress bar over files; append each record to the
     manifest (when given) as it arrives; stop once failures exceed max_failures."""
-    import time
-
     start = time.perf_counter()
     report = BatchReport(options.operation, manifest.parent if manifest else None, engine)
     records = _records(jobs, options, engine, ray, quiet)
@@ -100,7 +99,7 @@ def run_jobs(
 
 
 def _records(jobs: list[FileJob], options: BatchOptions, engine: Engine, ray: RayOptions | None,
-             quiet: bool) -> Iterator[dict[str, Any] | None]:  # fmt: skip
+             quiet: bool) -> Generator[dict[str, Any] | None]:  # fmt: skip
     if engine == "local":
         return run_local(jobs, options, quiet)
     if engine == "ray":

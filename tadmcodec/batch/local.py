@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from tqdm import tqdm
@@ -10,7 +10,7 @@ from tqdm import tqdm
 from .jobs import BatchOptions, FileCoder, FileJob
 
 
-def run_local(jobs: list[FileJob], options: BatchOptions, quiet: bool) -> Iterator[dict[str, Any] | None]:
+def run_local(jobs: list[FileJob], options: BatchOptions, quiet: bool) -> Generator[dict[str, Any] | None]:
     """Each job's record in order (None for an output the manifest keeps)."""
     coder = FileCoder(options)
     for job in jobs:

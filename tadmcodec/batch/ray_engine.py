@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +81,7 @@ def connect(address: str | None) -> bool:
     return started
 
 
-def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions) -> Iterator[dict[str, Any] | None]:
+def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions) -> Generator[dict[str, Any] | None]:
     """Each job's record as workers finish them (None for an output the manifest keeps)."""
     threads = options.threads or 1
     gpus = ray_options.gpus_per_worker

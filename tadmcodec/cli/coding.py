@@ -80,11 +80,6 @@ def _jobs(args: argparse.Namespace, options: BatchOptions) -> tuple[BatchOptions
 
 def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -> int:
     """Run the jobs, one error line per failed file, and print the summary."""
-    if args.threads and args.engine == "local":
-        import torch
-
-        torch.set_num_threads(args.threads)
-
     def report_failure(record: dict[str, Any]) -> None:
         print(f"tadmcodec {args.command}: {record['input']}: {record['error']}", file=sys.stderr)
 
