@@ -80,6 +80,7 @@ def _jobs(args: argparse.Namespace, options: BatchOptions) -> tuple[BatchOptions
 
 def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -> int:
     """Run the jobs, one error line per failed file, and print the summary."""
+
     def report_failure(record: dict[str, Any]) -> None:
         print(f"tadmcodec {args.command}: {record['input']}: {record['error']}", file=sys.stderr)
 

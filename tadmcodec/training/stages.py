@@ -9,6 +9,8 @@
     dfrm    stage 1:  DFRM, lambda_rec * L_rec (both paths, with and without quantization) + lambda_gui * L_gui
     enhance stage 2:  LoRA + TPM + learnable scheduler, L1 + lambda_pec * ((1 - MS-SSIM) + gradient L1)
     joint   stage 3:  every module, stage 2's loss plus stage 1's terms, small learning rate
+    timesteps         the TPM alone: texture ranked above flat areas, the mean timestep held (cheap: no
+                      U-Net step or VAE decode in the loss)
 """
 
 from __future__ import annotations
@@ -338,6 +340,28 @@ class TADMStage(Stage):
             self.adversarial.load_state(state)
 
 
+class TimestepStage(TADMStage):
+    """Trains only the TPM: the crops' timesteps ranked by their originals' detail energy
+    (losses.timestep_rank_loss, paper Fig. 14), with the batch mean held at loss["timestep_mean"], the
+    level the fidelity stages settled on; validation runs the whole chain, as the other stages'."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.tadm.requires_grad_(False)
+        self.tadm.tpm.requires_grad_(True)
+        self.backbone.unet.requires_grad_(False)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        with torch.no_grad():
+            z_hat = self.model(x, denoise=False, render=False)["z_hat"]
+        t = self.model.timestep(z_hat)
+        w = self.loss_weights
+        rank = timestep_rank_loss(t, x)
+        level = ((t.mean() - w["timestep_mean"]) / 100.0) ** 2
+        loss = w.get("timestep_rank", 1.0) * rank + w.get("level", 1.0) * level
+        return loss, {"rank": rank.item(), "level": level.item(), "t_mean": t.mean().item(), "t_std": t.std().item()}
+
+
 def written_folders(config: dict[str, Any]) -> list[Path]:
     """The folders a stage exports to: the backbone (stage 0), the new backbone (vae_decoder), the model."""
     key = {"vae": "backbone", "unet": "backbone", "vae_decoder": "export"}.get(config["stage"], "model")
@@ -370,4 +394,6 @@ def build_stage(config: dict[str, Any], pca_batch: torch.Tensor | None = None) -
         return VAEDecoderStage(config)
     if kind in ("dfrm", "enhance", "joint"):
         return TADMStage(config)
-    raise ValueError(f"unknown stage {kind!r}: use vae, unet, vae_decoder, dfrm, enhance or joint")
+    if kind == "timesteps":
+        return TimestepStage(config)
+    raise ValueError(f"unknown stage {kind!r}: use vae, unet, vae_decoder, dfrm, enhance, joint or timesteps")

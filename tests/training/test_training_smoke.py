@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from tadmcodec.training.train import train
 
@@ -52,6 +53,13 @@ def test_all_stages_train_and_resume(images: Path, tmp_path: Path) -> None:
         if stage in ("vae", "unet", "dfrm"):
             assert losses[-1] < losses[0], (stage, losses)
     assert (tmp_path / "model-16x" / "lora.safetensors").is_file()
+    weights = tmp_path / "model-16x" / "diffusion_pytorch_model.safetensors"
+    before, lora = load_file(weights), (tmp_path / "model-16x" / "lora.safetensors").read_bytes()
+    train(_config(images, tmp_path, "timesteps", loss={"timestep_mean": 50.0}), runs)
+    after = load_file(weights)
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed and all(name.startswith("tpm.") for name in changed), changed  # the TPM alone trains
+    assert (tmp_path / "model-16x" / "lora.safetensors").read_bytes() == lora
     config = _config(images, tmp_path, "vae", steps=32)
     assert train(config, runs)["step"] == 32  # resumed from step 24, not restarted
     assert len(_losses(runs / "vae" / "log.jsonl", "l1")) == 4
