@@ -309,8 +309,10 @@ class TADMStage(Stage):
         if self.adversarial is not None:  # balanced at the hybrid scheduler's last layer, which both reach
             fidelity = sum(terms.values())
             terms["adv"], logged = self.adversarial(x, out["x_hat"], fidelity, self.tadm.scheduler.conv_out.weight)
-        if "t" in out and w.get("timestep_rank", 0.0) > 0:  # textured crops above flat ones (paper Fig. 14)
-            terms["rank"] = w["timestep_rank"] * timestep_rank_loss(out["t"], x)
+        if "t" in out and w.get("timestep_rank", 0.0) > 0:  # textured crops above flat ones (paper Fig. 14);
+            # on a detached z_hat: through it the term would move the DFRM and so the stored LR (seen: -2 dB)
+            t = self.model.timestep(out["z_hat"].detach())
+            terms["rank"] = w["timestep_rank"] * timestep_rank_loss(t, x)
         loss = sum(terms.values())
         logged |= {k: v.item() for k, v in terms.items()}
         if "t" in out:
