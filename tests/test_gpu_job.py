@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tadmcodec.registry import DEFAULT_MODELS
 from tools.gpu.pack import pack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +46,9 @@ def test_check_mode(tmp_path: Path) -> None:
     result = run_job("check", tmp_path / "out")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "out" / "check.json").read_text())
-    assert [a["model"] for a in report["agreement"]] == ["default-16x", "default-32x"]
+    assert [a["model"] for a in report["agreement"]] == [DEFAULT_MODELS[16], DEFAULT_MODELS[32]]
     assert all(a["fp32"]["timesteps_identical"] and a["fp32"]["decode_max_abs_diff"] == 0 for a in report["agreement"])
-    assert {row["model"] for row in report["throughput"]} == {"default-16x", "default-32x"}
+    assert {row["model"] for row in report["throughput"]} == {DEFAULT_MODELS[16], DEFAULT_MODELS[32]}
     assert report["sd21"]["decode_mp_s"] > 0 and (tmp_path / "out" / "check.log").is_file()
 
 
@@ -59,7 +60,8 @@ def test_train_mode_and_adoption(tmp_path: Path, gpu_pack: Path) -> None:
     assert parts and all(p.stat().st_size <= 16 * 2**20 for p in parts)
     summary = json.loads((out / "summary.json").read_text())
     assert [s["name"] for s in summary["stages"]] == ["decoder", "unet", "default-16x", "default-32x"]
-    assert set(summary["validation"]) == {"default-16x", "default-16x-r2", "default-32x", "default-32x-r2"}
+    assert set(summary["validation"]) == {DEFAULT_MODELS[16], "default-16x-candidate", DEFAULT_MODELS[32],
+                                          "default-32x-candidate"}  # fmt: skip
     adopted = subprocess.run([sys.executable, "-m", "tools.gpu.adopt", str(out), "--val", str(gpu_pack / "val.npz"),
                               "--limit", "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert adopted.returncode == 0, adopted.stderr[-3000:]
@@ -68,5 +70,5 @@ def test_train_mode_and_adoption(tmp_path: Path, gpu_pack: Path) -> None:
     assert set(report) == {"16x", "32x"} and "released" not in report["16x"]
     with tarfile.open(fileobj=__import__("io").BytesIO(b"".join(p.read_bytes() for p in parts))) as tar:
         names = tar.getnames()
-    assert "results/tiny-backbone-r2/vae/diffusion_pytorch_model.safetensors" in names
-    assert "results/default-16x-r2/backbone.json" in names
+    assert "results/tiny-backbone-candidate/vae/diffusion_pytorch_model.safetensors" in names
+    assert "results/default-16x-candidate/backbone.json" in names

@@ -54,7 +54,7 @@ def main() -> None:
     images = named_images(args.val, args.limit)
     report: dict[str, Any] = {}
     for scale in (16, 32):
-        candidate = work / f"default-{scale}x-r2"
+        candidate = work / f"default-{scale}x-candidate"
         if not (candidate / "config.json").is_file():
             continue
         shipped = default_models()[scale]
@@ -62,7 +62,7 @@ def main() -> None:
         measured = {label: validate(codec, images, len(images), None) for label, codec in codecs.items()}
         report[f"{scale}x"] = compare(measured["shipped"], measured["returned"], scale) | {"shipped": shipped}
         if args.release and report[f"{scale}x"]["better"]:
-            report[f"{scale}x"]["released"] = release(candidate, work / "tiny-backbone-r2", scale, args.release,
+            report[f"{scale}x"]["released"] = release(candidate, work / "tiny-backbone-candidate", scale, args.release,
                                                       measured["returned"])  # fmt: skip
     (work / "comparison.json").write_text(json.dumps(report, indent=1))
     print(f"comparison: {work / 'comparison.json'} (* = target met)")

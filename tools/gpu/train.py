@@ -4,7 +4,7 @@
     python -m tools.gpu.train --tiny --device cpu --out DIR    (the same code in seconds: CI)
 
 Runs the stages of tools/gpu/recipe.json in order, each for its share of the minutes, in a work folder:
-a conv VAE decoder with its discriminator (tiny-backbone-r2: the shipped backbone with a new decoder,
+a conv VAE decoder with its discriminator (tiny-backbone-candidate: the shipped backbone with a new decoder,
 fresh or, with --init-vae, continued from one trained before), the U-Net on the same latents, then each default model,
 copied from the package and pointed at the new backbone, jointly fine-tuned with the adversarial term.
 Each stage exports at least every minute. After every stage, OUT/results.tar.gz is rewritten with the
@@ -32,7 +32,7 @@ from tadmcodec.registry import DEFAULT_MODELS, resolve_model
 from tadmcodec.training.train import train
 
 RECIPE = Path(__file__).with_name("recipe.json")
-BACKBONE = "tiny-backbone-r2"
+BACKBONE = "tiny-backbone-candidate"
 PART_BYTES = 15 * 2**20
 MODEL_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors")
 TINY = {"crop": 64, "batch": 2, "steps": 3, "val_batch": 2, "val_crop": 64, "log_every": 1, "val_every": 3,
@@ -60,7 +60,7 @@ def stage_config(stage: dict[str, Any], work: Path, pack: Path, source_backbone:
 
 def copy_model(scale: int, work: Path, backbone: Path) -> Path:
     """The shipped default model's weights in the work folder, pointed at the new backbone (once)."""
-    target = work / f"{DEFAULT_MODELS[scale]}-r2"
+    target = work / f"default-{scale}x-candidate"
     if not (target / "config.json").is_file():
         target.mkdir(parents=True, exist_ok=True)
         for name in MODEL_FILES:
@@ -94,7 +94,7 @@ def validation(work: Path, pack: Path, device: torch.device, limit: int | None) 
     result = {}
     for scale in (16, 32):
         for name, folder in ((DEFAULT_MODELS[scale], resolve_model(DEFAULT_MODELS[scale])),
-                             (f"{DEFAULT_MODELS[scale]}-r2", work / f"{DEFAULT_MODELS[scale]}-r2")):  # fmt: skip
+                             (f"default-{scale}x-candidate", work / f"default-{scale}x-candidate")):  # fmt: skip
             if (folder / "config.json").is_file():
                 measured = validate(Codec(load_model_folder(folder, name), device), images, 0, None)
                 result[name] = {k: v for k, v in measured.items() if k != "per_image"}
