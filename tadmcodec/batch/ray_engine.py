@@ -100,6 +100,8 @@ def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions)
             dataset = _map_files(items, options, threads, gpus, min(workers, len(items)), ray_options.retries)
         for row in dataset.iter_rows():
             yield json.loads(row["record"])
+    except ray.exceptions.RayError as err:  # retries spent: what finished is in the manifest; rerun resumes
+        raise TadmError(f"the Ray job failed: {str(err).splitlines()[0]}") from None
     finally:
         if started:
             ray.shutdown()
