@@ -25,7 +25,7 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.model_folder import load_model_folder
+from tadmcodec.model_folder import backbone_folder, load_model_folder
 from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,12 +91,6 @@ def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: d
     return name
 
 
-def model_backbone(folder: Path) -> Path:
-    """The backbone folder a model folder's backbone.json names (relative to the model folder)."""
-    path = Path(json.loads((folder / "backbone.json").read_text())["path"])
-    return path if path.is_absolute() else folder / path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="the trained model folder")
@@ -116,7 +110,7 @@ def main() -> None:
     candidate = validate(Codec(model), images, len(images), None)
     report = compare(shipped, candidate, scale)
     if args.release and report["better"]:
-        report["released"] = release(args.model, model_backbone(args.model), scale, args.release, candidate)
+        report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)
     print(json.dumps({k: v for k, v in report.items() if k in ("better", "released")}))
 
 
