@@ -35,13 +35,13 @@ class Codec:
     @classmethod
     def load(cls, name: str, device: str | torch.device | None = None, allow_path: bool = False) -> Codec:
         """A codec for an installed model name, or with allow_path (a model the user names, never one a
-        file names) a model folder path; loaded once per process and device."""
+        file names) a model folder path; loaded once per process and device, LoRA merged."""
         resolved = resolve_device(device)
         folder = resolve_model(name, allow_path)
         key = (str(folder.resolve()), str(resolved))
         with _LOADING:
             if key not in _LOADED:
-                _LOADED[key] = load_model_folder(folder).to(resolved)
+                _LOADED[key] = load_model_folder(folder).for_inference().to(resolved)
         return cls(_LOADED[key], resolved)
 
     @classmethod

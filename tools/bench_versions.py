@@ -5,9 +5,9 @@
 A SITE is a folder where `tadmcodec`, `tadmcodec_formats` and `tadmcodec_plugins` import from (links to
 a checkout's tadmcodec/, formats/ and plugins/); each measurement is a fresh process with that folder
 first on PYTHONPATH. Measured: `import tadmcodec.codec`; the CLI decoding a 64 x 48 file (start-up: the
-model's work is negligible); the CLI decoding a 1 MP image at 16x; `tadmcodec info` and `verify` over
-1000 files; with --large, in-process encode and decode of a 12 MP photo-like image (MP/s). Prints a
-JSON object: per measurement, the median seconds of each version and new/old.
+model's work is negligible); the CLI decoding a 1 MP image at 16x; `tadmcodec info`, `verify` and
+`thumbnail --out-dir` over 1000 files; with --large, in-process encode and decode of a 12 MP photo-like
+image (MP/s). Prints a JSON object: per measurement, the median seconds of each version and new/old.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def main() -> None:
         "cli decode 1 MP": [*cli, "decode", "one-mp.tadm", "one-mp-out.png", "--overwrite", "--quiet"],
         "info of 1000 files": [*cli, "info", *files],
         "verify of 1000 files": [*cli, "verify", *files],
+        "thumbnail of 1000 files": [*cli, "thumbnail", *files, "--out-dir", "thumbnails", "--overwrite"],
     }
     times: dict[str, dict[str, list[float]]] = {case: {"old": [], "new": []} for case in cases}
     for _ in range(args.repeat):

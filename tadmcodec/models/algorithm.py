@@ -23,6 +23,7 @@ from ..device import autocast
 from ..pixels import quantize_lr
 from .dfrm import area_guide
 from .hybrid_scheduler import round_ste
+from .lora import merge_lora
 from .tadm import TADMModel
 
 
@@ -36,6 +37,12 @@ class TADM(nn.Module):
         self.tadm, self.backbone = tadm, backbone
         self.name, self.folder, self.digest = name, folder, digest
         self.mixed_precision = True  # on CUDA the backbone runs under bf16 autocast; False: float32
+
+    def for_inference(self) -> TADM:
+        """This model with the U-Net's LoRA merged into its weights (faster; no adapters left to train):
+        the form Codec.load serves."""
+        merge_lora(self.backbone.unet)
+        return self
 
     @property
     def config(self) -> Any:

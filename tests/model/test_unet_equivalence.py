@@ -3,6 +3,7 @@ shipped weights and on a random small configuration: decoding may drop diffusers
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
 import tadmcodec
 from tadmcodec.backbones.tiny import tiny_unet
 from tadmcodec.backbones.unet import UNet
-from tadmcodec.models.lora import add_lora, load_lora
+from tadmcodec.models.lora import add_lora, load_lora, merge_lora
 
 SHIPPED = Path(tadmcodec.__file__).parent / "weights" / "tiny-backbone"
 TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]
@@ -56,3 +57,21 @@ def test_lora_matches_peft(small: Path) -> None:
     with torch.no_grad():
         t = torch.tensor([10, 400, 900])
         assert torch.equal(reference.eval()(z, t).sample, ours.eval()(z, t))
+
+
+def test_merged_lora_computes_the_adapted_unet(small: Path) -> None:
+    _, adapted, z = _pair(small, 4)
+    add_lora(adapted, 4, TARGETS)
+    with torch.no_grad():
+        for name, parameter in adapted.named_parameters():
+            if "lora_" in name:
+                parameter.normal_(0, 0.05)
+    merged = copy.deepcopy(adapted)
+    merge_lora(merged)
+    assert not any("lora_" in name for name in merged.state_dict())
+    with torch.no_grad():
+        t = torch.tensor([10, 400, 900])
+        expected, got = adapted.eval()(z, t), merged.eval()(z, t)
+        without_adapters = UNet.from_pretrained(small, subfolder="unet").eval()(z, t)
+    assert (expected - without_adapters).abs().max() > 1e-2  # the adapters matter
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)

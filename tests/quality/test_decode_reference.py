@@ -1,6 +1,7 @@
 """Archival stability: each shipped model decodes the reference file written when it was released
-to the pixels recorded then, whatever torch thread count decodes it. A change to the weights (the file
-names their SHA-256) or to the decoding pipeline that moves old files' pixels fails here."""
+to the pixels recorded then, whatever torch thread count decodes it, and encodes the reference's source
+crop to the same LR and timesteps again. A change to the weights (the file names their SHA-256) or to
+the pipeline that moves old files' pixels, or what the encoder writes, fails here."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from PIL import Image
 
 import tadmcodec
 from tadmcodec.registry import available_models
+from tadmcodec_formats import read_tadm
 
 REFERENCE = Path(__file__).parent / "reference"
+SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
+SOURCE_CROP = (slice(54, 246), slice(98, 354))  # as reference/make_reference.py cuts it
 SHIPPED = [name for name in available_models() if name.startswith("default-")]
 # Floating-point results differ slightly between CPUs and thread counts (512^2 astronaut, 1 vs 2
 # threads: 1.3e-5 of values by 1); timesteps scaled by only 1.02 move 4 % (32x) and 11 % (16x) here.
@@ -46,3 +50,13 @@ def test_reference_file_decodes_to_the_recorded_pixels(model: str, torch_threads
     difference = np.abs(decoded - recorded)
     assert difference.max() <= MAX_ABS_DIFF, difference.max()
     assert (difference > 0).mean() <= MAX_FRACTION_DIFFERING, (difference > 0).mean()
+
+
+@pytest.mark.parametrize("model", SHIPPED)
+def test_reference_source_encodes_to_the_recorded_file(model: str, torch_threads: int, tmp_path: Path) -> None:
+    recorded = read_tadm(REFERENCE / f"{model}.tadm")
+    image = np.asarray(Image.open(SAMPLE).convert("RGB"))[SOURCE_CROP]
+    tadmcodec.encode(image, tmp_path / "again.tadm", scale=recorded.header.scale, model=model)
+    again = read_tadm(tmp_path / "again.tadm")
+    assert np.array_equal(again.lr, recorded.lr)
+    assert np.array_equal(again.patches.timesteps, recorded.patches.timesteps)
