@@ -1,7 +1,9 @@
 """Atomic file output: write beside the target, then rename, so no reader ever sees half a file.
 
 Temporary files are named `.TARGET.PID-RANDOM.part`; one whose process no longer runs (it was killed
-with SIGKILL, or the machine stopped) is removed by the next writer of the same target.
+with SIGKILL, or the machine stopped) is removed by the next process that writes into the same folder.
+A process lists a folder for them at its first write there and again only after RESCAN_SECONDS, so a
+batch writing thousands of files into one folder lists it once, not once per file.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,6 +40,25 @@ def remove_stale(folder: Path, prefix: str) -> None:
                 path.unlink(missing_ok=True)
 
 
+RESCAN_SECONDS = 60.0
+_TEMPORARY = re.compile(r"\.(.+)\.(\d+)-[0-9a-f]+\.part")
+_LAST_SCAN: dict[Path, float] = {}  # folder -> when this process last removed dead temporaries there
+
+
+def remove_dead_part_files(folder: Path) -> None:
+    """Remove every `.TARGET.PID-RANDOM.part` in folder whose process is gone (one listing), unless this
+    process did so less than RESCAN_SECONDS ago."""
+    now = time.monotonic()
+    if now - _LAST_SCAN.get(folder, -RESCAN_SECONDS) < RESCAN_SECONDS:
+        return
+    _LAST_SCAN[folder] = now
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = _TEMPORARY.fullmatch(entry.name)
+            if match and not process_alive(int(match.group(2))):
+                Path(entry.path).unlink(missing_ok=True)
+
+
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
@@ -46,9 +68,8 @@ class AtomicFile:
 
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = Path(target)
-        prefix = f".{self.target.name}."
-        remove_stale(self.target.parent, prefix)
-        self.temp_path = self.target.with_name(f"{prefix}{os.getpid()}-{secrets.token_hex(6)}.part")
+        remove_dead_part_files(self.target.parent.absolute())
+        self.temp_path = self.target.with_name(f".{self.target.name}.{os.getpid()}-{secrets.token_hex(6)}.part")
         self.file: BinaryIO = open(self.temp_path, "x+b")  # noqa: SIM115 - closed by commit/discard
 
     def commit(self) -> None:

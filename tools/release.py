@@ -107,7 +107,7 @@ def main() -> None:
             raise SystemExit(f"{args.shipped_validation} covers {shipped['images']} images, not {len(images)}")
     else:
         shipped = validate(Codec.load(default_models()[scale]), images, len(images), None)
-    candidate = validate(Codec(model), images, len(images), None)
+    candidate = validate(Codec(model.for_inference()), images, len(images), None)
     report = compare(shipped, candidate, scale)
     if args.release and report["better"]:
         report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)

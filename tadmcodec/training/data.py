@@ -61,9 +61,13 @@ class CropSampler:
                 rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BICUBIC))
             self.images.append(rgb)
 
-    def batch(self, size: int) -> torch.Tensor:
+    def batch(self, size: int, per_image: int = 1) -> torch.Tensor:
+        """`size` crops from size / per_image random images, `per_image` consecutive crops from each (so
+        that a loss can compare regions of one image, as a per-image measure does)."""
+        if size % per_image:
+            raise ValueError(f"a batch of {size} crops cannot take {per_image} from each image")
         crops = []
-        for index in self.rng.integers(0, len(self.images), size):
+        for index in np.repeat(self.rng.integers(0, len(self.images), size // per_image), per_image):
             image = self.images[index]
             y = self.rng.integers(0, image.shape[0] - self.crop + 1)
             x = self.rng.integers(0, image.shape[1] - self.crop + 1)

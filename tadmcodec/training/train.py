@@ -5,7 +5,8 @@
 Logs one JSON line per log interval and per validation to runs/NAME/log.jsonl, checkpoints to
 runs/NAME/checkpoint/, and exports the backbone or model folder after every validation (every
 val_every steps, and every export_every_minutes when the config sets it). Training data
-are folders of images or packs made by tools/gpu/pack.py (.npz).
+are folders of images or packs made by tools/gpu/pack.py (.npz); a batch takes crops_per_image
+crops from each image it draws (default 1).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def train(config: dict[str, Any], runs: Path, minutes: float | None = None,
     metrics: dict[str, float] = {}
     progress = tqdm(total=config["steps"], initial=step, desc=config["name"], dynamic_ncols=True)
     running: dict[str, float] = {}
+    per_image = config.get("crops_per_image", 1)
     while step < config["steps"] and (deadline is None or time.monotonic() < deadline):
-        loss, parts = stage.loss(sampler.batch(config["batch"]).to(device, non_blocking=True))
+        loss, parts = stage.loss(sampler.batch(config["batch"], per_image).to(device, non_blocking=True))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(stage.trainable(), config.get("clip", 1.0))

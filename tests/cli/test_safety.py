@@ -88,3 +88,14 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path: Path) -> 
     assert not stale.exists() and live.exists() and (tmp_path / "out.png").read_bytes() == b"png"
     remove_stale(tmp_path, PYRAMID_PREFIX)
     assert not stale_levels.exists()
+
+
+def test_writing_many_files_into_one_folder_lists_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    listings = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: listings.append(path) or real_scandir(path))
+    for index in range(200):
+        with AtomicFile(tmp_path / f"{index}.png") as target:
+            target.file.write(b"png")
+    assert len(listings) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{i}.png" for i in range(200))
