@@ -12,7 +12,6 @@ timed separately, as a user's cluster runs already). Per-file overhead of Ray: (
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from PIL import Image
 from tadmcodec.batch import BatchOptions, RayOptions, run_batch
 from tadmcodec.batch.paths import expand_inputs
 from tadmcodec.image_io import IMAGE_SUFFIXES
+from tools.reports import emit
 
 
 def main() -> None:
@@ -60,10 +60,7 @@ def main() -> None:
     )
     overhead = (results["ray-1-worker"]["seconds"] - results["local-1-thread"]["seconds"]) / len(inputs)
     results["ray_overhead_seconds_per_file"] = round(overhead, 3)
-    text = json.dumps(results, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(results, args.out)
 
 
 if __name__ == "__main__":

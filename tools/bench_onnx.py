@@ -13,7 +13,6 @@ difference of the outputs, and the import seconds.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from tadmcodec.codec import Codec
+from tools.reports import emit
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:
@@ -94,10 +94,7 @@ def main() -> None:
                             "speedup": round(torch_s / ort_s, 3), "max_abs_difference": difference}  # fmt: skip
     report["import_s"] = {"torch": round(import_seconds("torch"), 3),
                           "onnxruntime": round(import_seconds("onnxruntime"), 3)}  # fmt: skip
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ second pass, so the timings carry no counting overhead. Prints (and writes) a JS
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.speed import synthetic
 from tadmcodec.raster import ArrayRaster
+from tools.reports import emit
 
 
 class StageMeter:
@@ -97,10 +97,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     report = {"model": args.model, "size": args.size, "threads": args.threads,
               **profile(Codec.load(args.model), args.size)}  # fmt: skip
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

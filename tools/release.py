@@ -25,7 +25,7 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.model_folder import backbone_folder, load_model_folder
+from tadmcodec.model_folder import backbone_folder
 from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +98,8 @@ def main() -> None:
     parser.add_argument("--shipped-validation", type=Path, help="the shipped default's validation on the same images")
     parser.add_argument("--release", metavar="SUFFIX", help="ship the candidate if it beats the shipped model")
     args = parser.parse_args()
-    model = load_model_folder(args.model, args.model.name)
-    scale = model.scale
+    candidate_codec = Codec.load(str(args.model), allow_path=True)
+    scale = candidate_codec.scale
     images = named_images(args.val)
     if args.shipped_validation:
         shipped = json.loads(args.shipped_validation.read_text())
@@ -107,7 +107,7 @@ def main() -> None:
             raise SystemExit(f"{args.shipped_validation} covers {shipped['images']} images, not {len(images)}")
     else:
         shipped = validate(Codec.load(default_models()[scale]), images, len(images), None)
-    candidate = validate(Codec(model.for_inference()), images, len(images), None)
+    candidate = validate(candidate_codec, images, len(images), None)
     report = compare(shipped, candidate, scale)
     if args.release and report["better"]:
         report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)

@@ -11,7 +11,6 @@ information a decoder-side timestep predictor starts from). Encoding only, no de
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from PIL import Image
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import area_downscale, named_images, patch_energy
 from tadmcodec.metrics import spearman
+from tools.reports import emit
 
 PATCH, OVERLAP = 32, 8  # the shipped models' patch grid (latent pixels)
 
@@ -29,10 +29,9 @@ def mean_per_image(values: list[float]) -> float:
     return round(float(np.mean(finite)), 4) if finite else float("nan")
 
 
-def lr_upscaled_energy(image: np.ndarray, scale: int) -> np.ndarray:
-    """Per-patch energy of the area-downscaled image upscaled back bicubically (an LR-only predictor)."""
+def lr_upscaled_energy(image: np.ndarray, lr: np.ndarray, scale: int) -> np.ndarray:
+    """Per-patch energy of the image's LR upscaled back bicubically (an LR-only predictor)."""
     height, width = image.shape[:2]
-    lr = area_downscale(image, scale)
     size = (lr.shape[1] * scale, lr.shape[0] * scale)
     upscaled = np.asarray(Image.fromarray(lr).resize(size, Image.Resampling.BICUBIC))[:height, :width]
     return patch_energy(np.ascontiguousarray(upscaled), lr.shape[:2], PATCH, OVERLAP, scale)
@@ -52,18 +51,16 @@ def main() -> None:
             raise SystemExit(f"{name} is not a {args.scale}x model with {PATCH}/{OVERLAP} patches")
     scores: dict[str, list[float]] = {"lr_upscaled_energy": [], **{name: [] for name in codecs}}
     for _, image in named_images(args.val):
-        lr_shape = (-(-image.shape[0] // args.scale), -(-image.shape[1] // args.scale))
-        energy = patch_energy(image, lr_shape, PATCH, OVERLAP, args.scale)
+        lr = area_downscale(image, args.scale)
+        energy = patch_energy(image, lr.shape[:2], PATCH, OVERLAP, args.scale)
         if energy.size <= 2:
             continue
-        scores["lr_upscaled_energy"].append(spearman(lr_upscaled_energy(image, args.scale), energy))
+        scores["lr_upscaled_energy"].append(spearman(lr_upscaled_energy(image, lr, args.scale), energy))
         for name, codec in codecs.items():
             scores[name].append(spearman(codec.encode(image)[1].timesteps.reshape(-1).astype(float), energy))
     report = {"scale": args.scale, "images": len(scores["lr_upscaled_energy"]),
               "spearman_mean_per_image": {name: mean_per_image(values) for name, values in scores.items()}}  # fmt: skip
-    print(json.dumps(report, indent=1))
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=1) + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -73,16 +73,16 @@ def merge_lora(unet: nn.Module) -> nn.Module:
     ulps, well inside the decode reference tolerance (tests/quality/test_decode_reference.py)."""
     for module in unet.modules():
         if isinstance(module, LoRALinear):
-            module.weight.data += module.lora_B.weight @ module.lora_A.weight
-            module.__class__ = nn.Linear
+            update, plain = module.lora_B.weight @ module.lora_A.weight, nn.Linear
         elif isinstance(module, LoRAConv2d):
             if module.groups != 1:
                 raise ValueError("merging LoRA into a grouped convolution is not supported")
             update = torch.einsum("or,rikl->oikl", module.lora_B.weight[:, :, 0, 0], module.lora_A.weight)
-            module.weight.data += update
-            module.__class__ = nn.Conv2d
+            plain = nn.Conv2d
         else:
             continue
+        module.weight.data += update
+        module.__class__ = plain
         del module.lora_A, module.lora_B
     return unet
 

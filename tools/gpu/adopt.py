@@ -23,7 +23,6 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.model_folder import load_model_folder
 from tadmcodec.registry import default_models
 from tools.release import compare, release
 
@@ -58,7 +57,7 @@ def main() -> None:
         if not (candidate / "config.json").is_file():
             continue
         shipped = default_models()[scale]
-        codecs = {"shipped": Codec.load(shipped), "returned": Codec(load_model_folder(candidate, candidate.name))}
+        codecs = {"shipped": Codec.load(shipped), "returned": Codec.load(str(candidate), allow_path=True)}
         measured = {label: validate(codec, images, len(images), None) for label, codec in codecs.items()}
         report[f"{scale}x"] = compare(measured["shipped"], measured["returned"], scale) | {"shipped": shipped}
         if args.release and report[f"{scale}x"]["better"]:
