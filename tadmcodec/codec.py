@@ -71,9 +71,10 @@ class Codec:
         encoder = TiledEncoder(self.model, self.device, self.batch_size)
         if progress is not None:
             progress.reset(encoder.work(image.width, image.height))
-        lr = encoder.downscale(image, progress)
+        lr, texture = encoder.downscale(image, progress)
         config = self.model.config
-        return lr, PatchGrid(config.patch_size, config.patch_overlap, encoder.timesteps(lr, progress))
+        steps = encoder.timesteps(lr, progress, texture=texture)
+        return lr, PatchGrid(config.patch_size, config.patch_overlap, steps)
 
     def decoder(self, source: Raster, grid: PatchGrid) -> TiledDecoder:
         """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a

@@ -97,6 +97,17 @@ def detail_energy(image: np.ndarray) -> float:
     return float(np.mean((y - gaussian_filter(y, 1.5)) ** 2))
 
 
+def detail_energy_map(x: torch.Tensor) -> torch.Tensor:
+    """The torch form of D(Y) before its mean: (Y - gaussian_blur(Y, 1.5))^2 per pixel, (B, 1, H, W), with Y
+    the BT.601 luma (0-255 scale) of images x in [-1, 1] (B, 3, H, W) and reflected borders."""
+    y = luma((x.clamp(-1, 1) + 1) / 2) * 255.0
+    kernel = gaussian_kernel(device=x.device)
+    size = kernel.numel()
+    padded = F.pad(y, (size // 2,) * 4, mode="reflect")
+    blurred = F.conv2d(F.conv2d(padded, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))
+    return (y - blurred) ** 2
+
+
 def detail_ratio(original: np.ndarray, decoded: np.ndarray) -> float:
     """D(decoded) / D(original) (nan for an original without any detail)."""
     reference = detail_energy(original)
@@ -112,6 +123,14 @@ def grid_excess(image: np.ndarray, block: int = BLOCK) -> tuple[float, float]:
         mean = gradient.mean()
         result.append(float(boundaries.mean() / mean - 1.0) if mean > 0 and boundaries.size else 0.0)
     return result[0], result[1]
+
+
+def checkerboard(image: np.ndarray) -> float:
+    """Amplitude, in 8-bit luma levels, of the 2-pixel checkerboard (the Nyquist frequency in both
+    directions; the trace of nearest-neighbour upsampling in a generator): |mean(Y * (-1)^(row + col))|."""
+    y = luma_601(image)
+    signs = np.where((np.arange(y.shape[0])[:, None] + np.arange(y.shape[1])[None, :]) % 2, -1.0, 1.0)
+    return float(abs(np.mean(y * signs)))
 
 
 def psnr_images(reference: np.ndarray, test: np.ndarray) -> float:

@@ -50,6 +50,19 @@ def backbone_folder(folder: Path) -> tuple[Path, Path | None]:
     return path, table
 
 
+def write_backbone_reference(folder: Path, backbone_path: str | Path, pinned: str | None = None,
+                             beside: Path | None = None) -> None:  # fmt: skip
+    """Write folder/backbone.json naming backbone_path: relative ("../NAME/...") when the backbone lies
+    beside the model folder (or beside `beside`, the folder's final place), so the pair can move together;
+    absolute otherwise."""
+    backbone_path = Path(backbone_path).resolve()
+    try:
+        reference = Path("..") / backbone_path.relative_to((beside or folder).resolve().parent)
+    except ValueError:
+        reference = backbone_path
+    (folder / "backbone.json").write_text(json.dumps({"path": reference.as_posix(), "pinned": pinned}, indent=1))
+
+
 def model_digest(folder: Path, backbone_path: Path) -> bytes:
     hashes = {f"model/{k}": v for k, v in folder_hashes(folder).items() if k in WEIGHT_FILES}
     hashes |= {f"backbone/{k}": v for k, v in folder_hashes(backbone_path, BACKBONE_PARTS).items()}
@@ -100,13 +113,7 @@ def save_model_folder(
     save_file(lora_state_dict(backbone.unet), temporary / "lora.safetensors")
     if backbone.conditional:
         save_file({"null_embedding": backbone.null_embedding.contiguous()}, temporary / "null_embedding.safetensors")
-    backbone_path = Path(backbone_path).resolve()
-    try:
-        reference = backbone_path.relative_to(folder.resolve().parent)
-        reference = Path("..") / reference
-    except ValueError:
-        reference = backbone_path
-    (temporary / "backbone.json").write_text(json.dumps({"path": reference.as_posix(), "pinned": pinned}, indent=1))
+    write_backbone_reference(temporary, backbone_path, pinned, beside=folder)
     if folder.exists():
         for kept in folder.iterdir():
             if kept.is_file() and not (temporary / kept.name).exists():

@@ -27,8 +27,10 @@ SMALL = {"dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8,
          "scheduler_width": 16, "patch_size": 16, "patch_overlap": 4, "lr_halo": 4, "lora_rank": 2}  # fmt: skip
 
 
-def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = True) -> Path:
-    """A tiny random backbone and a TADM model whose zero-initialised branches are made non-zero."""
+def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = True, folder_name: str | None = None,
+                       **config: object) -> Path:  # fmt: skip
+    """A tiny random backbone and a TADM model whose zero-initialised branches are made non-zero; config
+    overrides the model's small test configuration."""
     import torch
 
     from tadmcodec.backbones import load_backbone
@@ -42,7 +44,8 @@ def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = Tr
     if not backbone_path.exists():
         save_tiny_backbone(backbone_path, latent_channels=4, vae_width=8, unet_width=16)
     backbone = load_backbone(backbone_path)
-    model = TADMModel(scale=scale, latent_channels=4, encode_tile=8 * scale, encode_halo=2 * scale, **SMALL)
+    model = TADMModel(**{"scale": scale, "latent_channels": 4, "encode_tile": 8 * scale, "encode_halo": 2 * scale,
+                         **SMALL, **config})  # fmt: skip
     model.set_schedule(backbone.alphas_cumprod)
     add_lora(backbone.unet, model.config.lora_rank, model.config.lora_targets)
     if perturb:
@@ -50,7 +53,7 @@ def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = Tr
             for name, parameter in [*model.named_parameters(), *backbone.unet.named_parameters()]:
                 if "lora_B" in name or parameter.abs().sum() == 0:
                     parameter.normal_(0, 0.02)
-    folder = root / f"test-{scale}x"
+    folder = root / (folder_name or f"test-{scale}x")
     save_model_folder(folder, model, backbone, backbone_path)
     return folder
 

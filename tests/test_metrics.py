@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from tadmcodec.metrics import detail_energy, detail_ratio, grid_excess, luma_601
+from tadmcodec.metrics import checkerboard, detail_energy, detail_ratio, grid_excess, luma_601
 
 
 def test_luma_is_bt601() -> None:
@@ -30,3 +30,12 @@ def test_grid_excess_finds_an_eight_pixel_grid() -> None:
     blocky[:, ::8] += 30  # bright lines on columns 0, 8, 16...: edges at 7|8 and 8|9 of every block
     horizontal, vertical = grid_excess(np.clip(blocky, 0, 255).astype(np.uint8))
     assert horizontal > 0.5 and abs(vertical) < 0.05
+
+
+def test_checkerboard_measures_the_two_pixel_pattern_in_luma_levels() -> None:
+    rng = np.random.default_rng(2)
+    smooth = np.repeat(np.linspace(60, 200, 64)[None, :], 64, axis=0) + rng.normal(0, 3, (64, 64))
+    checker = np.where(np.indices((64, 64)).sum(0) % 2, -2.0, 2.0)  # +-2 gray levels
+    gray = np.clip(smooth + checker, 0, 255).round().astype(np.uint8)
+    assert abs(checkerboard(gray) - 2.0) < 0.2
+    assert checkerboard(np.clip(smooth, 0, 255).round().astype(np.uint8)) < 0.2

@@ -25,7 +25,7 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.model_folder import backbone_folder
+from tadmcodec.model_folder import backbone_folder, write_backbone_reference
 from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: d
         if not (PACKAGE_WEIGHTS / backbone_name).exists():
             shutil.copytree(backbone, PACKAGE_WEIGHTS / backbone_name)
     shutil.copytree(folder, target, ignore=shutil.ignore_patterns("*.part", "backbone.json"))
-    (target / "backbone.json").write_text(json.dumps({"path": f"../{backbone_name}", "pinned": None}, indent=1))
+    write_backbone_reference(target, PACKAGE_WEIGHTS / backbone_name)
     if validation is not None:
         (target / "validation-bsd100-all.json").write_text(json.dumps(validation, indent=1) + "\n")
     reference = ROOT / "tests" / "quality" / "reference" / "make_reference.py"
@@ -108,6 +108,8 @@ def main() -> None:
     else:
         shipped = validate(Codec.load(default_models()[scale]), images, len(images), None)
     candidate = validate(candidate_codec, images, len(images), None)
+    kept = args.model.with_name(f"{args.model.name}-validation.json")  # kept beside the candidate for its card
+    kept.write_text(json.dumps(candidate, indent=1) + "\n")
     report = compare(shipped, candidate, scale)
     if args.release and report["better"]:
         report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)

@@ -9,6 +9,9 @@ ceiling), plus a zero-initialised non-linear refinement. Two decoders share that
              an 8-pixel grid and lets an adversarial loss fool its discriminator with block texture.
     "conv"   nearest-neighbour upsampling and 3x3 convolutions from 1/8 to full resolution, widths
              halving at each step (as Stable Diffusion's and TAESD's decoders do): no block structure.
+    "hybrid" the block decoder plus a conv decoder whose output is added to it, its last layer
+             zero-initialised: training starts at the block decoder's fidelity and the conv path
+             learns what the block map cannot (smooth block boundaries, texture).
 
 No normalisation layers, so the output of a tile depends only on its neighbourhood.
 """
@@ -66,8 +69,8 @@ class TinyAutoencoder(ConfiguredModule):
         decoder_widths: tuple[int, ...] = (96, 64, 32, 16),
     ) -> None:
         super().__init__()
-        if decoder not in ("block", "conv"):
-            raise ValueError(f"unknown decoder {decoder!r}: use 'block' or 'conv'")
+        if decoder not in ("block", "conv", "hybrid"):
+            raise ValueError(f"unknown decoder {decoder!r}: use 'block', 'conv' or 'hybrid'")
         self.unshuffle = nn.PixelUnshuffle(BLOCK)
         self.encode_linear = nn.Conv2d(BLOCK_VALUES, latent_channels, 1)
         self.encode_refine = nn.Sequential(
@@ -75,9 +78,12 @@ class TinyAutoencoder(ConfiguredModule):
             zero_module(nn.Conv2d(width, latent_channels, 3, padding=1)),
         )  # fmt: skip
         self.register_buffer("logvar", torch.full((latent_channels,), initial_logvar))
-        if decoder == "conv":
+        if decoder != "block":
             self.conv_decoder = ConvDecoder(latent_channels, tuple(decoder_widths))
+        if decoder == "conv":
             return
+        if decoder == "hybrid":
+            zero_module(self.conv_decoder.layers[-1])
         self.shuffle = nn.PixelShuffle(BLOCK)
         self.decode_linear = nn.Conv2d(latent_channels, BLOCK_VALUES, 1)
         self.decode_refine = nn.Sequential(
@@ -99,7 +105,14 @@ class TinyAutoencoder(ConfiguredModule):
         if self.config.decoder == "conv":
             return DecoderOutput(sample=self.conv_decoder(z))
         coarse = self.shuffle(self.decode_linear(z) + self.decode_refine(z))
-        return DecoderOutput(sample=coarse + self.pixel_refine(coarse))
+        sample = coarse + self.pixel_refine(coarse)
+        if self.config.decoder == "hybrid":
+            sample = sample + self.conv_decoder(z)
+        return DecoderOutput(sample=sample)
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """The parameters decode() uses (the encoder's are left out)."""
+        return [p for name, p in self.named_parameters() if not name.startswith("encode_")]
 
     @torch.no_grad()
     def init_from_pca(self, images: torch.Tensor) -> None:
@@ -111,7 +124,7 @@ class TinyAutoencoder(ConfiguredModule):
         basis = vectors[: self.config.latent_channels]  # (c, 192), orthonormal rows
         self.encode_linear.weight.copy_(basis[:, :, None, None].float())
         self.encode_linear.bias.copy_(-(basis @ mean).float())
-        if self.config.decoder == "block":
+        if self.config.decoder != "conv":
             self.decode_linear.weight.copy_(basis.T[:, :, None, None].float())
             self.decode_linear.bias.copy_(mean.float())
         latents = (blocks - mean) @ basis.T

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from tadmcodec_formats import LATENT_FACTOR
 
 from ..codec import Codec
-from ..metrics import detail_ratio, grid_excess, psnr_images, quality, spearman
+from ..metrics import checkerboard, detail_ratio, grid_excess, psnr_images, quality, spearman
 from ..pipeline.geometry import lr_patch_windows
 from ..raster import ArrayRaster
 from ..timestep_map import render_timestep_map
@@ -56,7 +56,8 @@ def area_downscale(image: np.ndarray, scale: int) -> np.ndarray:
 
 def realism(original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     horizontal, vertical = grid_excess(decoded)
-    return {"detail_ratio": detail_ratio(original, decoded), "grid_h": horizontal, "grid_v": vertical}
+    return {"detail_ratio": detail_ratio(original, decoded), "grid_h": horizontal, "grid_v": vertical,
+            "checkerboard": checkerboard(decoded)}  # fmt: skip
 
 
 def validate(codec: Codec, images: list[tuple[str, np.ndarray]], ssimulacra2_limit: int,

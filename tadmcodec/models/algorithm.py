@@ -2,6 +2,7 @@
 training take, so a change to the method is made here once.
 
     encode   x --backbone.encode--> z --DFRM encoder G_e--> z_lr --F--> y --8 bits--> LR (the thumbnail)
+             t per patch: the TPM on the decoder's z_hat, or (texture_timesteps) the original's texture
     decode   LR --F^-1--> z_lr --G_d--> z_hat (+ latent of the upsampled LR) --TPM--> t per patch
              z_hat, t --U-Net--> eps --hybrid scheduler--> z0 --backbone.decode--> pixels
 
@@ -20,6 +21,7 @@ from torch import nn
 
 from ..backbones import Backbone
 from ..device import autocast
+from ..metrics import detail_energy_map
 from ..pixels import quantize_lr
 from .dfrm import area_guide
 from .hybrid_scheduler import round_ste
@@ -80,8 +82,25 @@ class TADM(nn.Module):
         return self.tadm.tpm(z_hat)
 
     def stored_timesteps(self, z_hat: torch.Tensor) -> torch.Tensor:
-        """The integer timesteps a file stores for patches z_hat (B,)."""
+        """The integer timesteps a file stores for patches z_hat (B,), predicted by the TPM."""
         return torch.round(self.timestep(z_hat)).clamp(0, self.num_timesteps - 1).long()
+
+    @property
+    def timesteps_from_texture(self) -> bool:
+        """Whether the encoder sets the timesteps from the original's texture (not the TPM from the LR)."""
+        return self.config.texture_timesteps is not None
+
+    def texture(self, x: torch.Tensor) -> torch.Tensor:
+        """The original's texture per LR pixel, (B, H/s, W/s): the mean detail energy over each s x s block
+        of images x in [-1, 1]."""
+        return F.avg_pool2d(detail_energy_map(x), self.scale)[:, 0]
+
+    def texture_timesteps(self, energy: torch.Tensor) -> torch.Tensor:
+        """The integer timesteps a file stores for patches of mean texture energy (B,): larger for texture,
+        where the U-Net step may generate detail, smaller for flat areas, where fidelity matters."""
+        log_low, log_high, t_low, t_high = self.config.texture_timesteps
+        position = ((torch.log1p(energy.double()) - log_low) / (log_high - log_low)).clamp(0, 1)
+        return torch.round(t_low + (t_high - t_low) * position).long()
 
     def denoise(self, z_hat: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """z0: one U-Net step at per-patch timesteps t, then the hybrid scheduler. Integer t as stored

@@ -42,11 +42,21 @@ class TADMModel(ConfiguredModule):
         lr_skip: bool = True,
         lora_rank: int = 8,
         lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
+        texture_timesteps: tuple[float, float, int, int] | None = None,
     ) -> None:
+        """texture_timesteps (log_low, log_high, t_low, t_high): the encoder sets each patch's timestep from
+        the original's texture, t_low at log(1 + D) <= log_low rising linearly to t_high at log_high (D the
+        patch's mean detail energy, tadmcodec.metrics.detail_energy_map); None: the TPM predicts it from
+        the LR as the decoder sees it (releases 1 and 2)."""
         super().__init__()
         step = scale // LATENT_FACTOR
         if patch_size % step or patch_overlap % step or encode_tile % scale or encode_halo % scale:
             raise ValueError("patch size and overlap must be multiples of scale/8; encode tile and halo of scale")
+        if texture_timesteps is not None:
+            log_low, log_high, t_low, t_high = texture_timesteps
+            if not (log_low < log_high and 0 <= t_low <= t_high < num_timesteps):
+                raise ValueError(f"texture_timesteps {texture_timesteps}: need log_low < log_high and "
+                                 f"0 <= t_low <= t_high < {num_timesteps}")  # fmt: skip
         self.dfrm = DFRM(latent_channels, scale, dfrm_width, dfrm_blocks, flow_blocks, flow_hidden)
         if lr_skip:  # G_d then learns a residual over the latent of the upsampled LR, starting at zero
             zero_module(self.dfrm.decoder.layers[-1])

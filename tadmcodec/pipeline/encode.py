@@ -1,5 +1,6 @@
 """Tiled encoding: image -> (VAE latent, DFRM encoder, invertible map) per fixed tile -> quantized LR;
-then one timestep per latent patch, predicted from the quantized LR exactly as the decoder sees it.
+then one timestep per latent patch: predicted from the quantized LR exactly as the decoder sees it, or,
+for models with texture timesteps, set from the original's texture measured in the same tiles.
 
 The image is read tile by tile from a Raster, so only one tile plus its halo is ever held in float.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
+from tadmcodec_formats import LATENT_FACTOR
 
 from ..heap import trim_heap
 from ..models.algorithm import TADM
@@ -40,31 +43,42 @@ class TiledEncoder:
         return len(self.tiles(lr_size[0] * scale, lr_size[1] * scale)) + patches
 
     @torch.no_grad()
-    def downscale(self, image: Raster, progress: Progress | None = None) -> np.ndarray:
-        """The quantized LR image, (ceil(H/s), ceil(W/s), 3) uint8."""
+    def downscale(self, image: Raster, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The quantized LR image, (ceil(H/s), ceil(W/s), 3) uint8, and for models with texture timesteps
+        the original's texture per LR pixel (same height and width, float32; else None)."""
         scale, halo = self.model.scale, self.model.config.encode_halo
         height, width = -(-image.height // scale) * scale, -(-image.width // scale) * scale
         lr = np.empty((height // scale, width // scale, 3), np.uint8)
+        texture = np.empty(lr.shape[:2], np.float32) if self.model.timesteps_from_texture else None
         for x0, y0, x1, y1 in self.tiles(width, height):
             pixels = crop_replicate(image, (x0 - halo, y0 - halo, x1 + halo, y1 + halo))
-            _, y = self.model.downscale(images_to_tensor(pixels[None]).to(self.device))
-            inner = lr_to_uint8(y)[0, halo // scale :, halo // scale :][: (y1 - y0) // scale, : (x1 - x0) // scale]
-            lr[y0 // scale : y1 // scale, x0 // scale : x1 // scale] = inner.cpu().numpy()
+            x = images_to_tensor(pixels[None]).to(self.device)
+            _, y = self.model.downscale(x)
+            inner = (slice(halo // scale, (halo + y1 - y0) // scale), slice(halo // scale, (halo + x1 - x0) // scale))
+            target = (slice(y0 // scale, y1 // scale), slice(x0 // scale, x1 // scale))
+            lr[target] = lr_to_uint8(y)[0][inner].cpu().numpy()
+            if texture is not None:
+                texture[target] = self.model.texture(x)[0][inner].cpu().numpy()
             trim_heap()
             if progress is not None:
                 progress.update(1)
-        return lr
+        return lr, texture
 
     @torch.no_grad()
-    def timesteps(self, lr: np.ndarray, progress: Progress | None = None) -> np.ndarray:
-        """(rows, cols) integer timesteps from the quantized LR, one per latent patch."""
+    def timesteps(self, lr: np.ndarray, progress: Progress | None = None, *,
+                  texture: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        """(rows, cols) integer timesteps, one per latent patch: from the original's texture per LR pixel
+        when given, else predicted from the quantized LR."""
         config = self.model.config
         lr_size = (lr.shape[1], lr.shape[0])
         windows = lr_patch_windows(lr_size, self.model.scale, config.patch_size, config.patch_overlap)
         steps = np.empty(len(windows), np.int64)
         source = ArrayRaster(lr)
         for group in batched(windows, self.batch_size):
-            steps[[w.index for w in group]] = self.predict(source, group)
+            if texture is None:
+                steps[[w.index for w in group]] = self.predict(source, group)
+            else:
+                steps[[w.index for w in group]] = self.from_texture(texture, group)
             if progress is not None:
                 progress.update(len(group))
         rows = len({w.box[1] for w in windows})
@@ -72,3 +86,10 @@ class TiledEncoder:
 
     def predict(self, source: ArrayRaster, windows: list[PatchWindow]) -> np.ndarray:
         return self.model.stored_timesteps(rescaled_latents(self.model, source, windows, self.device)).cpu().numpy()
+
+    def from_texture(self, texture: np.ndarray, windows: list[PatchWindow]) -> np.ndarray:
+        """Timesteps from each window's mean texture over the LR pixels it covers."""
+        step = self.model.scale // LATENT_FACTOR
+        means = [texture[y0 // step : y1 // step, x0 // step : x1 // step].astype(np.float64).mean()
+                 for x0, y0, x1, y1 in (w.box for w in windows)]  # fmt: skip
+        return self.model.texture_timesteps(torch.tensor(means)).numpy()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..metrics import gaussian_kernel, luma
+from ..metrics import detail_energy_map
 
 
 def gradient_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -37,14 +37,8 @@ def grid_excess_loss(y: torch.Tensor, x: torch.Tensor, block: int = 8) -> torch.
 
 
 def detail_energy_per_image(x: torch.Tensor) -> torch.Tensor:
-    """D(Y) of each image (B,): mean squared difference between BT.601 luma (0-255 scale) and its Gaussian
-    blur (sigma 1.5), the torch form of tadmcodec.metrics.detail_energy, for images x in [-1, 1]."""
-    y = luma((x.clamp(-1, 1) + 1) / 2) * 255.0
-    kernel = gaussian_kernel(device=x.device)
-    size = kernel.numel()
-    padded = F.pad(y, (size // 2,) * 4, mode="reflect")
-    blurred = F.conv2d(F.conv2d(padded, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))
-    return ((y - blurred) ** 2).mean(dim=(1, 2, 3))
+    """D(Y) of each image (B,), the torch form of tadmcodec.metrics.detail_energy, for images x in [-1, 1]."""
+    return detail_energy_map(x).mean(dim=(1, 2, 3))
 
 
 def timestep_rank_loss(

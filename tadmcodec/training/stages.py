@@ -2,9 +2,10 @@
 [-1, 1], validates, and exports the result as a backbone or model folder.
 
     vae     stage 0a: tiny VAE, L1 + image-gradient L1, PCA initialisation
-    vae_decoder       a convolutional decoder for a frozen tiny VAE encoder (same latent space, so the
-                      U-Net and TADM models keep working): L1 + gradient L1 + the 8-pixel grid penalty
-                      + an adaptive-weighted adversarial term from a patch discriminator trained alongside
+    vae_decoder       a conv (or block + conv "hybrid") decoder for a frozen tiny VAE encoder (same latent
+                      space, so the U-Net and TADM models keep working), from the encoder's latents or the
+                      models' denoised ones: L1 + gradient L1 + the 8-pixel grid penalty + an
+                      adaptive-weighted adversarial term from a patch discriminator trained alongside
     unet    stage 0b: tiny U-Net as a noise predictor on the VAE's latents (DDPM, T = 1000)
     dfrm    stage 1:  DFRM, lambda_rec * L_rec (both paths, with and without quantization) + lambda_gui * L_gui
     enhance stage 2:  LoRA + TPM + learnable scheduler, L1 + lambda_pec * ((1 - MS-SSIM) + gradient L1)
@@ -118,49 +119,74 @@ class VAEStage(Stage):
 
 
 class VAEDecoderStage(Stage):
-    """Trains a "conv" decoder on the latents of a backbone's frozen encoder, with a patch discriminator.
+    """Trains a new decoder on the latents of a backbone's frozen encoder, with a patch discriminator.
 
-    Reads the backbone from config["backbone"] and never writes there; starts from config["init_vae"]
-    (a conv VAE trained before), the backbone's own conv decoder, or a fresh one; exports a complete
-    backbone (the same encoder, U-Net and scheduler, the new decoder) to config["export"].
+    config["decoder"] is "conv" (default: a fresh conv decoder) or "hybrid" (the backbone's block decoder
+    plus a zero-initialised conv residual, so training starts at the block decoder's output). Reads the
+    backbone from config["backbone"] and never writes there; starts from config["init_vae"] (a decoder
+    of that kind trained before), the backbone's own decoder if it is of that kind, or a new one; exports
+    a complete backbone (the same encoder, U-Net and scheduler, the new decoder) to config["export"].
+
+    The decoder learns from the encoder's latents, or with config["latents_from"] (model folders on
+    this backbone) from what decoding gives it: each model's denoised latent z0 of the crop, the models
+    taking turns by step, so it learns to render the smooth latents a one-step decode produces.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         source = load_backbone(config["backbone"])
-        if config.get("init_vae"):  # continue a conv decoder trained before, on this backbone's encoder
+        kind = config.get("decoder", "conv")
+        if config.get("init_vae"):  # continue a decoder trained before, on this backbone's encoder
             self.vae = TinyAutoencoder.from_pretrained(config["init_vae"])
             if not torch.equal(self.vae.encode_linear.weight, source.vae.encode_linear.weight):
                 raise ValueError(f"{config['init_vae']} has another encoder than {config['backbone']}")
-        elif source.vae.config.get("decoder") == "conv":  # continue the backbone's own conv decoder
+        elif source.vae.config.get("decoder", "block") == kind:  # continue the backbone's own decoder
             self.vae = source.vae
         else:
             encoder_config = {k: v for k, v in source.vae.config.items() if not k.startswith("_")}
             widths = tuple(config.get("decoder_widths", (96, 64, 32, 16)))
-            self.vae = TinyAutoencoder(**encoder_config | {"decoder": "conv", "decoder_widths": widths})
-            encoder = {k: v for k, v in source.vae.state_dict().items() if k.startswith(("encode_", "logvar"))}
-            self.vae.load_state_dict(encoder, strict=False)
+            self.vae = TinyAutoencoder(**encoder_config | {"decoder": kind, "decoder_widths": widths})
+            kept = ("encode_", "logvar") + (("decode_", "pixel_refine") if kind == "hybrid" else ())
+            self.vae.load_state_dict({k: v for k, v in source.vae.state_dict().items() if k.startswith(kept)},
+                                     strict=False)  # fmt: skip
+        if self.vae.config.decoder != kind:
+            raise ValueError(f"{config['init_vae']} has a {self.vae.config.decoder!r} decoder, not {kind!r}")
         self.vae.requires_grad_(False)
-        self.vae.conv_decoder.requires_grad_(True)
+        for parameter in self.vae.decoder_parameters():
+            parameter.requires_grad_(True)
         self.unet, self.alphas_cumprod = source.unet, source.alphas_cumprod
         self.adversarial = adversarial_term(config)
+        self.sources = [load_model_folder(folder).for_inference() for folder in config.get("latents_from", [])]
+        for model in self.sources:
+            if not torch.equal(model.backbone.vae.encode_linear.weight, source.vae.encode_linear.weight):
+                raise ValueError(f"{model.folder} is not a model on {config['backbone']}")
+        self.steps_taken = 0
 
     def trainable(self) -> list[nn.Parameter]:
-        return list(self.vae.conv_decoder.parameters())
+        return self.vae.decoder_parameters()
 
     def modules(self) -> dict[str, nn.Module]:
-        return {"decoder": self.vae.conv_decoder, "discriminator": self.adversarial.discriminator}
+        return {"vae": self.vae, "discriminator": self.adversarial.discriminator}
 
-    def _latent(self, x: torch.Tensor, noise: float) -> torch.Tensor:
-        """The encoder's latent, with Gaussian noise of `noise` (in units of the scaled latent's std)
-        so the decoder also learns latents near the manifold, as the denoised ones are."""
+    def _latent(self, x: torch.Tensor, noise: float, source: TADM | None = None) -> torch.Tensor:
+        """The encoder's latent, or `source`'s denoised latent z0 (both scaled, as the U-Net sees them),
+        with Gaussian noise of std `noise` so the decoder also learns latents near the manifold."""
+        config = self.vae.config
         with torch.no_grad():
-            z = self.vae.encode(x).latent_dist.mean
-        return z + torch.randn_like(z) * (noise / self.vae.config.scaling_factor) if noise else z
+            if source is None:
+                z = (self.vae.encode(x).latent_dist.mean - config.shift_factor) * config.scaling_factor
+            else:
+                z = source(x, render=False)["z0"]
+        return z + torch.randn_like(z) * noise if noise else z
+
+    def _render(self, z: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(z / self.vae.config.scaling_factor + self.vae.config.shift_factor).sample
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.loss_weights
-        y = self.vae.decode(self._latent(x, w.get("latent_noise", 0.0))).sample
+        source = self.sources[self.steps_taken % len(self.sources)] if self.sources else None
+        self.steps_taken += 1
+        y = self._render(self._latent(x, w.get("latent_noise", 0.0), source))
         l1, grad, grid = F.l1_loss(y, x), gradient_l1(y, x), grid_excess_loss(y, x)
         fidelity = l1 + w.get("gradient", 0.5) * grad + w.get("grid", 0.0) * grid
         adversarial, logged = self.adversarial(x, y, fidelity, self.vae.conv_decoder.layers[-1].weight)
@@ -168,17 +194,23 @@ class VAEDecoderStage(Stage):
 
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
-        y = self.vae.decode(self._latent(x, 0.0)).sample
-        return {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
+        measured = {}
+        for source in self.sources or [None]:
+            y = self._render(self._latent(x, 0.0, source))
+            prefix = f"{source.scale}x_" if source is not None else ""
+            values = {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
+            measured |= {prefix + key: value for key, value in values.items()}
+        return measured
 
     def export(self) -> None:
         save_tiny_backbone(Path(self.config["export"]), vae=self.vae, unet=self.unet)
 
     def state(self) -> dict[str, Any]:
-        return self.adversarial.state()
+        return self.adversarial.state() | {"steps_taken": self.steps_taken}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.adversarial.load_state(state)
+        self.steps_taken = int(state.get("steps_taken", 0))
 
 
 def adversarial_term(config: dict[str, Any]) -> AdversarialTerm:

@@ -1,6 +1,6 @@
-"""Quality regression on the shipped weights: the bundled sample must beat bicubic rescaling at the
-same LR size by the margin measured when the weights were committed (minus a small tolerance), so a
-broken weight file or pipeline fails CI."""
+"""Quality regression on every shipped model: the bundled sample must beat bicubic rescaling at the same
+LR size by the margin measured when the model was released (minus a small tolerance), so a broken
+weight file or pipeline fails CI."""
 
 from __future__ import annotations
 
@@ -13,21 +13,26 @@ from PIL import Image
 import tadmcodec
 from tadmcodec.evaluation.baselines import rescale_baseline
 from tadmcodec.metrics import quality
-from tadmcodec.registry import available_models
+from tadmcodec.registry import PACKAGE_WEIGHTS, available_models, default_models, model_scale, resolve_model
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
-# PSNR-Y gain over bicubic on the sample when the weights were committed (16x: +2.26 dB, 32x: +1.51 dB),
-# minus 0.15 dB of tolerance for floating-point differences between machines.
-MIN_GAIN_DB = {16: 2.11, 32: 1.36}
+# PSNR-Y gain over bicubic on the sample when each model was released, minus 0.15 dB of tolerance for
+# floating-point differences between machines.
+RELEASED_GAIN_DB = {"default-16x": 2.26, "default-32x": 1.51, "default-16x-r3": 2.23, "default-32x-r3": 1.58}
+TOLERANCE_DB = 0.15
 
 
-@pytest.mark.parametrize("scale", [16, 32])
-def test_shipped_model_beats_bicubic_on_the_sample(scale: int, tmp_path: Path) -> None:
-    assert f"default-{scale}x" in available_models(), "the shipped model is missing from the package"
+def test_every_packaged_model_has_a_recorded_gain() -> None:
+    packaged = {name for name, folder in available_models().items() if folder.parent == PACKAGE_WEIGHTS}
+    assert packaged == set(RELEASED_GAIN_DB) and set(default_models().values()) <= packaged
+
+
+@pytest.mark.parametrize("model", sorted(RELEASED_GAIN_DB))
+def test_shipped_model_beats_bicubic_on_the_sample(model: str, tmp_path: Path) -> None:
     image = np.asarray(Image.open(SAMPLE).convert("RGB"))
-    target = tmp_path / "sample.tadm"
-    tadmcodec.encode(image, target, scale=scale)
+    target, scale = tmp_path / "sample.tadm", model_scale(resolve_model(model))
+    tadmcodec.encode(image, target, scale=scale, model=model)
     decoded = tadmcodec.decode(target, as_array=True)
     ours = quality(image, decoded, with_ssimulacra2=False)["psnr_y"]
     bicubic = quality(image, rescale_baseline(image, scale, Image.Resampling.BICUBIC), False)["psnr_y"]
-    assert ours - bicubic >= MIN_GAIN_DB[scale], (ours, bicubic)
+    assert ours - bicubic >= RELEASED_GAIN_DB[model] - TOLERANCE_DB, (ours, bicubic)

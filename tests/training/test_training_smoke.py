@@ -111,6 +111,50 @@ def test_conv_decoder_stage_keeps_the_latent_space_and_trains_adversarially(imag
     assert resumed["step"] == 28  # resumed from the step-24 checkpoint with the discriminator's state
 
 
+def test_hybrid_decoder_starts_at_the_block_decoder_and_trains_its_residual(images: Path, tmp_path: Path) -> None:
+    """vae_decoder with decoder "hybrid": before any step it decodes exactly as the source's block decoder;
+    after training the encoder is unchanged and the decode differs (the conv residual learned)."""
+    from tadmcodec.backbones import load_backbone
+    from tadmcodec.backbones.tiny import save_tiny_backbone
+    from tadmcodec.training.stages import build_stage
+
+    source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)
+    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
+                     decoder="hybrid", decoder_widths=[8, 8, 4, 4], steps=16, val_every=16, lr=3e-3)  # fmt: skip
+    old = load_backbone(source)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        z = old.vae.encode(x).latent_dist.mean
+        assert torch.equal(build_stage(config).vae.decode(z).sample, old.vae.decode(z).sample)
+    train(config, tmp_path / "runs")
+    new = load_backbone(tmp_path / "r2")
+    assert new.vae.config.decoder == "hybrid"
+    with torch.no_grad():
+        assert torch.equal(new.vae.encode(x).latent_dist.mean, z)
+        assert not torch.equal(new.vae.decode(z).sample, old.vae.decode(z).sample)
+
+
+def test_decoder_learning_from_a_models_latents_starts_at_its_decode(images: Path, tmp_path: Path) -> None:
+    """vae_decoder with latents_from: a hybrid decoder at step 0 renders a model's denoised latents exactly
+    as the model's own decode does (same latent scaling), and trains on them, reporting per model scale."""
+    from tadmcodec.backbones.tiny import save_tiny_backbone
+    from tadmcodec.model_folder import load_model_folder
+    from tadmcodec.training.stages import build_stage
+
+    source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)
+    train(_config(images, tmp_path, "dfrm", backbone=str(source), steps=8, val_every=8), tmp_path / "runs")
+    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
+                     decoder="hybrid", decoder_widths=[8, 8, 4, 4], steps=8, val_every=8,
+                     latents_from=[str(tmp_path / "model-16x")])  # fmt: skip
+    model, stage = load_model_folder(tmp_path / "model-16x"), build_stage(config)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        z0 = model(x, render=False)["z0"]
+        assert torch.equal(stage._render(stage._latent(x, 0.0, stage.sources[0])), model.render(z0))
+    metrics = train(config, tmp_path / "runs")
+    assert {"16x_psnr", "16x_detail_ratio", "16x_grid_h"} <= set(metrics) and np.isfinite(metrics["16x_psnr"])
+
+
 def test_shipped_configs_never_write_into_released_models(images: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """One step of every shipped config, run as the README says (paths relative to a working folder

@@ -27,7 +27,7 @@ import torch
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.model_folder import load_model_folder
+from tadmcodec.model_folder import load_model_folder, write_backbone_reference
 from tadmcodec.registry import DEFAULT_MODELS, resolve_model
 from tadmcodec.training.train import train
 
@@ -65,7 +65,7 @@ def copy_model(scale: int, work: Path, backbone: Path) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         for name in MODEL_FILES:
             shutil.copy2(resolve_model(DEFAULT_MODELS[scale]) / name, target / name)
-        (target / "backbone.json").write_text(json.dumps({"path": f"../{backbone.name}", "pinned": None}))
+        write_backbone_reference(target, backbone)
     return target
 
 
