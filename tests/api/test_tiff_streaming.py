@@ -121,8 +121,9 @@ def test_ctrl_c_during_a_decode_leaves_no_output(tmp_path: Path) -> None:
         "import sys, time\n"
         "from tadmcodec.pipeline import decode as d\n"
         "blocks = d.TiledDecoder.blocks\n"
-        "def pause():\n"
-        "    print('started', flush=True); time.sleep(60)\n"
+        "def pause():\n"  # short sleeps: a SIGINT taken by another thread still interrupts within 0.1 s
+        "    print('started', flush=True)\n"
+        "    for _ in range(600): time.sleep(0.1)\n"
         "def slow_blocks(self, *args, **kwargs):\n"
         "    for item in blocks(self, *args, **kwargs):\n"
         "        yield item; pause()\n"
