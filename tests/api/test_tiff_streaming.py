@@ -113,6 +113,12 @@ def test_region_to_tiff_matches_the_region_decode_and_bad_tiles_are_refused(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tadm", "region.tiff"]
 
 
+def _default_sigint() -> None:
+    """Ctrl-C as in a terminal, even when the tests run in a background job (which ignores SIGINT, and a
+    child would inherit that: Python installs KeyboardInterrupt only where SIGINT is not ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_decode_leaves_no_output(tmp_path: Path) -> None:
     """SIGINT while a PNG decode runs, or after a BigTIFF's first tile is written: no file, no temporaries."""
     encoded = tmp_path / "in.tadm"
@@ -121,9 +127,8 @@ def test_ctrl_c_during_a_decode_leaves_no_output(tmp_path: Path) -> None:
         "import sys, time\n"
         "from tadmcodec.pipeline import decode as d\n"
         "blocks = d.TiledDecoder.blocks\n"
-        "def pause():\n"  # short sleeps: a SIGINT taken by another thread still interrupts within 0.1 s
-        "    print('started', flush=True)\n"
-        "    for _ in range(600): time.sleep(0.1)\n"
+        "def pause():\n"
+        "    print('started', flush=True); time.sleep(60)\n"
         "def slow_blocks(self, *args, **kwargs):\n"
         "    for item in blocks(self, *args, **kwargs):\n"
         "        yield item; pause()\n"
@@ -134,7 +139,8 @@ def test_ctrl_c_during_a_decode_leaves_no_output(tmp_path: Path) -> None:
     )
     for output in ("out.png", "out.tif"):
         process = subprocess.Popen([sys.executable, "-c", script, str(encoded), str(tmp_path / output)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=_default_sigint)  # fmt: skip
         assert process.stdout.readline().strip() == "started", process.communicate()[1]
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)

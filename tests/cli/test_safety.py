@@ -54,8 +54,7 @@ STALLED_DECODE = (
     "blocks = d.TiledDecoder.blocks\n"
     "def slow_blocks(self, *args, **kwargs):\n"
     "    for item in blocks(self, *args, **kwargs):\n"
-    "        yield item; print('started', flush=True)\n"
-    "        for _ in range(600): time.sleep(0.1)\n"  # short sleeps: a signal another thread takes still lands
+    "        yield item; print('started', flush=True); time.sleep(60)\n"
     "d.TiledDecoder.blocks = slow_blocks\n"
     "from tadmcodec.cli import main\n"
     "sys.exit(main(['decode', sys.argv[1], sys.argv[2]]))\n"
