@@ -138,6 +138,11 @@ def psnr_images(reference: np.ndarray, test: np.ndarray) -> float:
     return psnr(_tensor(reference), _tensor(test)).item() if not np.array_equal(reference, test) else float("inf")
 
 
+def psnr_y_images(reference: np.ndarray, test: np.ndarray) -> float:
+    """PSNR in dB of the BT.601 luma of two (H, W, 3) uint8 images (the PSNR-Y of quality())."""
+    return psnr(luma(_tensor(reference)), luma(_tensor(test))).item()
+
+
 def _tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].double() / 255.0
 
@@ -160,7 +165,7 @@ def quality(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = Tr
     a, b = _tensor(reference), _tensor(test)
     result = {
         "psnr": psnr(a, b).item(),
-        "psnr_y": psnr(luma(a), luma(b)).item(),
+        "psnr_y": psnr_y_images(reference, test),
         "ssim": ssim(a.float(), b.float()).item(),
         "ms_ssim": ms_ssim(a.float(), b.float()).item(),
     }

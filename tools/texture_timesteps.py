@@ -23,10 +23,10 @@ import torch
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images
 from tadmcodec.model_folder import backbone_folder, write_backbone_reference
+from tadmcodec.pipeline.encode import window_means
 from tadmcodec.pipeline.geometry import lr_patch_windows
 from tadmcodec.pixels import images_to_tensor
 from tadmcodec.registry import resolve_model
-from tadmcodec_formats import LATENT_FACTOR
 from tools.reports import emit
 
 
@@ -36,11 +36,9 @@ def patch_log_energies(codec: Codec, image: np.ndarray) -> np.ndarray:
     padded = np.pad(image, ((0, -image.shape[0] % scale), (0, -image.shape[1] % scale), (0, 0)), mode="edge")
     with torch.no_grad():
         texture = model.texture(images_to_tensor(padded[None]))[0].double().numpy()
-    step = scale // LATENT_FACTOR
     windows = lr_patch_windows((texture.shape[1], texture.shape[0]), scale, model.config.patch_size,
                                model.config.patch_overlap)  # fmt: skip
-    boxes = [tuple(v // step for v in w.box) for w in windows]
-    return np.log1p([texture[y0:y1, x0:x1].mean() for x0, y0, x1, y1 in boxes])
+    return np.log1p(window_means(texture, windows, scale))
 
 
 def main() -> None:

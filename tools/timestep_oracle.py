@@ -22,16 +22,11 @@ import numpy as np
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, patch_energy
-from tadmcodec.metrics import detail_ratio, luma_601, spearman
+from tadmcodec.metrics import detail_ratio, luma_601, psnr_y_images, spearman
 from tadmcodec.pipeline.geometry import lr_patch_windows
 from tadmcodec.raster import ArrayRaster
 from tadmcodec_formats import LATENT_FACTOR
 from tools.reports import emit
-
-
-def psnr_y(original: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR of BT.601 luma (8-bit scale)."""
-    return float(10 * np.log10(255.0**2 / np.mean((luma_601(original) - luma_601(decoded)) ** 2)))
 
 
 def patch_errors(original: np.ndarray, decoded: np.ndarray, windows: list) -> np.ndarray:
@@ -60,12 +55,12 @@ def study(codec: Codec, image: np.ndarray, candidates: list[int]) -> dict[str, o
         "patches": int(stored.size),
         "spearman_stored": spearman(stored.astype(float), energy),
         "spearman_chosen": spearman(chosen.astype(float), energy),
-        "psnr_y_stored": psnr_y(image, decode(stored)),
-        "psnr_y_chosen": psnr_y(image, decode(chosen)),
+        "psnr_y_stored": psnr_y_images(image, decode(stored)),
+        "psnr_y_chosen": psnr_y_images(image, decode(chosen)),
         "chosen": chosen.tolist(),
     }
     for t in candidates:
-        record[f"psnr_y_t{t}"] = psnr_y(image, decodes[t])
+        record[f"psnr_y_t{t}"] = psnr_y_images(image, decodes[t])
         record[f"detail_ratio_t{t}"] = detail_ratio(image, decodes[t])
     return record
 

@@ -88,8 +88,11 @@ class TiledEncoder:
         return self.model.stored_timesteps(rescaled_latents(self.model, source, windows, self.device)).cpu().numpy()
 
     def from_texture(self, texture: np.ndarray, windows: list[PatchWindow]) -> np.ndarray:
-        """Timesteps from each window's mean texture over the LR pixels it covers."""
-        step = self.model.scale // LATENT_FACTOR
-        means = [texture[y0 // step : y1 // step, x0 // step : x1 // step].astype(np.float64).mean()
-                 for x0, y0, x1, y1 in (w.box for w in windows)]  # fmt: skip
-        return self.model.texture_timesteps(torch.tensor(means)).numpy()
+        return self.model.texture_timesteps(torch.from_numpy(window_means(texture, windows, self.model.scale))).numpy()
+
+
+def window_means(texture: np.ndarray, windows: list[PatchWindow], scale: int) -> np.ndarray:
+    """Each patch window's mean (float64) of a per-LR-pixel map such as the original's texture."""
+    step = scale // LATENT_FACTOR
+    return np.array([texture[y0 // step : y1 // step, x0 // step : x1 // step].astype(np.float64).mean()
+                     for x0, y0, x1, y1 in (w.box for w in windows)])  # fmt: skip
