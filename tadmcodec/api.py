@@ -161,12 +161,14 @@ def decode(
     device: str | None = None,
     timestep_scale: float = 1.0,
     timestep: int | None = None,
+    detail: float | None = None,
     progress: Progress | None = None,
     as_array: bool = False,
 ) -> Image.Image | np.ndarray:
     """Decode a .tadm file, or the box (left, upper, right, lower) of it, to a Pillow image in the stored
-    mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C)."""
-    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep) as opened:
+    mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C). The dials (timestep_scale
+    or timestep, detail) are TadmFile's."""
+    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail) as opened:
         image = opened.decode(box, progress=progress)
     return np.asarray(image) if as_array else image
 
@@ -179,13 +181,14 @@ def decode_to_file(
     device: str | None = None,
     timestep_scale: float = 1.0,
     timestep: int | None = None,
+    detail: float | None = None,
     progress: Progress | None = None,
     format: str | None = None,
     tile: int = 512,
 ) -> int:
     """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
     (.tif, .tiff) without holding the image; written atomically. Returns the bytes written."""
-    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep) as opened:
+    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail) as opened:
         return opened.save(output, format=format, box=box, progress=progress, tile=tile)
 
 

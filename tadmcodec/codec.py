@@ -11,6 +11,7 @@ import torch
 from tadmcodec_formats import CorruptFileError, Header, PatchGrid, UnknownModelError
 
 from .device import resolve_device
+from .errors import TadmError
 from .model_folder import load_model_folder
 from .models.algorithm import TADM
 from .pipeline.decode import TiledDecoder
@@ -19,6 +20,8 @@ from .pixels import tensor_to_images
 from .progress import Progress
 from .raster import ArrayRaster, Box, Raster
 from .registry import resolve_model
+
+MAX_DETAIL = 2.0  # the decoder is trained up to 1; beyond 2 it only adds noise
 
 _LOADED: dict[tuple[str, str], TADM] = {}
 _LOADING = threading.Lock()
@@ -76,32 +79,49 @@ class Codec:
         steps = encoder.timesteps(lr, progress, texture=texture)
         return lr, PatchGrid(config.patch_size, config.patch_overlap, steps)
 
-    def decoder(self, source: Raster, grid: PatchGrid) -> TiledDecoder:
+    def decoder(self, source: Raster, grid: PatchGrid, detail: float | None = None,
+                texture: np.ndarray | None = None) -> TiledDecoder:  # fmt: skip
         """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a
-        CRC-valid but hostile file) is refused before any model runs."""
+        CRC-valid but hostile file) is refused before any model runs.
+
+        A detail-synthesising model adds `detail` (None: the model's detail_strength) times the original's
+        texture energy that the stored timesteps `texture` encode (default: the grid's own; the timestep
+        dial does not change it)."""
         config = self.model.config
         if (grid.patch_size, grid.overlap) != (config.patch_size, config.patch_overlap):
             raise CorruptFileError(
                 f"PTCH patch size {grid.patch_size} / overlap {grid.overlap}: model {self.model.name!r} uses "
                 f"{config.patch_size} / {config.patch_overlap}"
             )
+        detail = config.detail_strength if detail is None else detail
+        if not 0.0 <= detail <= MAX_DETAIL:
+            raise TadmError(f"detail {detail}: use 0 (none) to {MAX_DETAIL}")
+        energy = None
+        if detail > 0 and self.model.synthesises_detail:
+            stored = grid.timesteps if texture is None else texture
+            energy = detail * self.model.texture_energy(torch.as_tensor(stored, dtype=torch.float64)).numpy()
         return TiledDecoder(self.model, self.device, source, grid.patch_size, grid.overlap, grid.timesteps,
-                            self.batch_size)  # fmt: skip
+                            self.batch_size, energy)  # fmt: skip
 
     def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
-               progress: Progress | None = None) -> np.ndarray:  # fmt: skip
+               progress: Progress | None = None, detail: float | None = None,
+               texture: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """The (h, w, 3) uint8 pixels of box (default: the whole width x height image), assembled from
         streamed blocks, so memory is the uint8 result plus one row of patches."""
         x0, y0, x1, y1 = box or (0, 0, *size)
         pixels = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
-        for (bx0, by0, bx1, by1), block in self.decode_blocks(source, grid, (x0, y0, x1, y1), 512, progress):
+        for (bx0, by0, bx1, by1), block in self.decode_blocks(
+            source, grid, (x0, y0, x1, y1), 512, progress, detail, texture
+        ):
             pixels[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = block
         return pixels
 
-    def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int,
-                      progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
-        """(block box, (h, w, 3) uint8 pixels) for block x block tiles of box in raster order, streamed."""
-        decoder = self.decoder(source, grid)
+    def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int, progress: Progress | None = None,
+                      detail: float | None = None, texture: np.ndarray | None = None
+                      ) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+        """(block box, (h, w, 3) uint8 pixels) for block x block tiles of box in raster order, streamed;
+        detail and texture as decoder() takes them."""
+        decoder = self.decoder(source, grid, detail, texture)
         if progress is not None:
             progress.reset(decoder.work(box))
         for block_box, pixels in decoder.blocks(box, block, progress):

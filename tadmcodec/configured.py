@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import MissingWeightsError
+from .hashing import linked_file
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
@@ -100,7 +101,7 @@ class ConfiguredModule(nn.Module):
         except (TypeError, ValueError) as err:
             raise MissingWeightsError(f"{folder / CONFIG_NAME}: {err}") from None
         try:
-            state = load_file(folder / WEIGHTS_NAME)
+            state = load_file(linked_file(folder / WEIGHTS_NAME))
             module.load_state_dict(state)
         except (OSError, RuntimeError, SafetensorError) as err:
             raise MissingWeightsError(f"cannot load {folder / WEIGHTS_NAME}: {err}") from None

@@ -1,9 +1,19 @@
-"""SHA-256 of files and folders: pinned backbone hashes and the model digest stored in containers."""
+"""SHA-256 of files and folders: pinned backbone hashes and the model digest stored in containers; weight
+links, which let released folders share identical weight files.
+
+A weight link `NAME.link` stands for the file NAME: JSON {"target": path relative to the link's folder,
+"sha256": the target's hash}. Readers open linked_file(path); hashes and digests count the target's
+content under NAME, so a folder whose file became a link keeps its digest (and old files decode), and
+a target that differs from the recorded hash is an error.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import MissingWeightsError
@@ -19,12 +29,70 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+LINK_SUFFIX = ".link"
+
+
+def linked_file(path: Path) -> Path:
+    """path itself, or the target of its weight link (path + ".link") when only the link exists."""
+    link = path.with_name(path.name + LINK_SUFFIX)
+    if path.is_file() or not link.is_file():
+        return path
+    try:
+        target = json.loads(link.read_text(encoding="utf-8"))["target"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise MissingWeightsError(f"unreadable weight link {link}: {err}") from None
+    resolved = (link.parent / target).resolve()
+    if not resolved.is_file():
+        raise MissingWeightsError(f"weight link {link} names {resolved}, which does not exist")
+    return resolved
+
+
+def linked_sha256(link: Path) -> str:
+    """The SHA-256 of a weight link's target, checked against the hash the link records."""
+    target = linked_file(link.with_name(link.name.removesuffix(LINK_SUFFIX)))
+    actual, recorded = file_sha256(target), json.loads(link.read_text(encoding="utf-8")).get("sha256")
+    if actual != recorded:
+        raise MissingWeightsError(f"weight link {link}: {target} has SHA-256 {actual}, the link records {recorded}")
+    return actual
+
+
+def write_link(path: Path, target: Path) -> None:
+    """Replace the file `path` (if any) by a weight link to `target`, an identical file elsewhere."""
+    link = {"target": Path(os.path.relpath(target.resolve(), path.parent.resolve())).as_posix(),
+            "sha256": file_sha256(target)}  # fmt: skip
+    path.with_name(path.name + LINK_SUFFIX).write_text(json.dumps(link, indent=1) + "\n", encoding="utf-8")
+    path.unlink(missing_ok=True)
+
+
+def copy_resolving_links(
+    source: Path, target: Path, ignore: Callable[[str, list[str]], set[str]] | None = None
+) -> None:
+    """shutil.copytree of source into target (existing folders merged) with every weight link replaced by a
+    copy of the file it stands for: a link's relative target would not resolve from the copy."""
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        return (set(ignore(folder, names)) if ignore else set()) | {n for n in names if n.endswith(LINK_SUFFIX)}
+
+    shutil.copytree(source, target, ignore=skip, dirs_exist_ok=True)
+    for link in source.rglob("*" + LINK_SUFFIX):
+        relative = link.relative_to(source).with_name(link.name.removesuffix(LINK_SUFFIX))
+        if ignore and relative.name in ignore(str(link.parent), [relative.name]):
+            continue
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(linked_file(source / relative), target / relative)
+
+
 def folder_hashes(folder: Path, parts: tuple[str, ...] = ("",)) -> dict[str, str]:
-    """relative path -> SHA-256 for the weight and config files under the given subfolders."""
+    """relative path -> SHA-256 for the weight and config files under the given subfolders (a weight link
+    counts as the file it stands for)."""
     hashes = {}
     for part in parts:
         for path in sorted((folder / part).rglob("*")):
-            if path.is_file() and path.suffix in DIGEST_SUFFIXES and not path.name.startswith("."):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            if path.suffix == LINK_SUFFIX and Path(path.stem).suffix in DIGEST_SUFFIXES:
+                hashes[path.relative_to(folder).as_posix().removesuffix(LINK_SUFFIX)] = linked_sha256(path)
+            elif path.suffix in DIGEST_SUFFIXES:
                 hashes[path.relative_to(folder).as_posix()] = file_sha256(path)
     return hashes
 
@@ -46,10 +114,10 @@ def verify_pinned(folder: Path, table_path: Path, parts: tuple[str, ...] | None 
         raise MissingWeightsError(
             f"{table_path.name} has no pinned SHA-256 for {', '.join(unpinned)}: pin hashes from a trusted copy first"
         )
-    missing = [name for name in table if not (folder / name).is_file()]
+    missing = [name for name in table if not linked_file(folder / name).is_file()]
     if missing:
         raise MissingWeightsError(f"backbone folder {folder} lacks {', '.join(missing)} (pinned in {table_path.name})")
-    actual = {name: file_sha256(folder / name) for name in table}
+    actual = {name: file_sha256(linked_file(folder / name)) for name in table}
     differing = [name for name, value in table.items() if actual[name] != value]
     if differing:
         raise MissingWeightsError(

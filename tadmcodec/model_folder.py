@@ -8,6 +8,9 @@
                                                "pinned": a table name in backbones/pinned/, a .json path
                                                relative to NAME, or null}
 
+Any .safetensors file may be a weight link (NAME.link) to an identical file of another released folder
+(tadmcodec.hashing), so releases that share weights store them once.
+
 The digest recorded in every container is a SHA-256 over the hashes of these weights and of the
 backbone's vae/, unet/ and scheduler/ files, so a decoder detects any different model.
 """
@@ -24,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from .backbones import Backbone, load_backbone
 from .errors import MissingWeightsError
-from .hashing import folder_hashes, manifest_digest, verify_pinned
+from .hashing import folder_hashes, linked_file, manifest_digest, verify_pinned
 from .models.algorithm import TADM
 from .models.lora import add_lora, load_lora, lora_state_dict
 from .models.tadm import TADMModel
@@ -73,19 +76,19 @@ def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:
     """Load and check a model folder, on the CPU, in eval mode."""
     folder = Path(folder)
     for required in ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors"):
-        if not (folder / required).is_file():
+        if not linked_file(folder / required).is_file():
             raise MissingWeightsError(f"model folder {folder} lacks {required}")
     path, table = backbone_folder(folder)
     if table is not None:
         verify_pinned(path, table, BACKBONE_PARTS)
-    null_file = folder / "null_embedding.safetensors"
+    null_file = linked_file(folder / "null_embedding.safetensors")
     null_embedding = read_weights(null_file)["null_embedding"] if null_file.is_file() else None
     backbone = load_backbone(path, null_embedding)
     tadm = TADMModel.from_pretrained(folder)
     if not torch.allclose(tadm.scheduler.alphas_cumprod, backbone.alphas_cumprod):
         raise MissingWeightsError(f"model folder {folder} was trained with another noise schedule")
     add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
-    load_lora(backbone.unet, read_weights(folder / "lora.safetensors"))
+    load_lora(backbone.unet, read_weights(linked_file(folder / "lora.safetensors")))
     return TADM(tadm, backbone, name or folder.name, folder, model_digest(folder, path)).eval()
 
 

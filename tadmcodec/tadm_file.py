@@ -1,6 +1,6 @@
 """An open .tadm file: the header, metadata and thumbnail without torch; pixels decoded on demand.
 
-    with tadmcodec.open("scan.tadm", timestep_scale=0.8) as image:
+    with tadmcodec.open("scan.tadm", detail=0.3) as image:
         image.header.width, image.metadata.icc_profile
         image.thumbnail()                 # the stored LR: no model, no torch
         image.decode(box=(0, 0, 512, 512))  # a Pillow image of that box (left, upper, right, lower)
@@ -40,13 +40,16 @@ def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None
 
 class TadmFile:
     """One open .tadm file (see the module docstring). Options are fixed at opening: the device the
-    model runs on and the timestep dial."""
+    model runs on and the two dials: the timestep dial (timestep_scale or one fixed timestep) and, for a
+    model with detail synthesis, `detail`, the fraction of the original's texture energy to synthesise
+    (None: the model's default; 0: none, the most faithful pixels)."""
 
     def __init__(self, source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
-                 timestep: int | None = None) -> None:  # fmt: skip
+                 timestep: int | None = None, detail: float | None = None) -> None:  # fmt: skip
         self._owns_reader = not isinstance(source, TadmReader)
         self._reader = TadmReader(source) if self._owns_reader else source
         self.device, self.timestep_scale, self.timestep = device, timestep_scale, timestep
+        self.detail = detail
         self._codec: Codec | None = None
 
     @property
@@ -97,7 +100,15 @@ class TadmFile:
         """(block box, (h, w, C) uint8 pixels in the stored mode) for size x size blocks of box in raster
         order, streamed: memory follows the image width, not its area."""
         box = self.check_box(box)
-        for block, rgb in self.codec().decode_blocks(_ReaderLR(self._reader), self.patches, box, size, progress):
+        for block, rgb in self.codec().decode_blocks(
+            _ReaderLR(self._reader),
+            self.patches,
+            box,
+            size,
+            progress,
+            self.detail,
+            self._reader.read_patches().timesteps,
+        ):
             yield block, stored_pixels(rgb, self._reader.read_alpha(block), self.header.colour_type)
 
     def decode(self, box: Box | None = None, *, progress: Progress | None = None) -> Image.Image:
@@ -106,7 +117,15 @@ class TadmFile:
         None lifts it) before anything is allocated; blocks() and save() to .tif stream instead."""
         box = self.check_box(box)
         check_in_memory_size(box)
-        rgb = self.codec().decode(_ReaderLR(self._reader), self.patches, self.size, box, progress)
+        rgb = self.codec().decode(
+            _ReaderLR(self._reader),
+            self.patches,
+            self.size,
+            box,
+            progress,
+            self.detail,
+            self._reader.read_patches().timesteps,
+        )
         return to_pil(rgb, self._reader.read_alpha(box), self.header.colour_type, self.metadata)
 
     def save(self, path: str | os.PathLike[str], *, format: str | None = None, box: Box | None = None,
@@ -169,6 +188,6 @@ class _ReaderLR:
 
 
 def open(source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
-         timestep: int | None = None) -> TadmFile:  # fmt: skip
+         timestep: int | None = None, detail: float | None = None) -> TadmFile:  # fmt: skip
     """Open a .tadm file (path, bytes, binary file, or an open TadmReader, which stays the caller's)."""
-    return TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep)
+    return TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail)

@@ -28,21 +28,31 @@ SMALL = {"dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8,
 
 
 def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = True, folder_name: str | None = None,
-                       **config: object) -> Path:  # fmt: skip
-    """A tiny random backbone and a TADM model whose zero-initialised branches are made non-zero; config
-    overrides the model's small test configuration."""
+                       detail_synthesis: bool = False, **config: object) -> Path:  # fmt: skip
+    """A tiny random backbone (with detail_synthesis, its VAE a hybrid decoder with a detail head, every
+    zero-initialised weight made non-zero) and a TADM model whose zero-initialised branches are made
+    non-zero; config overrides the model's small test configuration."""
     import torch
 
     from tadmcodec.backbones import load_backbone
     from tadmcodec.backbones.tiny import save_tiny_backbone
+    from tadmcodec.backbones.tiny_vae import TinyAutoencoder
     from tadmcodec.model_folder import save_model_folder
     from tadmcodec.models.lora import add_lora
     from tadmcodec.models.tadm import TADMModel
 
     torch.manual_seed(seed)
-    backbone_path = root / "tiny-backbone"
+    backbone_path = root / ("tiny-backbone-detail" if detail_synthesis else "tiny-backbone")
     if not backbone_path.exists():
-        save_tiny_backbone(backbone_path, latent_channels=4, vae_width=8, unet_width=16)
+        vae = None
+        if detail_synthesis:
+            vae = TinyAutoencoder(latent_channels=4, width=8, decoder="hybrid", decoder_widths=(8, 8, 8, 8),
+                                  detail_head=8)  # fmt: skip
+            with torch.no_grad():
+                for parameter in vae.parameters():
+                    if parameter.abs().sum() == 0:
+                        parameter.normal_(0, 0.1)
+        save_tiny_backbone(backbone_path, latent_channels=4, vae_width=8, unet_width=16, vae=vae)
     backbone = load_backbone(backbone_path)
     model = TADMModel(**{"scale": scale, "latent_channels": 4, "encode_tile": 8 * scale, "encode_halo": 2 * scale,
                          **SMALL, **config})  # fmt: skip

@@ -10,7 +10,9 @@ reuse a run already made); without it the shipped model is validated here. The c
 targets while keeping the PSNR-Y target" or is not released. A release copies the model into the
 package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
 package backbone), writes its validation and the reference file (tests/quality/reference), and makes
-it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten.
+it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten;
+weight files identical to a released one become weight links to it (tadmcodec.hashing), so the
+package stores shared weights once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
+from tadmcodec.hashing import copy_resolving_links, file_sha256, write_link
 from tadmcodec.model_folder import backbone_folder, write_backbone_reference
 from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models
 
@@ -66,6 +69,20 @@ def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int) -> d
     return rows | {"better": bool(sum(new.values()) > sum(old.values()) and new["psnr_y_gain"])}
 
 
+def link_to_released(folder: Path) -> list[Path]:
+    """Replace each weight file of `folder` (a new release) that is byte-identical to a weight file of
+    another released folder by a weight link to that file; returns the replaced paths."""
+    others = {file_sha256(path): path for path in sorted(PACKAGE_WEIGHTS.rglob("*.safetensors"))
+              if not path.is_relative_to(folder)}  # fmt: skip
+    linked = []
+    for path in sorted(folder.rglob("*.safetensors")):
+        same = others.get(file_sha256(path))
+        if same is not None:
+            write_link(path, same)
+            linked.append(path)
+    return linked
+
+
 def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: dict[str, Any] | None = None) -> str:
     """Copy a model (and its backbone, unless the package has it) into the package under new names; its
     validation; the reference file; the new default of its scale."""
@@ -79,8 +96,10 @@ def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: d
     else:
         backbone_name = f"tiny-backbone-{suffix}"
         if not (PACKAGE_WEIGHTS / backbone_name).exists():
-            shutil.copytree(backbone, PACKAGE_WEIGHTS / backbone_name)
-    shutil.copytree(folder, target, ignore=shutil.ignore_patterns("*.part", "backbone.json"))
+            copy_resolving_links(backbone, PACKAGE_WEIGHTS / backbone_name)
+            link_to_released(PACKAGE_WEIGHTS / backbone_name)
+    copy_resolving_links(folder, target, shutil.ignore_patterns("*.part", "backbone.json"))
+    link_to_released(target)
     write_backbone_reference(target, PACKAGE_WEIGHTS / backbone_name)
     if validation is not None:
         (target / "validation-bsd100-all.json").write_text(json.dumps(validation, indent=1) + "\n")

@@ -22,6 +22,7 @@ import torch
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images
+from tadmcodec.hashing import copy_resolving_links
 from tadmcodec.model_folder import backbone_folder, write_backbone_reference
 from tadmcodec.pipeline.encode import window_means
 from tadmcodec.pipeline.geometry import lr_patch_windows
@@ -59,7 +60,7 @@ def main() -> None:
     energies = np.concatenate([patch_log_energies(codec, image) for _, image in picked])
     log_low, log_high = (round(float(v), 4) for v in np.percentile(energies, args.percentiles))
     source = Path(args.model) if Path(args.model).is_dir() else resolve_model(args.model)
-    shutil.copytree(source, args.out, ignore=shutil.ignore_patterns("backbone.json", "*.png", "*.json", "*.md"))
+    copy_resolving_links(source, args.out, shutil.ignore_patterns("backbone.json", "*.png", "*.json", "*.md"))
     config = json.loads((source / "config.json").read_text())
     config["texture_timesteps"] = [log_low, log_high, *args.timesteps]
     (args.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

@@ -50,11 +50,20 @@ class Backbone(nn.Module):
         moments = self.vae.encode(x).latent_dist
         return self._scale(moments.mean)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Scaled latent to an image in [-1, 1] (not clamped)."""
+    @property
+    def synthesises_detail(self) -> bool:
+        """Whether the VAE decoder can add texture of a requested detail energy (decode's `detail`)."""
+        return bool(self.vae.config.get("detail_head", 0))
+
+    def decode(self, z: torch.Tensor, detail: torch.Tensor | None = None,
+               origins: list[tuple[int, int]] | None = None) -> torch.Tensor:  # fmt: skip
+        """Scaled latent to an image in [-1, 1] (not clamped); with a detail-synthesising VAE, `detail` is the
+        detail energy per latent pixel and `origins` each latent's top-left pixel (see TinyAutoencoder)."""
         config = self.vae.config
-        shift = config.shift_factor or 0.0
-        return self.vae.decode(z / config.scaling_factor + shift).sample
+        latent = z / config.scaling_factor + (config.shift_factor or 0.0)
+        if detail is None or not self.synthesises_detail:
+            return self.vae.decode(latent).sample
+        return self.vae.decode(latent, detail, origins).sample
 
     def _scale(self, latent: torch.Tensor) -> torch.Tensor:
         config = self.vae.config

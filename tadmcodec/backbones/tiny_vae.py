@@ -13,6 +13,11 @@ ceiling), plus a zero-initialised non-linear refinement. Two decoders share that
              zero-initialised: training starts at the block decoder's fidelity and the conv path
              learns what the block map cannot (smooth block boundaries, texture).
 
+Detail synthesis (detail_head > 0, release 4): a DetailHead adds texture to any of these decoders'
+output, shaped from position-keyed noise (position_noise) and the decoded image, and scaled by the
+square root of the detail energy requested per latent pixel (decode's `detail`, D(Y) units): without
+`detail`, or at 0, the output is exactly the decoder's without the head.
+
 No normalisation layers, so the output of a tile depends only on its neighbourhood.
 """
 
@@ -22,10 +27,12 @@ import itertools
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import ResBlock, zero_module
 from ..configured import ConfiguredModule, register_config
+from .position_noise import position_noise
 
 BLOCK = 8
 BLOCK_VALUES = 3 * BLOCK * BLOCK
@@ -67,6 +74,7 @@ class TinyAutoencoder(ConfiguredModule):
         initial_logvar: float = -12.0,  # a fixed, small posterior variance: latents stay near their mean
         decoder: str = "block",
         decoder_widths: tuple[int, ...] = (96, 64, 32, 16),
+        detail_head: int = 0,
     ) -> None:
         super().__init__()
         if decoder not in ("block", "conv", "hybrid"):
@@ -80,6 +88,8 @@ class TinyAutoencoder(ConfiguredModule):
         self.register_buffer("logvar", torch.full((latent_channels,), initial_logvar))
         if decoder != "block":
             self.conv_decoder = ConvDecoder(latent_channels, tuple(decoder_widths))
+        if detail_head:
+            self.detail_head = DetailHead(detail_head)
         if decoder == "conv":
             return
         if decoder == "hybrid":
@@ -101,14 +111,25 @@ class TinyAutoencoder(ConfiguredModule):
         mean = self.encode_linear(blocks) + self.encode_refine(blocks)
         return EncoderOutput(Posterior(mean, self.logvar[None, :, None, None].expand_as(mean)))
 
-    def decode(self, z: torch.Tensor) -> DecoderOutput:
+    def decode(self, z: torch.Tensor, detail: torch.Tensor | None = None,
+               origins: list[tuple[int, int]] | None = None) -> DecoderOutput:  # fmt: skip
+        """Pixels from latents z (B, c, h, w); with a detail head, `detail` (B, 1, h, w) is the detail energy
+        to synthesise per latent pixel and `origins` each latent's top-left pixel (x, y) in the image,
+        which keys the noise (default (0, 0))."""
         if self.config.decoder == "conv":
-            return DecoderOutput(sample=self.conv_decoder(z))
-        coarse = self.shuffle(self.decode_linear(z) + self.decode_refine(z))
-        sample = coarse + self.pixel_refine(coarse)
-        if self.config.decoder == "hybrid":
-            sample = sample + self.conv_decoder(z)
+            sample = self.conv_decoder(z)
+        else:
+            coarse = self.shuffle(self.decode_linear(z) + self.decode_refine(z))
+            sample = coarse + self.pixel_refine(coarse)
+            if self.config.decoder == "hybrid":
+                sample = sample + self.conv_decoder(z)
+        if detail is not None and self.config.detail_head:
+            sample = sample + self.detail_head(sample, detail, origins or [(0, 0)] * z.shape[0])
         return DecoderOutput(sample=sample)
+
+    def detail_parameters(self) -> list[nn.Parameter]:
+        """The detail head's parameters (empty without one)."""
+        return list(self.detail_head.parameters()) if self.config.detail_head else []
 
     def decoder_parameters(self) -> list[nn.Parameter]:
         """The parameters decode() uses (the encoder's are left out)."""
@@ -150,3 +171,26 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.layers(z)
+
+
+class DetailHead(nn.Module):
+    """Texture for a decoded image: a small full-resolution conv net over the image and position-keyed
+    noise, its output times the requested detail amplitude (sqrt(D) / 10: 1 at D(Y) = 100, a textured
+    patch), so nothing is added where nothing is asked for and the energy it adds grows with D."""
+
+    NOISE_CHANNELS = 4
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(3 + self.NOISE_CHANNELS, width, 3, padding=1), ResBlock(width), ResBlock(width), nn.SiLU(),
+            nn.Conv2d(width, 3, 3, padding=1),
+        )  # fmt: skip
+
+    def forward(self, image: torch.Tensor, detail: torch.Tensor, origins: list[tuple[int, int]]) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        noise = torch.stack([position_noise(self.NOISE_CHANNELS, height, width, origin, device=image.device)
+                             for origin in origins]).to(image.dtype)  # fmt: skip
+        amplitude = F.interpolate(detail.clamp_min(0).sqrt() / 10.0, size=(height, width), mode="bilinear",
+                                  align_corners=False)  # fmt: skip
+        return amplitude.to(image.dtype) * self.layers(torch.cat([image, noise], dim=1))

@@ -24,7 +24,7 @@ Operation = Literal["encode", "decode"]
 @dataclass(frozen=True)
 class BatchOptions:
     """What to do with each file. Encoding: scale, model, strip_metadata. Decoding: format (png, tif, jpg,
-    webp), box, timestep_scale, timestep. Both: device (default CUDA when available), threads (torch
+    webp), box, timestep_scale, timestep, detail. Both: device (default CUDA when available), threads (torch
     CPU threads per process or worker), overwrite / skip_existing for outputs the manifest does not know;
     accept_identical keeps such an output when it is byte-identical to what the job writes (the output
     of an attempt that died before its record), refusing only different ones."""
@@ -37,6 +37,7 @@ class BatchOptions:
     box: Box | None = None
     timestep_scale: float = 1.0
     timestep: int | None = None
+    detail: float | None = None
     device: str | None = None
     threads: int | None = None
     overwrite: bool = False
@@ -121,7 +122,7 @@ class FileCoder:
         from ..tadm_file import TadmFile
 
         with TadmFile(source, device=options.device, timestep_scale=options.timestep_scale,
-                      timestep=options.timestep) as tadm:  # fmt: skip
+                      timestep=options.timestep, detail=options.detail) as tadm:  # fmt: skip
             tadm.save(target, box=options.box, progress=progress)
             return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
 

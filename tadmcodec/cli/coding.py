@@ -54,6 +54,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--timestep-scale", type=float, default=1.0, help="multiply the stored timesteps (<1: fidelity)"
     )
     decode.add_argument("--timestep", type=int, help="use this timestep for every patch (0-999)")
+    decode.add_argument(
+        "--detail",
+        type=float,
+        help="texture to synthesise, as a fraction of the original's (0: none, most "
+        "faithful; default: the model's; models with detail synthesis only)",
+    )
     _add_output_flags(decode)
     decode.set_defaults(run=_decode)
 
@@ -127,7 +133,7 @@ def _decode(args: argparse.Namespace) -> int:
 
     try:
         options = _options(args, format=args.format, box=_parse_box(args.box), timestep_scale=args.timestep_scale,
-                           timestep=args.timestep)  # fmt: skip
+                           timestep=args.timestep, detail=args.detail)  # fmt: skip
         options, jobs = _jobs(args, options)
         for job in jobs:
             output_format(job.target)

@@ -102,6 +102,20 @@ class TADM(nn.Module):
         position = ((torch.log1p(energy.double()) - log_low) / (log_high - log_low)).clamp(0, 1)
         return torch.round(t_low + (t_high - t_low) * position).long()
 
+    def texture_energy(self, t: torch.Tensor) -> torch.Tensor:
+        """The detail energy D that timesteps t encode: the inverse of texture_timesteps (clamped to its
+        range; zero for a model whose timesteps do not come from texture)."""
+        if not self.timesteps_from_texture:
+            return torch.zeros_like(t)
+        log_low, log_high, t_low, t_high = self.config.texture_timesteps
+        position = ((t - t_low) / (t_high - t_low)).clamp(0, 1)
+        return torch.expm1(log_low + (log_high - log_low) * position)
+
+    @property
+    def synthesises_detail(self) -> bool:
+        """Whether render() can synthesise texture: a detail-synthesising VAE and texture timesteps."""
+        return self.backbone.synthesises_detail and self.timesteps_from_texture
+
     def denoise(self, z_hat: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """z0: one U-Net step at per-patch timesteps t, then the hybrid scheduler. Integer t as stored
         in files; continuous t in training (rounded, with a straight-through gradient to the TPM)."""
@@ -110,10 +124,12 @@ class TADM(nn.Module):
             eps = self.backbone.predict_noise(z_hat, steps)
         return self.tadm.scheduler(z_hat, eps.float(), t.float())
 
-    def render(self, latent: torch.Tensor) -> torch.Tensor:
-        """Pixels in [-1, 1] (not clamped) from a latent, through the backbone's VAE decoder."""
+    def render(self, latent: torch.Tensor, detail: torch.Tensor | None = None,
+               origins: list[tuple[int, int]] | None = None) -> torch.Tensor:  # fmt: skip
+        """Pixels in [-1, 1] (not clamped) from a latent, through the backbone's VAE decoder; `detail` (B, 1,
+        h, w) the detail energy to synthesise and `origins` each latent's top-left pixel in the image."""
         with autocast(latent.device, self.mixed_precision):
-            return self.backbone.decode(latent).float()
+            return self.backbone.decode(latent, detail, origins).float()
 
     # --- training -------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, denoise: bool = True, render: bool = True) -> dict[str, torch.Tensor]:

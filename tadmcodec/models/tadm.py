@@ -43,11 +43,13 @@ class TADMModel(ConfiguredModule):
         lora_rank: int = 8,
         lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
         texture_timesteps: tuple[float, float, int, int] | None = None,
+        detail_strength: float = 0.0,
     ) -> None:
         """texture_timesteps (log_low, log_high, t_low, t_high): the encoder sets each patch's timestep from
         the original's texture, t_low at log(1 + D) <= log_low rising linearly to t_high at log_high (D the
         patch's mean detail energy, tadmcodec.metrics.detail_energy_map); None: the TPM predicts it from
-        the LR as the decoder sees it (releases 1 and 2)."""
+        the LR as the decoder sees it (releases 1 and 2). detail_strength: the fraction of that texture
+        energy a detail-synthesising VAE decoder adds by default (decoding's `detail` dial; release 4)."""
         super().__init__()
         step = scale // LATENT_FACTOR
         if patch_size % step or patch_overlap % step or encode_tile % scale or encode_halo % scale:

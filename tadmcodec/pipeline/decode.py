@@ -1,5 +1,7 @@
 """Tiled decoding: LR -> z_hat per patch -> one U-Net step at the patch's timestep -> hybrid scheduler
--> blended latent -> VAE decode per patch window -> blended pixels.
+-> blended latent -> VAE decode per patch window -> blended pixels. With a detail-synthesising VAE the
+decode of each window also gets the detail energy to synthesise per latent pixel, blended from the
+patches' requested energies as the latents are.
 
 Every patch is computed from a fixed global window of fixed size, in a fixed global batch (batch_size
 consecutive patch indices: batched kernels round differently for different batch contents), and every
@@ -29,7 +31,8 @@ class TiledDecoder:
     """Decodes boxes of one image from its LR raster and per-patch timesteps."""
 
     def __init__(self, model: TADM, device: torch.device, source: Raster, patch: int, overlap: int,
-                 timesteps: np.ndarray, batch_size: int = 4) -> None:  # fmt: skip
+                 timesteps: np.ndarray, batch_size: int = 4, detail: np.ndarray | None = None) -> None:  # fmt: skip
+        """detail: the detail energy to synthesise per patch (None: none; needs a detail-synthesising VAE)."""
         self.model, self.device, self.source, self.batch_size = model, device, source, batch_size
         self.patch, self.overlap = patch, overlap
         self.latent_size = latent_size_of(source.width, source.height, model.scale)
@@ -39,6 +42,9 @@ class TiledDecoder:
         if timesteps.size != len(self.windows):
             raise ValueError(f"{timesteps.size} timesteps for {len(self.windows)} patches")
         self.timesteps = timesteps.reshape(-1)
+        self.detail = None if detail is None else detail.reshape(-1).astype(np.float64)
+        if self.detail is not None and self.detail.size != len(self.windows):
+            raise ValueError(f"{self.detail.size} detail energies for {len(self.windows)} patches")
         self._latents: dict[int, torch.Tensor] = {}
         self._pixels: dict[int, torch.Tensor] = {}
 
@@ -105,7 +111,13 @@ class TiledDecoder:
         self._denoise([v for v in neighbours if v.index not in self._latents], progress)
         for group in groups:
             latents = torch.stack([self._blend_latent(w) for w in group]).to(self.device)
-            pixels = self.model.render(latents.contiguous(memory_format=torch.channels_last))
+            latents = latents.contiguous(memory_format=torch.channels_last)
+            if self.detail is not None:
+                detail = torch.stack([self._detail_energy(w) for w in group]).to(self.device)
+                origins = [(w.box[0] * LATENT_FACTOR, w.box[1] * LATENT_FACTOR) for w in group]
+                pixels = self.model.render(latents, detail, origins)
+            else:
+                pixels = self.model.render(latents)
             for window, image in zip(group, pixels.cpu(), strict=True):
                 self._pixels[window.index] = image
             if progress is not None:
@@ -116,6 +128,13 @@ class TiledDecoder:
         parts = ((self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
                  for o in self.windows_in(window.box))  # fmt: skip
         return _blend(parts, self.model.config.latent_channels, window.box)
+
+    def _detail_energy(self, window: PatchWindow) -> torch.Tensor:
+        """(1, h, w) detail energy to synthesise over one window, the patches' energies blended as the
+        latents are (a smooth map, the same at a latent pixel whichever window asks)."""
+        weights = [(o, o.weights(self.latent_size, self.overlap)) for o in self.windows_in(window.box)]
+        parts = ((torch.full((1, *w.shape), self.detail[o.index], dtype=torch.float64), w, o.box) for o, w in weights)
+        return _blend(parts, 1, window.box)
 
     def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""

@@ -41,6 +41,14 @@ def detail_energy_per_image(x: torch.Tensor) -> torch.Tensor:
     return detail_energy_map(x).mean(dim=(1, 2, 3))
 
 
+def detail_shortfall(y: torch.Tensor, requested: torch.Tensor) -> torch.Tensor:
+    """How far the detail energy of decoded crops y falls short of the requested energies (B,), in log
+    terms: mean of relu(log(1 + requested) - log(1 + D(y)))^2. One-sided: the fidelity terms pull the
+    other way, so the decoder adds texture only where it is asked for."""
+    gap = torch.log1p(requested) - torch.log1p(detail_energy_per_image(y))
+    return F.relu(gap).square().mean()
+
+
 def timestep_rank_loss(
     t: torch.Tensor, x: torch.Tensor, temperature: float = 10.0, margin: float = 0.25
 ) -> torch.Tensor:

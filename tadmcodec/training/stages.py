@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from torch import nn
 from ..backbones import Backbone, load_backbone
 from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
+from ..hashing import copy_resolving_links, linked_file
 from ..metrics import detail_ratio, grid_excess, ms_ssim, psnr
 from ..model_folder import WEIGHT_FILES, load_model_folder, save_model_folder
 from ..models.algorithm import TADM
@@ -36,7 +38,7 @@ from ..models.lora import add_lora
 from ..models.tadm import TADMModel
 from ..pixels import tensor_to_images, unit_range
 from .adversarial import AdversarialTerm
-from .losses import gradient_l1, grid_excess_loss, timestep_rank_loss
+from .losses import detail_energy_per_image, detail_shortfall, gradient_l1, grid_excess_loss, timestep_rank_loss
 
 
 def bicubic_baseline(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -135,24 +137,10 @@ class VAEDecoderStage(Stage):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         source = load_backbone(config["backbone"])
-        kind = config.get("decoder", "conv")
-        if config.get("init_vae"):  # continue a decoder trained before, on this backbone's encoder
-            self.vae = TinyAutoencoder.from_pretrained(config["init_vae"])
-            if not torch.equal(self.vae.encode_linear.weight, source.vae.encode_linear.weight):
-                raise ValueError(f"{config['init_vae']} has another encoder than {config['backbone']}")
-        elif source.vae.config.get("decoder", "block") == kind:  # continue the backbone's own decoder
-            self.vae = source.vae
-        else:
-            encoder_config = {k: v for k, v in source.vae.config.items() if not k.startswith("_")}
-            widths = tuple(config.get("decoder_widths", (96, 64, 32, 16)))
-            self.vae = TinyAutoencoder(**encoder_config | {"decoder": kind, "decoder_widths": widths})
-            kept = ("encode_", "logvar") + (("decode_", "pixel_refine") if kind == "hybrid" else ())
-            self.vae.load_state_dict({k: v for k, v in source.vae.state_dict().items() if k.startswith(kept)},
-                                     strict=False)  # fmt: skip
-        if self.vae.config.decoder != kind:
-            raise ValueError(f"{config['init_vae']} has a {self.vae.config.decoder!r} decoder, not {kind!r}")
+        self.vae = self._decoder(config, source.vae)
         self.vae.requires_grad_(False)
-        for parameter in self.vae.decoder_parameters():
+        self.head_only = config.get("trainable", "decoder") == "detail_head"
+        for parameter in self.trainable():
             parameter.requires_grad_(True)
         self.unet, self.alphas_cumprod = source.unet, source.alphas_cumprod
         self.adversarial = adversarial_term(config)
@@ -160,13 +148,58 @@ class VAEDecoderStage(Stage):
         for model in self.sources:
             if not torch.equal(model.backbone.vae.encode_linear.weight, source.vae.encode_linear.weight):
                 raise ValueError(f"{model.folder} is not a model on {config['backbone']}")
+        self.detail_range = self._detail_range()
         self.steps_taken = 0
 
+    @staticmethod
+    def _decoder(config: dict[str, Any], source: TinyAutoencoder) -> TinyAutoencoder:
+        """The VAE to train: config["init_vae"] (a decoder of this kind trained before), the backbone's own
+        if it is of this kind, or a new one; config["decoder_options"] (e.g. detail_head) add to the
+        decoder, keeping every weight it had."""
+        kind = config.get("decoder", "conv")
+        if config.get("init_vae"):  # continue a decoder trained before, on this backbone's encoder
+            start = TinyAutoencoder.from_pretrained(config["init_vae"])
+            if not torch.equal(start.encode_linear.weight, source.encode_linear.weight):
+                raise ValueError(f"{config['init_vae']} has another encoder than {config['backbone']}")
+        elif source.config.get("decoder", "block") == kind:  # continue the backbone's own decoder
+            start = source
+        else:
+            start = None
+        base = {k: v for k, v in (start or source).config.items() if not k.startswith("_")}
+        if start is None:
+            base |= {"decoder": kind, "decoder_widths": tuple(config.get("decoder_widths", (96, 64, 32, 16)))}
+        vae = TinyAutoencoder(**base | config.get("decoder_options", {}))
+        if vae.config.decoder != kind:
+            raise ValueError(f"{config['init_vae']} has a {vae.config.decoder!r} decoder, not {kind!r}")
+        kept = ("encode_", "logvar") + (("decode_", "pixel_refine") if kind == "hybrid" else ())
+        state = (start or source).state_dict()
+        missing = vae.load_state_dict(state if start else {k: v for k, v in state.items() if k.startswith(kept)},
+                                      strict=False).missing_keys  # fmt: skip
+        if start and any(not key.startswith("detail_head.") for key in missing):
+            raise ValueError(f"decoder_options {config.get('decoder_options')} change trained weights: {missing}")
+        return vae
+
+    def _detail_range(self) -> tuple[float, float] | None:
+        """The detail energies a file can ask for (the latents_from models' texture-timestep range, which
+        decoding inverts), or None for a decoder without detail synthesis."""
+        if not self.vae.config.get("detail_head", 0):
+            return None
+        ranges = [m.config.texture_timesteps for m in self.sources if m.config.texture_timesteps]
+        if not ranges:
+            raise ValueError("a detail-synthesis decoder trains on latents_from models with texture_timesteps")
+        return math.expm1(min(r[0] for r in ranges)), math.expm1(max(r[1] for r in ranges))
+
     def trainable(self) -> list[nn.Parameter]:
-        return self.vae.decoder_parameters()
+        """The decoder's parameters, or with config["trainable"] = "detail_head" the detail head's alone (the
+        released decoder stays exactly as it was: detail 0 decodes its pixels)."""
+        return self.vae.detail_parameters() if self.head_only else self.vae.decoder_parameters()
 
     def modules(self) -> dict[str, nn.Module]:
         return {"vae": self.vae, "discriminator": self.adversarial.discriminator}
+
+    def _last_layer(self) -> torch.Tensor:
+        """The weight at which the adversarial term is balanced against fidelity: the trained part's output."""
+        return (self.vae.detail_head if self.head_only else self.vae.conv_decoder).layers[-1].weight
 
     def _latent(self, x: torch.Tensor, noise: float, source: TADM | None = None) -> torch.Tensor:
         """The encoder's latent, or `source`'s denoised latent z0 (both scaled, as the U-Net sees them),
@@ -179,27 +212,48 @@ class VAEDecoderStage(Stage):
                 z = source(x, render=False)["z0"]
         return z + torch.randn_like(z) * noise if noise else z
 
-    def _render(self, z: torch.Tensor) -> torch.Tensor:
-        return self.vae.decode(z / self.vae.config.scaling_factor + self.vae.config.shift_factor).sample
+    def _render(self, z: torch.Tensor, x: torch.Tensor | None = None,
+                strength: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        """Decoded crops; a detail-synthesis decoder is asked for `strength` (B,) times the detail energy of
+        the original crops x (clamped to what a file can ask for), at random pixel origins on the 8-pixel grid."""
+        latent = z / self.vae.config.scaling_factor + self.vae.config.shift_factor
+        if self.detail_range is None or x is None or strength is None:
+            return self.vae.decode(latent).sample
+        detail = (strength * self.requested_energy(x))[:, None, None, None].expand(-1, 1, *z.shape[-2:])
+        origins = [(8 * int(a), 8 * int(b)) for a, b in torch.randint(0, 4096, (z.shape[0], 2))]
+        return self.vae.decode(latent, detail, origins).sample
+
+    def requested_energy(self, x: torch.Tensor) -> torch.Tensor:
+        """Each crop's detail energy D (B,) as a file can ask for it (clamped to the texture range)."""
+        return detail_energy_per_image(x).clamp(*self.detail_range)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.loss_weights
         source = self.sources[self.steps_taken % len(self.sources)] if self.sources else None
         self.steps_taken += 1
-        y = self._render(self._latent(x, w.get("latent_noise", 0.0), source))
+        strength = torch.rand(x.shape[0]) * w.get("detail_max", 1.0) if self.detail_range else None
+        y = self._render(self._latent(x, w.get("latent_noise", 0.0), source), x, strength)
         l1, grad, grid = F.l1_loss(y, x), gradient_l1(y, x), grid_excess_loss(y, x)
         fidelity = l1 + w.get("gradient", 0.5) * grad + w.get("grid", 0.0) * grid
-        adversarial, logged = self.adversarial(x, y, fidelity, self.vae.conv_decoder.layers[-1].weight)
-        return fidelity + adversarial, {"l1": l1.item(), "grad": grad.item(), "grid": grid.item(), **logged}
+        logged = {"l1": l1.item(), "grad": grad.item(), "grid": grid.item()}
+        if strength is not None:  # synthesised detail up to the requested energy; fidelity caps it
+            shortfall = detail_shortfall(y, strength * self.requested_energy(x))
+            fidelity = fidelity + w.get("detail", 0.0) * shortfall
+            logged["detail"] = shortfall.item()
+        adversarial, adv_logged = self.adversarial(x, y, fidelity, self._last_layer())
+        return fidelity + adversarial, logged | adv_logged
 
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
         measured = {}
+        strengths = (0.0, 0.5, 1.0) if self.detail_range else (None,)
         for source in self.sources or [None]:
-            y = self._render(self._latent(x, 0.0, source))
-            prefix = f"{source.scale}x_" if source is not None else ""
-            values = {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
-            measured |= {prefix + key: value for key, value in values.items()}
+            z = self._latent(x, 0.0, source)
+            for strength in strengths:
+                y = self._render(z, x, None if strength is None else torch.full((x.shape[0],), strength))
+                prefix = (f"{source.scale}x_" if source is not None else "") + (f"s{strength}_" if strength else "")
+                values = {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
+                measured |= {prefix + key: value for key, value in values.items()}
         return measured
 
     def export(self) -> None:
@@ -406,14 +460,14 @@ def seed_outputs(config: dict[str, Any]) -> None:
     """A first run starts its output folder from config["init_model"] / ["init_backbone"] (copies; the
     sources, a release among them, are only read)."""
     if config.get("init_backbone") and not Path(config["backbone"], "unet", "config.json").is_file():
-        shutil.copytree(config["init_backbone"], config["backbone"], dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.md", "*.png", "*.json.part"))  # fmt: skip
+        copy_resolving_links(Path(config["init_backbone"]), Path(config["backbone"]),
+                             shutil.ignore_patterns("*.md", "*.png", "*.json.part"))  # fmt: skip
     model = Path(config.get("model", ""))
     if config.get("init_model") and not (model / "config.json").is_file():
         model.mkdir(parents=True, exist_ok=True)
         for name in WEIGHT_FILES:
-            if (Path(config["init_model"]) / name).is_file():
-                shutil.copy2(Path(config["init_model"]) / name, model / name)
+            if linked_file(Path(config["init_model"]) / name).is_file():
+                shutil.copy2(linked_file(Path(config["init_model"]) / name), model / name)
         reference = {"path": str(Path(config["backbone"]).resolve()), "pinned": None}
         (model / "backbone.json").write_text(json.dumps(reference, indent=1))
 

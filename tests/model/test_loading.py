@@ -11,6 +11,7 @@ import torch
 
 from tadmcodec.device import resolve_device
 from tadmcodec.errors import DeviceUnavailableError, MissingWeightsError, UnknownModelError
+from tadmcodec.hashing import copy_resolving_links, write_link
 from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import lora_state_dict
 from tadmcodec.registry import available_models, resolve_model
@@ -43,17 +44,57 @@ def test_lora_is_saved_apart_and_round_trips(model_root: Path) -> None:
 
 
 def test_digest_changes_with_the_weights(model_root: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "copy-16x"
-    shutil.copytree(model_root / "test-16x", copy)
-    reference = json.loads((copy / "backbone.json").read_text())
-    reference["path"] = str((model_root / "test-16x" / reference["path"]).resolve())
-    (copy / "backbone.json").write_text(json.dumps(reference))
+    copy = _absolute_copy(model_root, tmp_path)
     original = load_model_folder(model_root / "test-16x").digest
     assert load_model_folder(copy).digest == original
     config = json.loads((copy / "config.json").read_text())
     config["lr_halo"] = 5
     (copy / "config.json").write_text(json.dumps(config))
     assert load_model_folder(copy).digest != original
+
+
+def _absolute_copy(model_root: Path, tmp_path: Path) -> Path:
+    """A copy of test-16x in tmp_path whose backbone.json names the backbone by absolute path."""
+    copy = tmp_path / "copy-16x"
+    shutil.copytree(model_root / "test-16x", copy)
+    reference = json.loads((copy / "backbone.json").read_text())
+    reference["path"] = str((model_root / "test-16x" / reference["path"]).resolve())
+    (copy / "backbone.json").write_text(json.dumps(reference))
+    return copy
+
+
+def test_a_weight_link_loads_the_same_weights_under_the_same_digest(model_root: Path, tmp_path: Path) -> None:
+    """Releases share identical weight files through links: the model and its digest do not change."""
+    copy = _absolute_copy(model_root, tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for name in ("lora.safetensors", "diffusion_pytorch_model.safetensors"):
+        shutil.copy2(copy / name, shared / name)
+        write_link(copy / name, shared / name)
+        assert not (copy / name).exists() and (copy / f"{name}.link").is_file()
+    original, linked = load_model_folder(model_root / "test-16x"), load_model_folder(copy)
+    assert linked.digest == original.digest
+    assert all(torch.equal(a, b) for a, b in zip(original.state_dict().values(), linked.state_dict().values(),
+                                                  strict=True))  # fmt: skip
+    moved = tmp_path / "moved"  # a copy elsewhere (training starts, tools) holds the files themselves
+    copy_resolving_links(copy, moved)
+    assert not list(moved.glob("*.link")) and (moved / "lora.safetensors").is_file()
+    assert load_model_folder(moved).digest == original.digest
+
+
+def test_a_link_to_different_or_missing_weights_is_refused(model_root: Path, tmp_path: Path) -> None:
+    copy = _absolute_copy(model_root, tmp_path)
+    shared = tmp_path / "lora.safetensors"
+    shutil.copy2(copy / "lora.safetensors", shared)
+    write_link(copy / "lora.safetensors", shared)
+    data = bytearray(shared.read_bytes())
+    data[-1] ^= 1
+    shared.write_bytes(bytes(data))
+    with pytest.raises(MissingWeightsError, match=r"weight link .* has SHA-256"):
+        load_model_folder(copy)
+    shared.unlink()
+    with pytest.raises(MissingWeightsError, match="does not exist"):
+        load_model_folder(copy)
 
 
 @pytest.mark.parametrize("missing", ["lora.safetensors", "diffusion_pytorch_model.safetensors", "backbone.json"])
