@@ -32,13 +32,15 @@ DECODER = "tadm"
 
 @dataclass(frozen=True)
 class Options:
-    """Registration options: where the model runs, the fidelity/realism dial, and how far the stored
-    LR may be enlarged to serve a draft() or thumbnail() request before the model is used instead
-    (4: a thumbnail up to 4 times the LR's size comes from the LR; 1.0: only when the LR covers it)."""
+    """Registration options: where the model runs, the dials (timestep_scale; detail, the texture a
+    detail-synthesising model adds, None: the model's default), and how far the stored LR may be
+    enlarged to serve a draft() or thumbnail() request before the model is used instead (4: a
+    thumbnail up to 4 times the LR's size comes from the LR; 1.0: only when the LR covers it)."""
 
     device: str | None = None
     timestep_scale: float = 1.0
     lr_upscale_limit: float = 4.0
+    detail: float | None = None
 
 
 _options = Options()
@@ -61,7 +63,8 @@ class TadmImageFile(ImageFile.ImageFile):
         from tadmcodec.image_io import apply_metadata
         from tadmcodec.tadm_file import TadmFile
 
-        self.tadm = TadmFile(self.fp, device=_options.device, timestep_scale=_options.timestep_scale)
+        self.tadm = TadmFile(self.fp, device=_options.device, timestep_scale=_options.timestep_scale,
+                             detail=_options.detail)  # fmt: skip
         header = self.tadm.header
         self._size = (header.width, header.height)
         self._mode = header.colour_type.mode
@@ -125,13 +128,14 @@ def _save(image: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
            device=options.get("device", _options.device))  # fmt: skip
 
 
-def register(*, device: str | None = None, timestep_scale: float = 1.0, lr_upscale_limit: float = 4.0) -> None:
+def register(*, device: str | None = None, timestep_scale: float = 1.0, lr_upscale_limit: float = 4.0,
+             detail: float | None = None) -> None:  # fmt: skip
     """Register open, save, the decoder, the .tadm extension and the MIME type with Pillow, with options
     that apply to every .tadm image opened afterwards (see Options). Calling it again replaces them."""
     global _options
     if lr_upscale_limit < 1.0:
         raise ValueError(f"lr_upscale_limit must be at least 1.0, got {lr_upscale_limit}")
-    _options = Options(device, timestep_scale, lr_upscale_limit)
+    _options = Options(device, timestep_scale, lr_upscale_limit, detail)
     Image.register_open(FORMAT, TadmImageFile, _accept)
     Image.register_save(FORMAT, _save)
     Image.register_decoder(DECODER, TadmDecoder)

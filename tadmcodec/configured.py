@@ -12,7 +12,7 @@ import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -64,6 +64,9 @@ class ConfiguredModule(nn.Module):
     config: Config
     class_name: str | None = None  # the _class_name written to config.json (default: the class's name)
     ignored_config: frozenset[str] = frozenset()
+    # state-dict key prefix -> a file of its own beside WEIGHTS_NAME: an optional part that a later
+    # release adds leaves the main file byte-identical, so it can stay a weight link to the earlier one
+    weight_parts: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def stored_class_name(cls) -> str:
@@ -78,7 +81,12 @@ class ConfiguredModule(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         config = {"_class_name": self.stored_class_name(), **self.config}
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, folder / WEIGHTS_NAME)
+        files: dict[str, dict[str, torch.Tensor]] = {}
+        for key, value in self.state_dict().items():
+            name = next((f for prefix, f in self.weight_parts.items() if key.startswith(prefix)), WEIGHTS_NAME)
+            files.setdefault(name, {})[key] = value.detach().contiguous()
+        for name, tensors in files.items():
+            save_file(tensors, folder / name)
 
     @classmethod
     def from_pretrained(cls: type[Module], folder: str | Path, subfolder: str | None = None) -> Module:
@@ -102,6 +110,9 @@ class ConfiguredModule(nn.Module):
             raise MissingWeightsError(f"{folder / CONFIG_NAME}: {err}") from None
         try:
             state = load_file(linked_file(folder / WEIGHTS_NAME))
+            for name in cls.weight_parts.values():
+                if linked_file(folder / name).is_file():
+                    state |= load_file(linked_file(folder / name))
             module.load_state_dict(state)
         except (OSError, RuntimeError, SafetensorError) as err:
             raise MissingWeightsError(f"cannot load {folder / WEIGHTS_NAME}: {err}") from None

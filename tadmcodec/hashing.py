@@ -2,9 +2,11 @@
 links, which let released folders share identical weight files.
 
 A weight link `NAME.link` stands for the file NAME: JSON {"target": path relative to the link's folder,
-"sha256": the target's hash}. Readers open linked_file(path); hashes and digests count the target's
-content under NAME, so a folder whose file became a link keeps its digest (and old files decode), and
-a target that differs from the recorded hash is an error.
+"sha256": NAME's hash}. Either NAME is byte-identical to the target, or (with "metadata") NAME held
+the target's tensors under another safetensors header: NAME's bytes are then the target's tensors
+serialized with that metadata (checked when the link is written). Readers open linked_file(path);
+hashes and digests count NAME's bytes, rebuilt where needed, so a folder whose file became a link keeps
+its digest (and old files decode), and a target whose content differs from the record is an error.
 """
 
 from __future__ import annotations
@@ -32,36 +34,74 @@ def file_sha256(path: Path) -> str:
 LINK_SUFFIX = ".link"
 
 
+def _record(link: Path) -> dict:
+    try:
+        record = json.loads(link.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("target"), str):
+            raise ValueError("no target")
+        return record
+    except (OSError, ValueError) as err:
+        raise MissingWeightsError(f"unreadable weight link {link}: {err}") from None
+
+
 def linked_file(path: Path) -> Path:
     """path itself, or the target of its weight link (path + ".link") when only the link exists."""
     link = path.with_name(path.name + LINK_SUFFIX)
     if path.is_file() or not link.is_file():
         return path
-    try:
-        target = json.loads(link.read_text(encoding="utf-8"))["target"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise MissingWeightsError(f"unreadable weight link {link}: {err}") from None
-    resolved = (link.parent / target).resolve()
+    resolved = (link.parent / _record(link)["target"]).resolve()
     if not resolved.is_file():
         raise MissingWeightsError(f"weight link {link} names {resolved}, which does not exist")
     return resolved
 
 
+def _resaved(target: Path, metadata: dict[str, str] | None) -> bytes:
+    """The target's tensors serialized with another safetensors header (numpy: no torch needed)."""
+    from safetensors.numpy import load_file, save
+
+    return save(load_file(target), metadata=metadata)
+
+
+def tensor_sha256(path: Path) -> str:
+    """SHA-256 of a safetensors file's tensors serialized without metadata: equal for files that hold the
+    same tensors under different headers (write_link can link those)."""
+    return hashlib.sha256(_resaved(path, None)).hexdigest()
+
+
+def linked_bytes(link: Path) -> bytes:
+    """The bytes of the file a weight link stands for."""
+    record, target = _record(link), linked_file(link.with_name(link.name.removesuffix(LINK_SUFFIX)))
+    return _resaved(target, record["metadata"]) if "metadata" in record else target.read_bytes()
+
+
 def linked_sha256(link: Path) -> str:
-    """The SHA-256 of a weight link's target, checked against the hash the link records."""
-    target = linked_file(link.with_name(link.name.removesuffix(LINK_SUFFIX)))
-    actual, recorded = file_sha256(target), json.loads(link.read_text(encoding="utf-8")).get("sha256")
-    if actual != recorded:
-        raise MissingWeightsError(f"weight link {link}: {target} has SHA-256 {actual}, the link records {recorded}")
+    """The SHA-256 of the file a weight link stands for, checked against the hash the link records."""
+    record = _record(link)
+    if "metadata" in record:
+        actual = hashlib.sha256(linked_bytes(link)).hexdigest()
+    else:
+        actual = file_sha256(linked_file(link.with_name(link.name.removesuffix(LINK_SUFFIX))))
+    if actual != record.get("sha256"):
+        raise MissingWeightsError(f"weight link {link}: its target gives SHA-256 {actual}, the link records "
+                                  f"{record.get('sha256')}")  # fmt: skip
     return actual
 
 
 def write_link(path: Path, target: Path) -> None:
-    """Replace the file `path` (if any) by a weight link to `target`, an identical file elsewhere."""
-    link = {"target": Path(os.path.relpath(target.resolve(), path.parent.resolve())).as_posix(),
-            "sha256": file_sha256(target)}  # fmt: skip
-    path.with_name(path.name + LINK_SUFFIX).write_text(json.dumps(link, indent=1) + "\n", encoding="utf-8")
-    path.unlink(missing_ok=True)
+    """Replace the file `path` by a weight link to `target`: a byte-identical file, or a safetensors file
+    with the same tensors under another header (ValueError otherwise; `path` is then kept)."""
+    record = {"target": Path(os.path.relpath(target.resolve(), path.parent.resolve())).as_posix(),
+              "sha256": file_sha256(path)}  # fmt: skip
+    if record["sha256"] != file_sha256(target):
+        from safetensors import safe_open
+
+        with safe_open(str(path), "np") as handle:
+            metadata = handle.metadata()
+        if hashlib.sha256(_resaved(target, metadata)).hexdigest() != record["sha256"]:
+            raise ValueError(f"{path} and {target} hold different weights")
+        record["metadata"] = metadata
+    path.with_name(path.name + LINK_SUFFIX).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    path.unlink()
 
 
 def copy_resolving_links(
@@ -79,7 +119,7 @@ def copy_resolving_links(
         if ignore and relative.name in ignore(str(link.parent), [relative.name]):
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(linked_file(source / relative), target / relative)
+        (target / relative).write_bytes(linked_bytes(link))
 
 
 def folder_hashes(folder: Path, parts: tuple[str, ...] = ("",)) -> dict[str, str]:

@@ -3,11 +3,12 @@ against issue 13's targets and, when asked, release the candidate under a new na
 policy: a released model's files never change, a retrained one ships beside it).
 
     python -m tools.release runs/default-16x-r2/model --val ../shared/data/val/bsd100 \\
-        [--shipped-validation FILE] [--release r2]
+        [--shipped-validation FILE] [--release r2] [--allow-same]
 
 FILE is the shipped default's `python -m tadmcodec.evaluation.validate` result on the same images (to
 reuse a run already made); without it the shipped model is validated here. The candidate meets "more
-targets while keeping the PSNR-Y target" or is not released. A release copies the model into the
+targets while keeping the PSNR-Y target" (or, with --allow-same, gives exactly the shipped model's
+figures: a release that only adds an option, such as a dial) or is not released. A release copies the model into the
 package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
 package backbone), writes its validation and the reference file (tests/quality/reference), and makes
 it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten;
@@ -27,7 +28,7 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.hashing import copy_resolving_links, file_sha256, write_link
+from tadmcodec.hashing import copy_resolving_links, tensor_sha256, write_link
 from tadmcodec.model_folder import backbone_folder, write_backbone_reference
 from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models
 
@@ -66,17 +67,19 @@ def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int) -> d
         print(f"{scale}x {label}: " + ", ".join(f"{k} {v:.3f}{'*' if rows[label]['met'][k] else ''}"
                                                 for k, v in values.items()))  # fmt: skip
     old, new = rows["shipped"]["met"], rows["candidate"]["met"]
-    return rows | {"better": bool(sum(new.values()) > sum(old.values()) and new["psnr_y_gain"])}
+    same = rows["shipped"]["figures"] == rows["candidate"]["figures"]
+    return rows | {"better": bool(sum(new.values()) > sum(old.values()) and new["psnr_y_gain"]), "same": same}
 
 
 def link_to_released(folder: Path) -> list[Path]:
-    """Replace each weight file of `folder` (a new release) that is byte-identical to a weight file of
-    another released folder by a weight link to that file; returns the replaced paths."""
-    others = {file_sha256(path): path for path in sorted(PACKAGE_WEIGHTS.rglob("*.safetensors"))
-              if not path.is_relative_to(folder)}  # fmt: skip
+    """Replace each weight file of `folder` (a new release) that holds the same tensors as a weight file of
+    another released folder (byte-identical, or under another header) by a weight link to that file;
+    returns the replaced paths."""
+    released = [path for path in sorted(PACKAGE_WEIGHTS.rglob("*.safetensors")) if not path.is_relative_to(folder)]
+    by_tensors = {tensor_sha256(path): path for path in released}
     linked = []
     for path in sorted(folder.rglob("*.safetensors")):
-        same = others.get(file_sha256(path))
+        same = by_tensors.get(tensor_sha256(path))
         if same is not None:
             write_link(path, same)
             linked.append(path)
@@ -116,6 +119,9 @@ def main() -> None:
     parser.add_argument("--val", nargs="+", required=True)
     parser.add_argument("--shipped-validation", type=Path, help="the shipped default's validation on the same images")
     parser.add_argument("--release", metavar="SUFFIX", help="ship the candidate if it beats the shipped model")
+    parser.add_argument("--allow-same", action="store_true",
+                        help="also ship a candidate whose figures equal the shipped model's: a release that adds an "
+                        "option (such as a dial) without changing what decoding gives by default")  # fmt: skip
     args = parser.parse_args()
     candidate_codec = Codec.load(str(args.model), allow_path=True)
     scale = candidate_codec.scale
@@ -130,9 +136,9 @@ def main() -> None:
     kept = args.model.with_name(f"{args.model.name}-validation.json")  # kept beside the candidate for its card
     kept.write_text(json.dumps(candidate, indent=1) + "\n")
     report = compare(shipped, candidate, scale)
-    if args.release and report["better"]:
+    if args.release and (report["better"] or (args.allow_same and report["same"])):
         report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)
-    print(json.dumps({k: v for k, v in report.items() if k in ("better", "released")}))
+    print(json.dumps({k: v for k, v in report.items() if k in ("better", "same", "released")}))
 
 
 if __name__ == "__main__":

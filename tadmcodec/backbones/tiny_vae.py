@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -60,7 +61,10 @@ class DecoderOutput:
 
 
 class TinyAutoencoder(ConfiguredModule):
-    """encode(x).latent_dist and decode(z).sample, like diffusers' AutoencoderKL."""
+    """encode(x).latent_dist and decode(z).sample, like diffusers' AutoencoderKL. The detail head's weights
+    are saved in detail_head.safetensors, so a VAE that gained a head keeps its weight file."""
+
+    weight_parts: ClassVar[dict[str, str]] = {"detail_head.": "detail_head.safetensors"}
 
     @register_config
     def __init__(
@@ -176,7 +180,9 @@ class ConvDecoder(nn.Module):
 class DetailHead(nn.Module):
     """Texture for a decoded image: a small full-resolution conv net over the image and position-keyed
     noise, its output times the requested detail amplitude (sqrt(D) / 10: 1 at D(Y) = 100, a textured
-    patch), so nothing is added where nothing is asked for and the energy it adds grows with D."""
+    patch), so nothing is added where nothing is asked for and the energy it adds grows with D. The
+    texture is grey (one value added to R, G and B: luma only), as the detail energy is measured on
+    luma; an RGB head's first run added visible colour speckle."""
 
     NOISE_CHANNELS = 4
 
@@ -184,7 +190,7 @@ class DetailHead(nn.Module):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Conv2d(3 + self.NOISE_CHANNELS, width, 3, padding=1), ResBlock(width), ResBlock(width), nn.SiLU(),
-            nn.Conv2d(width, 3, 3, padding=1),
+            nn.Conv2d(width, 1, 3, padding=1),
         )  # fmt: skip
 
     def forward(self, image: torch.Tensor, detail: torch.Tensor, origins: list[tuple[int, int]]) -> torch.Tensor:
@@ -193,4 +199,5 @@ class DetailHead(nn.Module):
                              for origin in origins]).to(image.dtype)  # fmt: skip
         amplitude = F.interpolate(detail.clamp_min(0).sqrt() / 10.0, size=(height, width), mode="bilinear",
                                   align_corners=False)  # fmt: skip
-        return amplitude.to(image.dtype) * self.layers(torch.cat([image, noise], dim=1))
+        grey = self.layers(torch.cat([image, noise], dim=1))
+        return (amplitude.to(image.dtype) * grey).expand(-1, 3, -1, -1)

@@ -11,7 +11,7 @@ import torch
 
 from tadmcodec.backbones.position_noise import position_noise
 from tadmcodec.codec import Codec
-from tadmcodec.errors import TadmError
+from tadmcodec.errors import MissingWeightsError, TadmError
 from tadmcodec.metrics import detail_energy
 from tadmcodec.raster import ArrayRaster
 from tests.conftest import build_model_folder
@@ -41,7 +41,7 @@ def test_position_noise_is_the_same_at_a_pixel_whatever_the_tile() -> None:
     assert abs(np.corrcoef(whole[0, :, :-1].ravel(), whole[0, :, 1:].ravel())[0, 1]) < 0.05  # white
 
 
-def test_zero_detail_is_the_decoder_without_injection(codec: Codec) -> None:
+def test_zero_detail_is_the_decoder_without_head_and_texture_is_grey(codec: Codec) -> None:
     vae = codec.model.backbone.vae
     z = torch.randn(2, 4, 6, 6)
     with torch.no_grad():
@@ -49,7 +49,9 @@ def test_zero_detail_is_the_decoder_without_injection(codec: Codec) -> None:
         zero = vae.decode(z, torch.zeros(2, 1, 6, 6), [(0, 0), (64, 8)]).sample
         some = vae.decode(z, torch.full((2, 1, 6, 6), 100.0), [(0, 0), (64, 8)]).sample
     assert torch.equal(plain, zero)
-    assert (some - plain).abs().mean() > 1e-3
+    added = some - plain
+    assert added.abs().mean() > 1e-3
+    assert torch.allclose(added[:, 0], added[:, 1], atol=1e-6) and torch.allclose(added[:, 0], added[:, 2], atol=1e-6)
 
 
 def test_injected_noise_follows_the_pixel_position(codec: Codec) -> None:
@@ -111,3 +113,23 @@ def test_models_without_detail_synthesis_ignore_the_dial(tmp_path: Path) -> None
     lr, grid = codec.encode(_textured(64, 128))
     plain = codec.decode(ArrayRaster(lr), grid, (128, 64))
     assert np.array_equal(plain, codec.decode(ArrayRaster(lr), grid, (128, 64), detail=1.0))
+
+
+def test_a_detail_head_is_saved_apart_so_the_decoder_file_stays_byte_identical(tmp_path: Path) -> None:
+    """Release 4's VAE is release 3's plus a head: its main weight file can stay a link to release 3's."""
+    from tadmcodec.backbones.tiny_vae import TinyAutoencoder
+
+    plain = TinyAutoencoder(latent_channels=4, width=8, decoder="hybrid", decoder_widths=(8, 8, 8, 8))
+    with_head = TinyAutoencoder(**dict(plain.config) | {"detail_head": 4})
+    with_head.load_state_dict(plain.state_dict(), strict=False)
+    plain.save_pretrained(tmp_path / "plain")
+    with_head.save_pretrained(tmp_path / "head")
+    main = "diffusion_pytorch_model.safetensors"
+    assert (tmp_path / "plain" / main).read_bytes() == (tmp_path / "head" / main).read_bytes()
+    assert (tmp_path / "head" / "detail_head.safetensors").is_file()
+    assert not (tmp_path / "plain" / "detail_head.safetensors").exists()
+    loaded = TinyAutoencoder.from_pretrained(tmp_path / "head")
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in with_head.state_dict().items())
+    (tmp_path / "head" / "detail_head.safetensors").unlink()
+    with pytest.raises(MissingWeightsError, match="detail_head"):
+        TinyAutoencoder.from_pretrained(tmp_path / "head")

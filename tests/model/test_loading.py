@@ -82,6 +82,24 @@ def test_a_weight_link_loads_the_same_weights_under_the_same_digest(model_root: 
     assert load_model_folder(moved).digest == original.digest
 
 
+def test_a_link_to_the_same_tensors_under_another_header_keeps_the_digest(model_root: Path, tmp_path: Path) -> None:
+    """A file whose tensors a released file holds under another safetensors header links to it: the link
+    records that header, and hashing rebuilds the file's exact bytes."""
+    from safetensors.torch import load_file, save_file
+
+    copy = _absolute_copy(model_root, tmp_path)
+    other_header = tmp_path / "lora-with-metadata.safetensors"
+    save_file(load_file(copy / "lora.safetensors"), other_header, metadata={"format": "pt", "note": "x"})
+    write_link(copy / "lora.safetensors", other_header)
+    assert json.loads((copy / "lora.safetensors.link").read_text())["metadata"] is None
+    assert load_model_folder(copy).digest == load_model_folder(model_root / "test-16x").digest
+    different = tmp_path / "different.safetensors"
+    save_file({"x": torch.zeros(2)}, different)
+    with pytest.raises(ValueError, match="different weights"):
+        write_link(copy / "diffusion_pytorch_model.safetensors", different)
+    assert (copy / "diffusion_pytorch_model.safetensors").is_file()
+
+
 def test_a_link_to_different_or_missing_weights_is_refused(model_root: Path, tmp_path: Path) -> None:
     copy = _absolute_copy(model_root, tmp_path)
     shared = tmp_path / "lora.safetensors"
@@ -90,7 +108,7 @@ def test_a_link_to_different_or_missing_weights_is_refused(model_root: Path, tmp
     data = bytearray(shared.read_bytes())
     data[-1] ^= 1
     shared.write_bytes(bytes(data))
-    with pytest.raises(MissingWeightsError, match=r"weight link .* has SHA-256"):
+    with pytest.raises(MissingWeightsError, match=r"weight link .* gives SHA-256"):
         load_model_folder(copy)
     shared.unlink()
     with pytest.raises(MissingWeightsError, match="does not exist"):

@@ -57,6 +57,13 @@ def test_registration_options_reach_the_decoder(encoded: dict[str, Path]) -> Non
     assert not np.array_equal(turned, tadmcodec.decode(encoded["rgb"], as_array=True))
 
 
+@pytest.mark.parametrize("registered_with", [{"detail": 0.7}], indirect=True)
+@pytest.mark.usefixtures("registered_with")
+def test_the_detail_dial_is_a_registration_option(encoded: dict[str, Path]) -> None:
+    with Image.open(encoded["rgb"]) as image:
+        assert image.tadm.detail == 0.7
+
+
 @pytest.mark.parametrize("registered_with", [{"lr_upscale_limit": 1.0}], indirect=True)
 def test_the_upscale_limit_is_an_option(encoded: dict[str, Path], registered_with) -> None:
     with Image.open(encoded["rgb"]) as image:  # 120 x 80, LR 8 x 5: (60, 40) needs 15 x 10 > the LR

@@ -1,7 +1,7 @@
 """Back on the CPU machine: validate what a GPU train run returned and, if it beats the shipped release
 on the realism targets, ship it under new names (the frozen-weights policy).
 
-    python -m tools.gpu.adopt /work/.device/.../out --val ../shared/data/val/bsd100 [--release r4]
+    python -m tools.gpu.adopt /work/.device/.../out --val ../shared/data/val/bsd100 [--release r5]
 
 Joins results.tar.gz.NN, extracts them to runs/gpu-adopt/<time>/, validates every returned model and
 the shipped default of its scale on all of the validation images (tadmcodec.evaluation.validate, with

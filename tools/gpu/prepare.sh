@@ -12,3 +12,15 @@ download .whl-sd21 diffusers==0.42.1 importlib_metadata==10.2.0
 "$python" -m tools.gpu.pack --train ../shared/data/train --val ../shared/data/val/bsd100 --out .gpu-pack \
   "$@"
 du -sh .whl .whl-sd21 .gpu-pack
+# What each device call carries: the working tree (tracked and untracked-not-ignored files) plus its carry
+# folders, under the device tool's 64 MiB.
+tree=$(git ls-files -co --exclude-standard -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+for carry in ".whl .whl-sd21" ".whl .gpu-pack"; do
+  total=$tree
+  for folder in $carry; do total=$((total + $(du -sb "$folder" | cut -f1))); done
+  echo "a call carrying $carry sends $total bytes (limit 67108864)"
+  if [ "$total" -ge 67108864 ]; then
+    echo "over the device tool's 64 MiB: make a smaller pack (tools/gpu/prepare.sh --train-mb N)" >&2
+    exit 1
+  fi
+done

@@ -1,6 +1,7 @@
 """Writes a decode reference for a shipped model: a crop of the bundled sample encoded with it, and
-the decode of that file. Run once when a model is released, never to refresh an existing reference:
-the test that reads them guards that files written today decode to the same pixels in later versions.
+the decode of that file (and, for a model with detail synthesis, its decode at detail 1). Run once
+when a model is released, never to refresh an existing reference: the test that reads them guards
+that files written today decode to the same pixels in later versions.
 
     python tests/quality/reference/make_reference.py default-16x
 """
@@ -19,6 +20,7 @@ from tadmcodec.registry import available_models
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
 CROP = (slice(54, 246), slice(98, 354))  # 192 x 256 around the cat's face
+DETAIL = 1.0  # the detail dial of the second reference decode (models with detail synthesis)
 
 
 def main(model: str) -> None:
@@ -29,8 +31,12 @@ def main(model: str) -> None:
     if tadm.exists():
         raise SystemExit(f"{tadm} exists: a released model's reference is never rewritten")
     image = np.asarray(Image.open(SAMPLE).convert("RGB"))[CROP]
-    tadmcodec.encode(image, tadm, scale=Codec.load(model).scale, model=model)
+    codec = Codec.load(model)
+    tadmcodec.encode(image, tadm, scale=codec.scale, model=model)
     Image.fromarray(tadmcodec.decode(tadm, as_array=True)).save(png, optimize=True)
+    if codec.model.synthesises_detail:  # the synthesised texture is archived too
+        detailed = tadmcodec.decode(tadm, detail=DETAIL, as_array=True)
+        Image.fromarray(detailed).save(folder / f"{model}-detail-{DETAIL:g}.png", optimize=True)
 
 
 if __name__ == "__main__":
