@@ -132,6 +132,10 @@ class VAEDecoderStage(Stage):
     The decoder learns from the encoder's latents, or with config["latents_from"] (model folders on
     this backbone) from what decoding gives it: each model's denoised latent z0 of the crop, the models
     taking turns by step, so it learns to render the smooth latents a one-step decode produces.
+
+    With decoder_options {"detail_head": width} the decoder gains a detail head; "trainable":
+    "detail_head" trains it alone, each crop asking for a random fraction (up to loss "detail_max") of
+    its own detail energy, with the one-sided "detail" shortfall term beside the fidelity ones.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -217,13 +221,13 @@ class VAEDecoderStage(Stage):
         """Decoded crops; a detail-synthesis decoder is asked for `strength` (B,) times the detail energy of
         the original crops x (clamped to what a file can ask for), at random pixel origins on the 8-pixel grid."""
         latent = z / self.vae.config.scaling_factor + self.vae.config.shift_factor
-        if self.detail_range is None or x is None or strength is None:
+        if x is None or strength is None:
             return self.vae.decode(latent).sample
-        detail = (strength * self.requested_energy(x))[:, None, None, None].expand(-1, 1, *z.shape[-2:])
+        detail = (strength * self._requested_energy(x))[:, None, None, None].expand(-1, 1, *z.shape[-2:])
         origins = [(8 * int(a), 8 * int(b)) for a, b in torch.randint(0, 4096, (z.shape[0], 2))]
         return self.vae.decode(latent, detail, origins).sample
 
-    def requested_energy(self, x: torch.Tensor) -> torch.Tensor:
+    def _requested_energy(self, x: torch.Tensor) -> torch.Tensor:
         """Each crop's detail energy D (B,) as a file can ask for it (clamped to the texture range)."""
         return detail_energy_per_image(x).clamp(*self.detail_range)
 
@@ -237,7 +241,7 @@ class VAEDecoderStage(Stage):
         fidelity = l1 + w.get("gradient", 0.5) * grad + w.get("grid", 0.0) * grid
         logged = {"l1": l1.item(), "grad": grad.item(), "grid": grid.item()}
         if strength is not None:  # synthesised detail up to the requested energy; fidelity caps it
-            shortfall = detail_shortfall(y, strength * self.requested_energy(x))
+            shortfall = detail_shortfall(y, strength * self._requested_energy(x))
             fidelity = fidelity + w.get("detail", 0.0) * shortfall
             logged["detail"] = shortfall.item()
         adversarial, adv_logged = self.adversarial(x, y, fidelity, self._last_layer())
