@@ -109,6 +109,19 @@ def test_timestep_map(images: Path, tmp_path: Path) -> None:
     assert code == 0 and Image.open(tmp_path / "map.png").size == (56, 40)
 
 
+def test_a_detail_outside_the_dial_is_a_one_line_error(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "a.tadm"
+    main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"])
+    capsys.readouterr()
+    assert main(["decode", str(target), str(tmp_path / "a.png"), "--detail", "-1", "--quiet"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "detail -1.0" in error
+    assert not (tmp_path / "a.png").exists()
+    assert main(["decode", str(target), str(tmp_path / "a.png"), "--detail", "0.5", "--quiet"]) == 0
+
+
 def test_device_option(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--device reaches the model (the GPU job runs the same path with cuda); a missing device is one line."""
     target = tmp_path / "a.tadm"
