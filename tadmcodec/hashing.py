@@ -104,6 +104,16 @@ def write_link(path: Path, target: Path) -> None:
     path.unlink()
 
 
+def copy_weight_file(path: Path, destination: Path) -> None:
+    """Copy the weight file `path` to destination: the file itself, or the exact bytes its weight link
+    stands for (a link would not resolve from the copy's place)."""
+    link = path.with_name(path.name + LINK_SUFFIX)
+    if path.is_file() or not link.is_file():
+        shutil.copy2(path, destination)
+    else:
+        destination.write_bytes(linked_bytes(link))
+
+
 def copy_resolving_links(
     source: Path, target: Path, ignore: Callable[[str, list[str]], set[str]] | None = None
 ) -> None:
@@ -119,7 +129,7 @@ def copy_resolving_links(
         if ignore and relative.name in ignore(str(link.parent), [relative.name]):
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
-        (target / relative).write_bytes(linked_bytes(link))
+        copy_weight_file(source / relative, target / relative)
 
 
 def folder_hashes(folder: Path, parts: tuple[str, ...] = ("",)) -> dict[str, str]:

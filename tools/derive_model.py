@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import shutil
 from pathlib import Path
 
-from tadmcodec.hashing import linked_file
+from tadmcodec.hashing import copy_weight_file, linked_file
 from tadmcodec.model_folder import WEIGHT_FILES, backbone_folder, load_model_folder, write_backbone_reference
 from tadmcodec.models.tadm import TADMModel
 from tadmcodec.registry import resolve_model
@@ -27,7 +26,7 @@ def derive(source: Path, output: Path, backbone: Path | None, values: dict[str, 
     output.mkdir(parents=True)
     for name in WEIGHT_FILES:
         if linked_file(source / name).is_file():
-            shutil.copy2(linked_file(source / name), output / name)
+            copy_weight_file(source / name, output / name)
     config = json.loads((output / "config.json").read_text(encoding="utf-8"))
     known = set(inspect.signature(TADMModel.__init__).parameters) - {"self"}
     if set(values) - known:

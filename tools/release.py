@@ -12,8 +12,8 @@ figures: a release that only adds an option, such as a dial) or is not released.
 package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
 package backbone), writes its validation and the reference file (tests/quality/reference), and makes
 it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten;
-weight files identical to a released one become weight links to it (tadmcodec.hashing), so the
-package stores shared weights once.
+weight files holding the same tensors as a released one become weight links to it (tadmcodec.hashing),
+so the package stores shared weights once.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from torch import nn
 from ..backbones import Backbone, load_backbone
 from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
-from ..hashing import copy_resolving_links, linked_file
+from ..hashing import copy_resolving_links, copy_weight_file, linked_file
 from ..metrics import detail_ratio, grid_excess, ms_ssim, psnr
 from ..model_folder import WEIGHT_FILES, load_model_folder, save_model_folder
 from ..models.algorithm import TADM
@@ -471,7 +471,7 @@ def seed_outputs(config: dict[str, Any]) -> None:
         model.mkdir(parents=True, exist_ok=True)
         for name in WEIGHT_FILES:
             if linked_file(Path(config["init_model"]) / name).is_file():
-                shutil.copy2(linked_file(Path(config["init_model"]) / name), model / name)
+                copy_weight_file(Path(config["init_model"]) / name, model / name)
         reference = {"path": str(Path(config["backbone"]).resolve()), "pinned": None}
         (model / "backbone.json").write_text(json.dumps(reference, indent=1))
 

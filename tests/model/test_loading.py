@@ -11,7 +11,7 @@ import torch
 
 from tadmcodec.device import resolve_device
 from tadmcodec.errors import DeviceUnavailableError, MissingWeightsError, UnknownModelError
-from tadmcodec.hashing import copy_resolving_links, write_link
+from tadmcodec.hashing import copy_resolving_links, copy_weight_file, write_link
 from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import lora_state_dict
 from tadmcodec.registry import available_models, resolve_model
@@ -93,6 +93,8 @@ def test_a_link_to_the_same_tensors_under_another_header_keeps_the_digest(model_
     write_link(copy / "lora.safetensors", other_header)
     assert json.loads((copy / "lora.safetensors.link").read_text())["metadata"] is None
     assert load_model_folder(copy).digest == load_model_folder(model_root / "test-16x").digest
+    copy_weight_file(copy / "lora.safetensors", tmp_path / "copied.safetensors")  # the exact bytes, rebuilt
+    assert (tmp_path / "copied.safetensors").read_bytes() == (model_root / "test-16x" / "lora.safetensors").read_bytes()
     different = tmp_path / "different.safetensors"
     save_file({"x": torch.zeros(2)}, different)
     with pytest.raises(ValueError, match="different weights"):

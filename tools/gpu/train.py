@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.hashing import linked_file
+from tadmcodec.hashing import copy_weight_file
 from tadmcodec.model_folder import load_model_folder, write_backbone_reference
 from tadmcodec.registry import DEFAULT_MODELS, resolve_model
 from tadmcodec.training.train import train
@@ -65,7 +64,7 @@ def copy_model(scale: int, work: Path, backbone: Path) -> Path:
     if not (target / "config.json").is_file():
         target.mkdir(parents=True, exist_ok=True)
         for name in MODEL_FILES:
-            shutil.copy2(linked_file(resolve_model(DEFAULT_MODELS[scale]) / name), target / name)
+            copy_weight_file(resolve_model(DEFAULT_MODELS[scale]) / name, target / name)
         write_backbone_reference(target, backbone)
     return target
 
