@@ -9,7 +9,8 @@
     unet    stage 0b: tiny U-Net as a noise predictor on the VAE's latents (DDPM, T = 1000)
     dfrm    stage 1:  DFRM, lambda_rec * L_rec (both paths, with and without quantization) + lambda_gui * L_gui
     enhance stage 2:  LoRA + TPM + learnable scheduler, L1 + lambda_pec * ((1 - MS-SSIM) + gradient L1)
-    joint   stage 3:  every module, stage 2's loss plus stage 1's terms, small learning rate
+    joint   stage 3:  every module, stage 2's loss plus stage 1's terms, small learning rate (stages 2-3:
+                      optionally the grid penalty, loss "grid", and the adversarial term)
     timesteps         the TPM alone: texture ranked above flat areas, the mean timestep held (cheap: no
                       U-Net step or VAE decode in the loss)
 """
@@ -71,12 +72,13 @@ class Stage:
         raise NotImplementedError
 
     def to(self, device: torch.device) -> None:
-        """Move every module the stage holds (trained or frozen) to the device."""
+        """Move every module the stage holds (trained or frozen, alone or in a list) to the device."""
         for value in vars(self).values():
-            if isinstance(value, nn.Module):
-                value.to(device)
-            elif isinstance(value, AdversarialTerm):
-                value.discriminator.to(device)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, nn.Module):
+                    item.to(device)
+                elif isinstance(item, AdversarialTerm):
+                    item.discriminator.to(device)
 
     def state(self) -> dict[str, Any]:
         """Stage state beyond its modules (an auxiliary optimizer, counters) for the checkpoint."""
@@ -395,6 +397,8 @@ class TADMStage(Stage):
             terms["l1"] = F.l1_loss(x_hat, x)
             perceptual = (1 - ms_ssim(unit_range(x_hat), unit_range(x))).mean() + gradient_l1(x_hat, x)
             terms["pec"] = w.get("pec", 0.5) * perceptual
+            if w.get("grid", 0.0) > 0:  # the decoder's 8-pixel blocks show when the latents it gets move
+                terms["grid"] = w["grid"] * grid_excess_loss(x_hat, x)
         logged = {}
         if self.adversarial is not None:  # balanced at the hybrid scheduler's last layer, which both reach
             fidelity = sum(terms.values())

@@ -45,13 +45,14 @@ def _losses(log: Path, key: str) -> list[float]:
 def test_all_stages_train_and_resume(images: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     for stage, key in (("vae", "l1"), ("unet", "mse"), ("dfrm", "rec_latent"), ("enhance", "l1"), ("joint", "l1")):
-        config = _config(images, tmp_path, stage)
+        config = _config(images, tmp_path, stage, **({"loss": {"grid": 0.5}} if stage == "joint" else {}))
         metrics = train(config, runs)
         assert metrics["step"] == 24
         losses = _losses(runs / stage / "log.jsonl", key)
         assert len(losses) == 3
         if stage in ("vae", "unet", "dfrm"):
             assert losses[-1] < losses[0], (stage, losses)
+    assert len(_losses(runs / "joint" / "log.jsonl", "grid")) == 3  # the joint stage's optional grid penalty
     assert (tmp_path / "model-16x" / "lora.safetensors").is_file()
     weights = tmp_path / "model-16x" / "diffusion_pytorch_model.safetensors"
     before, lora = load_file(weights), (tmp_path / "model-16x" / "lora.safetensors").read_bytes()
@@ -137,7 +138,8 @@ def test_hybrid_decoder_starts_at_the_block_decoder_and_trains_its_residual(imag
 
 def test_decoder_learning_from_a_models_latents_starts_at_its_decode(images: Path, tmp_path: Path) -> None:
     """vae_decoder with latents_from: a hybrid decoder at step 0 renders a model's denoised latents exactly
-    as the model's own decode does (same latent scaling), and trains on them, reporting per model scale."""
+    as the model's own decode does (same latent scaling), trains on them, reporting per model scale, and
+    moves those models with it to the training device."""
     from tadmcodec.backbones.tiny import save_tiny_backbone
     from tadmcodec.model_folder import load_model_folder
     from tadmcodec.training.stages import build_stage
@@ -154,6 +156,8 @@ def test_decoder_learning_from_a_models_latents_starts_at_its_decode(images: Pat
         assert torch.equal(stage._render(stage._latent(x, 0.0, stage.sources[0])), model.render(z0))
     metrics = train(config, tmp_path / "runs")
     assert {"16x_psnr", "16x_detail_ratio", "16x_grid_h"} <= set(metrics) and np.isfinite(metrics["16x_psnr"])
+    stage.to(torch.device("meta"))  # the source models move with the stage (a GPU run failed without it)
+    assert all(p.device.type == "meta" for m in [stage.vae, *stage.sources] for p in m.parameters())
 
 
 def test_a_detail_head_trains_alone_and_leaves_the_decoder_as_it_was(images: Path, tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ on the realism targets, ship it under new names (the frozen-weights policy).
 Joins results.tar.gz.NN, extracts them to runs/gpu-adopt/<time>/, validates every returned model and
 the shipped default of its scale on all of the validation images (tadmcodec.evaluation.validate, with
 SSIMULACRA2), and prints a table of the issue's realism targets for both. With --release SUFFIX, each
-model that meets more targets than the shipped one while keeping its PSNR-Y gain target is copied into
-the package by tools.release (as default-<scale>x-SUFFIX with its backbone as tiny-backbone-SUFFIX, a
-reference file, the new default of its scale). Existing names are never overwritten.
+model that is better by tools.release's rule (more targets met, or every met target kept and the
+figures moved forward beyond noise) is copied into the package by tools.release (as
+default-<scale>x-SUFFIX with its backbone as tiny-backbone-SUFFIX, a reference file, the new default of
+its scale). Existing names are never overwritten.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--val", nargs="+", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path(".gpu-pack"))
     parser.add_argument("--crop", type=int, default=256)
-    parser.add_argument("--train-mb", type=float, default=12.0, help="budget of the training pack, MB")
+    parser.add_argument("--train-mb", type=float, default=9.0, help="budget of the training pack, MB")
     parser.add_argument("--val-count", type=int, default=24)
     args = parser.parse_args()
     print(json.dumps(pack(args.train, args.val, args.out, args.crop, args.train_mb, args.val_count), indent=1))

@@ -1,0 +1,38 @@
+"""tools.release's rule for shipping a retrained model: more targets met, or every met target kept while
+the figures move forward beyond measurement noise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.release import compare
+
+
+def _validation(psnr_gain: float = 1.2, s2_gain: float = 13.0, detail: float = 0.023, lr: float = 32.5,
+                grid: float = -0.02) -> dict[str, Any]:  # fmt: skip
+    return {"mean": {"tadm": {"detail_ratio": detail, "lr_psnr_vs_area": lr, "grid_h": grid, "grid_v": grid}},
+            "gain_over_bicubic": {"psnr_y": psnr_gain, "ssimulacra2": s2_gain},
+            "timesteps": {"spearman_t_vs_hf_energy_mean_per_image": 0.9}}  # fmt: skip
+
+
+def test_a_candidate_that_keeps_every_met_target_and_gains_is_better() -> None:
+    assert compare(_validation(), _validation(psnr_gain=1.5, s2_gain=17.0, lr=34.5), 16)["better"]
+
+
+def test_a_gain_bought_with_a_lost_target_is_not_better() -> None:
+    """Release 5's first GPU candidate: +0.35 dB and +4 SSIMULACRA2, but a 12 % 8-pixel grid."""
+    assert not compare(_validation(), _validation(psnr_gain=1.57, s2_gain=17.3, lr=34.5, grid=0.12), 16)["better"]
+
+
+def test_a_gain_with_a_figure_falling_beyond_noise_is_not_better() -> None:
+    assert not compare(_validation(), _validation(psnr_gain=1.4, detail=0.015), 16)["better"]
+
+
+def test_changes_within_noise_are_not_better_and_equal_figures_are_the_same() -> None:
+    assert not compare(_validation(), _validation(psnr_gain=1.21, lr=32.52), 16)["better"]
+    report = compare(_validation(), _validation(), 16)
+    assert report["same"] and not report["better"]
+
+
+def test_more_targets_met_is_better() -> None:
+    assert compare(_validation(detail=0.023), _validation(detail=0.31, psnr_gain=1.1, s2_gain=12.0), 16)["better"]
