@@ -59,7 +59,8 @@ def test_train_mode_and_adoption(tmp_path: Path, gpu_pack: Path) -> None:
     parts = sorted(out.glob("results.tar.gz.*"))
     assert parts and all(p.stat().st_size <= 16 * 2**20 for p in parts)
     summary = json.loads((out / "summary.json").read_text())
-    assert [s["name"] for s in summary["stages"]] == ["decoder", "unet", "default-16x", "default-32x"]
+    recipe = json.loads((ROOT / "tools" / "gpu" / "recipe.json").read_text())
+    assert [s["name"] for s in summary["stages"]] == [stage["name"] for stage in recipe["stages"]]
     assert set(summary["validation"]) == {DEFAULT_MODELS[16], "default-16x-candidate", DEFAULT_MODELS[32],
                                           "default-32x-candidate"}  # fmt: skip
     adopted = subprocess.run([sys.executable, "-m", "tools.gpu.adopt", str(out), "--val", str(gpu_pack / "val.npz"),

@@ -36,3 +36,9 @@ def test_changes_within_noise_are_not_better_and_equal_figures_are_the_same() ->
 
 def test_more_targets_met_is_better() -> None:
     assert compare(_validation(detail=0.023), _validation(detail=0.31, psnr_gain=1.1, s2_gain=12.0), 16)["better"]
+
+
+def test_a_grid_excess_below_zero_is_no_grid() -> None:
+    """Block edges smoother than the rest (-2 % -> -0.2 %) is not a grid appearing; +1.5 % is."""
+    assert compare(_validation(grid=-0.02), _validation(psnr_gain=1.5, grid=-0.002), 16)["better"]
+    assert not compare(_validation(grid=-0.02), _validation(psnr_gain=1.5, grid=0.015), 16)["better"]

@@ -24,8 +24,9 @@ RELEASED_GAIN_DB = {
     "default-16x-r3": 2.23,
     "default-32x-r3": 1.58,
     "default-16x-r4": 2.23,
-    "default-32x-r4": 1.58,
-}  # r4 decodes as r3 by default
+    "default-32x-r4": 1.58,  # r4 decodes as r3 by default
+    "default-16x-r5": 2.63,
+}
 TOLERANCE_DB = 0.15
 
 

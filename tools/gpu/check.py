@@ -91,7 +91,7 @@ def agreement(model: str, device: torch.device, image: np.ndarray) -> dict[str, 
     reference = cpu.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
     result: dict[str, Any] = {"model": model, "size": [image.shape[1], image.shape[0]]}
     for mixed in (False, True):
-        codec = Codec(load_model_folder(resolve_model(model)), device)
+        codec = Codec(load_model_folder(resolve_model(model)).for_inference(), device)  # LoRA merged, as Codec.load
         codec.model.mixed_precision = mixed
         lr_device, grid_device = codec.encode(image)
         decoded = codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))

@@ -21,7 +21,7 @@ for carry in ".whl .whl-sd21" ".whl .gpu-pack"; do
   for folder in $carry; do total=$((total + $(du -sb "$folder" | cut -f1))); done
   echo "a call carrying $carry sends $total bytes (limit 67108864, checked with a 2 MiB margin)"
   if [ "$total" -ge $((67108864 - 2097152)) ]; then
-    echo "over the device tool's 64 MiB: make a smaller pack (tools/gpu/prepare.sh --train-mb N)" >&2
+    echo "over the device tool's 64 MiB: python -m tools.gpu.slim --apply first, or a smaller pack (--train-mb N)" >&2
     exit 1
   fi
 done
