@@ -5,6 +5,7 @@ fixtures, so the container tests run without it (tests/formats/test_torch_free.p
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ from tools.formats.samples import random_container as make_container
 
 if TYPE_CHECKING:
     from tadmcodec.codec import Codec
+
+# The suite keeps weight digests in a cache of its own (inherited by the CLI it runs), not the user's.
+os.environ.setdefault("TADMCODEC_DIGEST_CACHE", str(Path(tempfile.mkdtemp(prefix="tadmcodec-digests-")) / "d.json"))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ METRICS = {"bpp": "bpp", "psnr": "psnr-rgb", "psnr_y": "psnr-y", "ssim": "ssim-r
            "ssimulacra2": "ssimulacra2", "detail_ratio": "detail_ratio", "grid_excess": "grid_excess_8px",
            "encode_s_per_mp": "encoding_time_s_per_mp",
            "decode_s_per_mp": "decoding_time_s_per_mp"}  # fmt: skip
+RATIOS = ("detail_ratio", "grid_excess")  # shown with three decimals, as SSIM
 DESCRIPTIONS = {
     "tadmcodec": "TADM learned extreme rescaling, .tadm container (shipped default models)",
     "bicubic": "Pillow bicubic down- and upscaling; rate = the LR image as optimized PNG",
@@ -80,13 +81,13 @@ def summary_markdown(table: dict) -> str:
         for scale, methods in sorted(scales.items()):
             count = max(m["images"] for m in methods.values())
             lines += [f"### {dataset}, {scale}x ({count} images)", "",
-                      "| method | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | SSIMULACRA2 | enc s/MP (median) | dec s/MP |",
-                      "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                      "| method | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | SSIMULACRA2 | detail ratio | 8-px grid excess "
+                      "| enc s/MP (median) | dec s/MP |", "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
             for method, entry in methods.items():
                 if entry["n"] == 0:
-                    lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |||||||| ")
+                    lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |{'|' * (len(METRICS) - 1)} ")
                     continue
-                cells = [f"{entry[k]:.4f}" if k == "bpp" else f"{entry[k]:.3f}" if k in ("ssim", "ms_ssim")
+                cells = [f"{entry[k]:.4f}" if k == "bpp" else f"{entry[k]:.3f}" if k in ("ssim", "ms_ssim", *RATIOS)
                          else f"{entry[k]:.2f}" if k in entry else "" for k in METRICS if k != "bpp"]  # fmt: skip
                 name = method
                 if entry["n"] != entry["images"]:

@@ -55,6 +55,8 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     assert curve["results"]["bpp"][0] < curve["results"]["bpp"][1]  # 32x then 16x
     summary = (out / "summary.md").read_text()
     assert "### set, 16x (2 images)" in summary and "| bicubic |" in summary and "LPIPS" in summary
+    table = [line for line in summary.splitlines() if line.startswith("|")]
+    assert len({line.count("|") for line in table}) == 1 and "| detail ratio |" in table[0]  # a cell per column
     assert (out / "rate-quality.png").stat().st_size > 10_000
     assert sorted(p.name for p in (out / "pictures" / "set").iterdir()) == ["image0.png-16x.jpg", "image0.png-32x.jpg"]
     with Image.open(out / "pictures" / "set" / "image0.png-16x.jpg") as picture:
