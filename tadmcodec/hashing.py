@@ -81,6 +81,9 @@ class DigestCache:
 
     @staticmethod
     def _save(location: Path, entries: dict[str, list]) -> None:
+        """Write the entries of files that still exist (the file stays as small as the models in use)."""
+        for key in [k for k in entries if not all(os.path.exists(p) for p in k.split("\0"))]:
+            del entries[key]
         try:
             location.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("w", dir=location.parent, delete=False, suffix=".part") as handle:

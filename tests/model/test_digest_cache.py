@@ -4,6 +4,7 @@ are, and a cache that cannot be read or written never changes a digest."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tadmcodec.hashing import DigestCache
 
 
 def _weights(tmp_path: Path, content: bytes = b"weights-one") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "diffusion_pytorch_model.safetensors"
     path.write_bytes(content)
     return path
@@ -71,3 +73,14 @@ def test_a_cache_off_or_broken_gives_the_true_digest(tmp_path: Path, monkeypatch
     for _ in range(2):
         assert hashing.weight_sha256(path) == hashlib.sha256(b"weights-one").hexdigest()
     assert len(calls) == (2 if setting == "off" else 1)  # a broken file still caches within the process
+
+
+def test_entries_of_removed_files_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    location = tmp_path / "digests.json"
+    monkeypatch.setenv("TADMCODEC_DIGEST_CACHE", str(location))
+    monkeypatch.setattr(hashing, "DIGESTS", DigestCache())
+    first, second = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    hashing.weight_sha256(first)
+    first.unlink()
+    hashing.weight_sha256(second)
+    assert list(json.loads(location.read_text())) == [str(second.resolve())]
