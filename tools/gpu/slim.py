@@ -34,7 +34,8 @@ def needed_weight_files() -> set[Path]:
     folders, their backbones, and the files their weight links stand for."""
     recipe = json.loads(RECIPE.read_text())
     models = [resolve_model(name) for name in default_models().values()]
-    models += [ROOT / path for stage in recipe["stages"] for path in stage["config"].get("latents_from", [])]
+    named = [stage["config"].get("latents_from", []) for stage in recipe["stages"]]
+    models += [ROOT / path for paths in named if isinstance(paths, list) for path in paths]  # not "candidates"
     folders = {*models, ROOT / recipe["backbone"], *(backbone_folder(model)[0] for model in models)}
     needed = {PACKAGE_WEIGHTS / "defaults.json"}
     for folder in folders:

@@ -3,10 +3,13 @@
     tools/gpu/run.sh train --minutes 8                         (on the device: results under $OUT)
     python -m tools.gpu.train --tiny --device cpu --out DIR    (the same code in seconds: CI)
 
-Runs the stages of tools/gpu/recipe.json in order, each for its share of the minutes, in a work folder:
-a conv VAE decoder with its discriminator (tiny-backbone-candidate: the shipped backbone with a new decoder,
-fresh or, with --init-vae, continued from one trained before), the U-Net on the same latents, then each default model,
-copied from the package and pointed at the new backbone, jointly fine-tuned with the adversarial term.
+Runs the stages of tools/gpu/recipe.json in order, each for its share of the minutes, in a work folder
+whose backbone, tiny-backbone-candidate, starts as a copy of the recipe's: joint stages fine-tune a
+default model copied from the package and pointed at it; a decoder stage writes its VAE decoder into it
+(continued from the recipe backbone's, or with --init-vae from one trained before), trained on the
+latents of the models it names or, with "candidates", of the models the joint stages before it
+trained (their latents move in training: release 5's needed a decoder fitted to them); a U-Net stage
+trains its U-Net.
 Each stage exports at least every minute. After every stage, OUT/results.tar.gz is rewritten with the
 model folders, the logs and summary.json, so a call cut short still returns its finished stages; at the
 end validation.json compares the new models with the shipped ones on the validation pack. Back on the
@@ -26,7 +29,7 @@ import torch
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.hashing import copy_weight_file
+from tadmcodec.hashing import copy_resolving_links, copy_weight_file
 from tadmcodec.model_folder import load_model_folder, write_backbone_reference
 from tadmcodec.registry import DEFAULT_MODELS, resolve_model
 from tadmcodec.training.train import train
@@ -34,6 +37,7 @@ from tadmcodec.training.train import train
 RECIPE = Path(__file__).with_name("recipe.json")
 BACKBONE = "tiny-backbone-candidate"
 PART_BYTES = 15 * 2**20
+CANDIDATES = "candidates"  # a decoder stage's latents_from: the models this run's joint stages trained
 MODEL_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors")
 TINY = {"crop": 64, "batch": 2, "steps": 3, "val_batch": 2, "val_crop": 64, "log_every": 1, "val_every": 3,
         "discriminator": {"width": 8, "layers": 2}}  # fmt: skip
@@ -49,6 +53,8 @@ def stage_config(stage: dict[str, Any], work: Path, pack: Path, source_backbone:
     backbone = work / BACKBONE
     if config["stage"] == "vae_decoder":
         config |= {"backbone": source_backbone, "export": str(backbone), "init_vae": init_vae}
+        if config.get("latents_from") == CANDIDATES:  # fit the decoder to what this run's models decode to
+            config["latents_from"] = [str(path) for path in sorted(work.glob("default-*x-candidate"))]
     elif config["stage"] == "unet":
         config |= {"backbone": str(backbone)}
     else:
@@ -110,6 +116,8 @@ def run(minutes: float, out: Path, device: torch.device, pack: Path, init_vae: s
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         summary["gpu"] = torch.cuda.get_device_name(device)
+    if not (work / BACKBONE).exists():  # joint stages before any decoder stage train on the recipe's backbone
+        copy_resolving_links(Path(recipe["backbone"]), work / BACKBONE)
     for stage in recipe["stages"]:
         config = stage_config(stage, work, pack, recipe["backbone"], init_vae, tiny)
         start = time.monotonic()
