@@ -10,8 +10,8 @@ reuse a run already made); without it the shipped model is validated here; --can
 the candidate's (written beside it by an earlier run). The candidate meets more targets while keeping
 the PSNR-Y target, or keeps every target the shipped model meets while no figure falls and some rise
 beyond measurement noise (TOLERANCE), or (with --allow-same) gives exactly the shipped model's figures
-(a release that only adds an option, such as a dial); otherwise it is not released. A release copies the model into the
-package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
+(a release that only adds an option, such as a dial); otherwise it is not released. A release copies
+the model into the package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
 package backbone), writes its validation and the reference file (tests/quality/reference), and makes
 it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten;
 weight files holding the same tensors as a released one become weight links to it (tadmcodec.hashing),
