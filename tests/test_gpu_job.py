@@ -73,3 +73,25 @@ def test_train_mode_and_adoption(tmp_path: Path, gpu_pack: Path) -> None:
         names = tar.getnames()
     assert "results/tiny-backbone-candidate/vae/diffusion_pytorch_model.safetensors" in names
     assert "results/default-16x-candidate/backbone.json" in names
+
+
+def test_a_slim_tree_keeps_what_the_job_loads(tmp_path: Path) -> None:
+    """tools.gpu.slim keeps every file the default models and the recipe's backbone need: they load from
+    a copy of the package weights that holds those files alone."""
+    import shutil
+
+    from tadmcodec.backbones import load_backbone
+    from tadmcodec.model_folder import load_model_folder
+    from tadmcodec.registry import PACKAGE_WEIGHTS
+    from tools.gpu.slim import needed_weight_files, removable
+
+    copy = tmp_path / "weights"
+    for path in needed_weight_files():
+        target = copy / path.resolve().relative_to(PACKAGE_WEIGHTS.resolve())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    for name in DEFAULT_MODELS.values():
+        load_model_folder(copy / name)
+    recipe = json.loads((ROOT / "tools" / "gpu" / "recipe.json").read_text())
+    load_backbone(copy / Path(recipe["backbone"]).name)
+    assert removable()  # older releases' weights, pictures and references go
