@@ -3,13 +3,14 @@ on the realism targets, ship it under new names (the frozen-weights policy).
 
     python -m tools.gpu.adopt /work/.device/.../out --val ../shared/data/val/bsd100 [--release r5]
 
-Joins results.tar.gz.NN, extracts them to runs/gpu-adopt/<time>/, validates every returned model and
-the shipped default of its scale on all of the validation images (tadmcodec.evaluation.validate, with
-SSIMULACRA2), and prints a table of the issue's realism targets for both. With --release SUFFIX, each
-model that is better by tools.release's rule (more targets met, or every met target kept and the
-figures moved forward beyond noise) is copied into the package by tools.release (as
-default-<scale>x-SUFFIX with its backbone as tiny-backbone-SUFFIX, a reference file, the new default of
-its scale). Existing names are never overwritten.
+Joins results.tar.gz.NN, extracts them to runs/gpu-adopt/<time>/, validates every returned model on all
+of the validation images (tadmcodec.evaluation.validate, with SSIMULACRA2) against the shipped default
+of its scale (its validation recorded at release when that covers the same images, else measured), and
+prints a table of the issue's realism targets for both. With --release SUFFIX, each model that is
+better by tools.release's rule (more targets met, or every met target kept and the figures moved
+forward beyond noise) is copied into the package by tools.release (as default-<scale>x-SUFFIX with its
+backbone as tiny-backbone-SUFFIX, a reference file, the new default of its scale). Existing names are
+never overwritten.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
 from tadmcodec.registry import default_models
-from tools.release import compare, release
+from tools.release import compare, release, shipped_validation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,13 +58,12 @@ def main() -> None:
         candidate = work / f"default-{scale}x-candidate"
         if not (candidate / "config.json").is_file():
             continue
-        shipped = default_models()[scale]
-        codecs = {"shipped": Codec.load(shipped), "returned": Codec.load(str(candidate), allow_path=True)}
-        measured = {label: validate(codec, images, len(images), None) for label, codec in codecs.items()}
-        report[f"{scale}x"] = compare(measured["shipped"], measured["returned"], scale) | {"shipped": shipped}
+        returned = validate(Codec.load(str(candidate), allow_path=True), images, len(images), None)
+        report[f"{scale}x"] = compare(shipped_validation(scale, images), returned, scale)
+        report[f"{scale}x"]["shipped"] = default_models()[scale]
         if args.release and report[f"{scale}x"]["better"]:
             report[f"{scale}x"]["released"] = release(candidate, work / "tiny-backbone-candidate", scale, args.release,
-                                                      measured["returned"])  # fmt: skip
+                                                      returned)  # fmt: skip
     (work / "comparison.json").write_text(json.dumps(report, indent=1))
     print(f"comparison: {work / 'comparison.json'} (* = target met)")
 
