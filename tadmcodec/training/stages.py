@@ -237,7 +237,7 @@ class VAEDecoderStage(Stage):
         w = self.loss_weights
         source = self.sources[self.steps_taken % len(self.sources)] if self.sources else None
         self.steps_taken += 1
-        strength = torch.rand(x.shape[0]) * w.get("detail_max", 1.0) if self.detail_range else None
+        strength = torch.rand(x.shape[0], device=x.device) * w.get("detail_max", 1.0) if self.detail_range else None
         y = self._render(self._latent(x, w.get("latent_noise", 0.0), source), x, strength)
         l1, grad, grid = F.l1_loss(y, x), gradient_l1(y, x), grid_excess_loss(y, x)
         fidelity = l1 + w.get("gradient", 0.5) * grad + w.get("grid", 0.0) * grid
@@ -256,7 +256,7 @@ class VAEDecoderStage(Stage):
         for source in self.sources or [None]:
             z = self._latent(x, 0.0, source)
             for strength in strengths:
-                y = self._render(z, x, None if strength is None else torch.full((x.shape[0],), strength))
+                y = self._render(z, x, None if strength is None else torch.full((x.shape[0],), strength, device=x.device))
                 prefix = (f"{source.scale}x_" if source is not None else "") + (f"s{strength}_" if strength else "")
                 values = {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
                 measured |= {prefix + key: value for key, value in values.items()}
