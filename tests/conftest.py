@@ -107,3 +107,9 @@ def registered_models(model_root: Path) -> Iterator[Path]:
         del os.environ["TADMCODEC_MODEL_PATH"]
     else:
         os.environ["TADMCODEC_MODEL_PATH"] = previous
+
+
+@pytest.fixture(scope="session")
+def codec16_blocks(model_root: Path) -> Codec:
+    """The 16x test model with z_hat computed per 12-latent block: patches (16, stride 12) straddle blocks."""
+    return _codec(build_model_folder(model_root, 16, latent_block=12, folder_name="test-16x-blocks"))

@@ -41,7 +41,14 @@ def main() -> None:
     parser.add_argument("source", help="a model name or folder")
     parser.add_argument("output", type=Path)
     parser.add_argument("--backbone", type=Path)
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="config values: detail_strength=0.5")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=JSON",
+        help="config values: detail_strength=0.5 (repeatable)",
+    )
     args = parser.parse_args()
     values = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     derive(resolve_model(args.source, allow_path=True), args.output, args.backbone, values)

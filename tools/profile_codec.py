@@ -89,14 +89,14 @@ def profile(codec: Codec, size: int) -> dict[str, dict[str, dict[str, float]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default-16x")
+    parser.add_argument("--model", default="default-16x", help="a registered name or a model folder")
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     report = {"model": args.model, "size": args.size, "threads": args.threads,
-              **profile(Codec.load(args.model), args.size)}  # fmt: skip
+              **profile(Codec.load(args.model, allow_path=True), args.size)}  # fmt: skip
     emit(report, args.out)
 
 

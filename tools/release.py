@@ -10,8 +10,9 @@ reuse a run already made); without it the validation recorded at the shipped mod
 when it covers the same images, and otherwise the shipped model is validated here; --candidate-validation reuses
 the candidate's (written beside it by an earlier run). The candidate meets more targets while keeping
 the PSNR-Y target, or keeps every target the shipped model meets while no figure falls and some rise
-beyond measurement noise (TOLERANCE), or (with --allow-same) gives exactly the shipped model's figures
-(a release that only adds an option, such as a dial); otherwise it is not released. A release copies
+beyond measurement noise (TOLERANCE), or (with --allow-same) gives the shipped model's figures within
+that noise (a release that only adds an option, such as a dial, or decodes faster by a new definition,
+such as z_hat per latent block); otherwise it is not released. A release copies
 the model into the package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
 package backbone), writes its validation and the reference file (tests/quality/reference), and makes
 it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -74,9 +76,16 @@ def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int) -> d
         print(f"{scale}x {label}: " + ", ".join(f"{k} {v:.3f}{'*' if rows[label]['met'][k] else ''}"
                                                 for k, v in values.items()))  # fmt: skip
     old, new = rows["shipped"]["met"], rows["candidate"]["met"]
-    same = rows["shipped"]["figures"] == rows["candidate"]["figures"]
+    same = all(
+        _within_noise(key, value, rows["candidate"]["figures"][key])
+        for key, value in rows["shipped"]["figures"].items()
+    )
     more_targets = sum(new.values()) > sum(old.values()) and new["psnr_y_gain"]
     return rows | {"better": bool(more_targets or forward(rows["shipped"], rows["candidate"])), "same": same}
+
+
+def _within_noise(key: str, before: float, after: float) -> bool:
+    return abs(after - before) <= TOLERANCE[key] or (math.isnan(before) and math.isnan(after))
 
 
 def _merit(key: str, value: float) -> float:
@@ -175,8 +184,8 @@ def main() -> None:
     )
     parser.add_argument("--release", metavar="SUFFIX", help="ship the candidate if it beats the shipped model")
     parser.add_argument("--allow-same", action="store_true",
-                        help="also ship a candidate whose figures equal the shipped model's: a release that adds an "
-                        "option (such as a dial) without changing what decoding gives by default")  # fmt: skip
+                        help="also ship a candidate whose figures equal the shipped model's within TOLERANCE: a "
+                        "release that adds an option (a dial) or speed, no change beyond noise")  # fmt: skip
     args = parser.parse_args()
     candidate_codec = Codec.load(str(args.model), allow_path=True)
     scale = candidate_codec.scale

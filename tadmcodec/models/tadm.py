@@ -44,16 +44,23 @@ class TADMModel(ConfiguredModule):
         lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
         texture_timesteps: tuple[float, float, int, int] | None = None,
         detail_strength: float = 0.0,
+        latent_block: int = 0,
     ) -> None:
         """texture_timesteps (log_low, log_high, t_low, t_high): the encoder sets each patch's timestep from
         the original's texture, t_low at log(1 + D) <= log_low rising linearly to t_high at log_high (D the
         patch's mean detail energy, tadmcodec.metrics.detail_energy_map); None: the TPM predicts it from
         the LR as the decoder sees it (releases 1 and 2). detail_strength: the fraction of that texture
-        energy a detail-synthesising VAE decoder adds by default (decoding's `detail` dial; release 4)."""
+        energy a detail-synthesising VAE decoder adds by default (decoding's `detail` dial; release 4).
+        latent_block: the latent block size over which decoding computes the rescaled latent z_hat once
+        (tadmcodec.pipeline.latent_patches; about 3-4 times less of that work), 0 per patch (releases 1-5)."""
         super().__init__()
         step = scale // LATENT_FACTOR
-        if patch_size % step or patch_overlap % step or encode_tile % scale or encode_halo % scale:
-            raise ValueError("patch size and overlap must be multiples of scale/8; encode tile and halo of scale")
+        latent_sizes, pixel_sizes = (patch_size, patch_overlap, latent_block), (encode_tile, encode_halo)
+        if any(v % step for v in latent_sizes) or any(v % scale for v in pixel_sizes):
+            raise ValueError("patch size, overlap and latent block must be multiples of scale/8; "
+                             "encode tile and halo of scale")  # fmt: skip
+        if latent_block < 0:
+            raise ValueError(f"latent_block {latent_block}: 0 (per patch) or a block size")
         if texture_timesteps is not None:
             log_low, log_high, t_low, t_high = texture_timesteps
             if not (log_low < log_high and 0 <= t_low <= t_high < num_timesteps):

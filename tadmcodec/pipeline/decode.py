@@ -4,7 +4,8 @@ decode of each window also gets the detail energy to synthesise per latent pixel
 patches' requested energies as the latents are.
 
 Every patch is computed from a fixed global window of fixed size, in a fixed global batch (batch_size
-consecutive patch indices: batched kernels round differently for different batch contents), and every
+consecutive patch indices: batched kernels round differently for different batch contents), its
+rescaled latent z_hat per patch or per fixed latent block (the model's latent_block), and every
 pixel is blended from the same patches in the same order, so a region decode gives exactly the pixels
 of the same box of a full decode. Blocks stream in raster order; patches stay cached only while a
 later block can still use them, so memory follows the image width, never its area.
@@ -24,7 +25,7 @@ from ..models.algorithm import TADM
 from ..progress import Progress
 from ..raster import Box, Raster
 from .geometry import PatchWindow, patch_windows
-from .latent_patches import rescaled_latents
+from .latent_patches import RescaledLatents
 
 
 class TiledDecoder:
@@ -45,6 +46,7 @@ class TiledDecoder:
         self.detail = None if detail is None else detail.reshape(-1).astype(np.float64)
         if self.detail is not None and self.detail.size != len(self.windows):
             raise ValueError(f"{self.detail.size} detail energies for {len(self.windows)} patches")
+        self._z_hat = RescaledLatents(model, source, device)
         self._latents: dict[int, torch.Tensor] = {}
         self._pixels: dict[int, torch.Tensor] = {}
 
@@ -85,6 +87,7 @@ class TiledDecoder:
                     yield block, self._blend_pixels(block, progress)
                     trim_heap()
         finally:
+            self._z_hat.clear()
             self._latents.clear()
             self._pixels.clear()
 
@@ -95,6 +98,7 @@ class TiledDecoder:
             del self._pixels[index]
         for index in [i for i in self._latents if self.windows[i].box[3] + self.patch <= bottom]:
             del self._latents[index]
+        self._z_hat.forget_above(bottom - 2 * self.patch)  # no patch a later block denoises starts higher
 
     def _blend_pixels(self, box: Box, progress: Progress | None) -> torch.Tensor:
         windows = self.windows_under(box)
@@ -139,7 +143,7 @@ class TiledDecoder:
     def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""
         for group in self.groups(windows):
-            z_hat = rescaled_latents(self.model, self.source, group, self.device)
+            z_hat = self._z_hat(group)
             t = torch.as_tensor(self.timesteps[[w.index for w in group]], device=self.device, dtype=torch.long)
             for window, latent in zip(group, self.model.denoise(z_hat, t).cpu(), strict=True):
                 self._latents[window.index] = latent

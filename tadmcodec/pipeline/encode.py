@@ -18,7 +18,7 @@ from ..pixels import images_to_tensor, lr_to_uint8
 from ..progress import Progress
 from ..raster import ArrayRaster, Raster, crop_replicate
 from .geometry import PatchWindow, batched, lr_patch_windows
-from .latent_patches import rescaled_latents
+from .latent_patches import RescaledLatents
 
 
 class TiledEncoder:
@@ -73,19 +73,17 @@ class TiledEncoder:
         lr_size = (lr.shape[1], lr.shape[0])
         windows = lr_patch_windows(lr_size, self.model.scale, config.patch_size, config.patch_overlap)
         steps = np.empty(len(windows), np.int64)
-        source = ArrayRaster(lr)
+        z_hat = RescaledLatents(self.model, ArrayRaster(lr), self.device)
         for group in batched(windows, self.batch_size):
             if texture is None:
-                steps[[w.index for w in group]] = self.predict(source, group)
+                z_hat.forget_above(group[0].box[1])  # windows come in raster order
+                steps[[w.index for w in group]] = self.model.stored_timesteps(z_hat(group)).cpu().numpy()
             else:
                 steps[[w.index for w in group]] = self.from_texture(texture, group)
             if progress is not None:
                 progress.update(len(group))
         rows = len({w.box[1] for w in windows})
         return steps.reshape(rows, -1)
-
-    def predict(self, source: ArrayRaster, windows: list[PatchWindow]) -> np.ndarray:
-        return self.model.stored_timesteps(rescaled_latents(self.model, source, windows, self.device)).cpu().numpy()
 
     def from_texture(self, texture: np.ndarray, windows: list[PatchWindow]) -> np.ndarray:
         return self.model.texture_timesteps(torch.from_numpy(window_means(texture, windows, self.model.scale))).numpy()

@@ -256,7 +256,8 @@ class VAEDecoderStage(Stage):
         for source in self.sources or [None]:
             z = self._latent(x, 0.0, source)
             for strength in strengths:
-                y = self._render(z, x, None if strength is None else torch.full((x.shape[0],), strength, device=x.device))
+                asked = None if strength is None else torch.full((x.shape[0],), strength, device=x.device)
+                y = self._render(z, x, asked)
                 prefix = (f"{source.scale}x_" if source is not None else "") + (f"s{strength}_" if strength else "")
                 values = {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()} | realism_measures(x, y)
                 measured |= {prefix + key: value for key, value in values.items()}

@@ -1,0 +1,91 @@
+"""z_hat per canonical latent block (a model's latent_block): a function of the block grid alone, so
+region decodes stay exact; computed once per block, from the block's LR crop with the halo; the cache
+follows the image width; models without it decode per patch as before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tadmcodec.codec import Codec
+from tadmcodec.models.tadm import TADMModel
+from tadmcodec.pipeline.geometry import patch_windows
+from tadmcodec.pipeline.latent_patches import RescaledLatents
+from tadmcodec.pixels import lr_to_tensor
+from tadmcodec.raster import ArrayRaster
+from tests.model.test_pipeline import _image
+
+
+def test_region_and_streamed_blocks_equal_the_full_decode(codec16_blocks: Codec) -> None:
+    lr, grid = codec16_blocks.encode(_image(300, 420, seed=2))
+    full = codec16_blocks.decode(ArrayRaster(lr), grid, (420, 300))
+    for box in [(0, 0, 50, 40), (130, 70, 290, 222), (401, 280, 420, 300)]:
+        region = codec16_blocks.decode(ArrayRaster(lr), grid, (420, 300), box)
+        assert np.array_equal(region, full[box[1] : box[3], box[0] : box[2]])
+    assembled = np.zeros_like(full)
+    for (x0, y0, x1, y1), pixels in codec16_blocks.decode_blocks(ArrayRaster(lr), grid, (0, 0, 420, 300), 72):
+        assembled[y0:y1, x0:x1] = pixels
+    assert np.array_equal(assembled, full)
+
+
+def test_a_patch_is_cut_from_its_block_computed_on_the_lr_with_the_halo(codec16_blocks: Codec) -> None:
+    """Inside one block, z_hat is G_d and the VAE on the block's edge-replicated LR crop, cut: the
+    expectation is computed here from the model's own rescaled_latent on np.pad, not the pipeline."""
+    model = codec16_blocks.model
+    halo, step, block = model.config.lr_halo, model.scale // 8, model.config.latent_block
+    lr = _image(block // step, block // step, seed=4)  # exactly one block
+    windows = patch_windows((block, block), model.config.patch_size, model.config.patch_overlap)
+    padded = np.pad(lr, ((halo, halo), (halo, halo), (0, 0)), mode="edge")
+    with torch.no_grad():
+        whole = model.rescaled_latent(lr_to_tensor(padded[None], codec16_blocks.device))[0]
+        inner = whole[:, halo * step : halo * step + block, halo * step : halo * step + block]
+        cut = RescaledLatents(model, ArrayRaster(lr), codec16_blocks.device)(windows)
+    for window, z_hat in zip(windows, cut, strict=True):
+        x0, y0, x1, y1 = window.box
+        visible = (slice(None), slice(y0, min(y1, block)), slice(x0, min(x1, block)))
+        assert torch.equal(z_hat[:, : min(y1, block) - y0, : min(x1, block) - x0], inner[visible])
+
+
+def test_each_block_is_computed_once_and_the_cache_does_not_grow_with_the_rows(
+    codec16_blocks: Codec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed, cached = [], []
+    original = RescaledLatents._compute
+
+    def counting(self: RescaledLatents, boxes: list) -> torch.Tensor:
+        computed.extend(boxes)
+        cached.append(len(self._blocks))
+        return original(self, boxes)
+
+    monkeypatch.setattr(RescaledLatents, "_compute", counting)
+    peaks = []
+    for height in (1500, 3000):
+        lr, grid = codec16_blocks.encode(_image(height, 130))  # this test model predicts timesteps from z_hat too
+        computed.clear(), cached.clear()
+        for _ in codec16_blocks.decode_blocks(ArrayRaster(lr), grid, (0, 0, 130, height), 64):
+            pass
+        assert len(computed) == len(set(computed)), "a block was computed twice"
+        peaks.append(max(cached))
+    assert peaks[0] == peaks[1] < len(computed) / 4, f"the block cache grew with the rows: {peaks}"
+
+
+def test_models_without_latent_blocks_compute_z_hat_per_patch(codec16: Codec,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    sizes = []
+    original = RescaledLatents._compute
+
+    def counting(self: RescaledLatents, boxes: list) -> torch.Tensor:
+        sizes.append(len(boxes))
+        return original(self, boxes)
+
+    monkeypatch.setattr(RescaledLatents, "_compute", counting)
+    lr, grid = codec16.encode(_image(100, 161))
+    codec16.decode(ArrayRaster(lr), grid, (161, 100))
+    assert codec16.model.config.latent_block == 0 and sizes and max(sizes) > 1  # patches come in batches
+
+
+@pytest.mark.parametrize("block", [3, -2])
+def test_latent_block_must_be_a_positive_multiple_of_the_lr_step(block: int) -> None:
+    with pytest.raises(ValueError, match="latent"):
+        TADMModel(scale=16, latent_block=block)
