@@ -87,23 +87,27 @@ def test_reference_source_encodes_to_the_recorded_file(model: str, torch_threads
     assert np.array_equal(again.patches.timesteps, recorded.patches.timesteps)
 
 
-# Releases that changed only how decoding computes (same weights, a faster definition) and the release
-# whose pixels they keep: z_hat per 128-latent block instead of per patch (about 1.6x faster decoding).
-SPEED_RELEASES = {"default-16x-r6": "default-16x-r5"}
+# Releases that changed only how decoding computes (same weights, a faster definition: z_hat per
+# 128-latent block instead of per patch), the release whose files they must decode alike, and how alike
+# (PSNR in dB). At 16x the block's halo is the patches' and covers G_d's receptive field (rounding
+# only); at 32x it grew from 4 to 8 LR pixels, closer to z_hat of the whole image (a few % of values
+# move by one level).
+SPEED_RELEASES = {"default-16x-r6": ("default-16x-r5", 80.0), "default-32x-r6": ("default-32x-r4", 55.0)}
 
 
-@pytest.mark.parametrize(("model", "predecessor"), SPEED_RELEASES.items())
-def test_a_speed_release_decodes_its_predecessors_file_to_its_pixels(model: str, predecessor: str) -> None:
-    """The predecessor's reference LR and timesteps, decoded by the faster release, give the predecessor's
-    recorded pixels within rounding (a block's halo covers G_d's receptive field at 16x)."""
+@pytest.mark.parametrize("model", SPEED_RELEASES)
+def test_a_speed_release_decodes_its_predecessors_file_to_its_pixels(model: str) -> None:
+    """The predecessor's reference LR and timesteps, decoded by the faster release, give the
+    predecessor's recorded pixels within one or two levels, at the PSNR recorded above."""
     from tadmcodec.codec import Codec
     from tadmcodec.raster import ArrayRaster
 
+    predecessor, min_psnr = SPEED_RELEASES[model]
     recorded = read_tadm(REFERENCE / f"{predecessor}.tadm")
     codec = Codec.load(model)
     assert codec.model.config.latent_block and not Codec.load(predecessor).model.config.latent_block
     size = (recorded.header.width, recorded.header.height)
-    decoded = codec.decode(ArrayRaster(recorded.lr), recorded.patches, size).astype(np.int16)
-    difference = np.abs(decoded - np.asarray(Image.open(REFERENCE / f"{predecessor}.png")).astype(np.int16))
-    assert difference.max() <= MAX_ABS_DIFF, difference.max()
-    assert (difference > 0).mean() <= MAX_FRACTION_DIFFERING, (difference > 0).mean()
+    decoded = codec.decode(ArrayRaster(recorded.lr), recorded.patches, size).astype(np.float64)
+    difference = decoded - np.asarray(Image.open(REFERENCE / f"{predecessor}.png")).astype(np.float64)
+    assert np.abs(difference).max() <= MAX_ABS_DIFF, np.abs(difference).max()
+    assert 10 * np.log10(255**2 / max(np.mean(difference**2), 1e-12)) >= min_psnr

@@ -27,6 +27,7 @@ RELEASED_GAIN_DB = {
     "default-32x-r4": 1.58,  # r4 decodes as r3 by default
     "default-16x-r5": 2.63,
     "default-16x-r6": 2.63,  # r5 with z_hat per latent block
+    "default-32x-r6": 1.58,  # r4 with z_hat per latent block
 }
 TOLERANCE_DB = 0.15
 
