@@ -89,3 +89,14 @@ def test_models_without_latent_blocks_compute_z_hat_per_patch(codec16: Codec,
 def test_latent_block_must_be_a_positive_multiple_of_the_lr_step(block: int) -> None:
     with pytest.raises(ValueError, match="latent"):
         TADMModel(scale=16, latent_block=block)
+
+
+def test_a_crop_wholly_outside_the_lr_repeats_its_nearest_edge() -> None:
+    """Blocks at the latent's far edge crop LR boxes that may lie wholly beyond it."""
+    from tadmcodec.raster import crop_replicate
+
+    pixels = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    corner = crop_replicate(ArrayRaster(pixels), (7, -3, 9, -1))  # right of and above the image
+    assert corner.shape == (2, 2, 3) and (corner == pixels[0, 4]).all()
+    partly = crop_replicate(ArrayRaster(pixels), (-1, 2, 2, 6))
+    assert np.array_equal(partly, np.pad(pixels, ((0, 2), (1, 0), (0, 0)), mode="edge")[2:6, 0:3])
