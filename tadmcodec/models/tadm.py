@@ -52,7 +52,7 @@ class TADMModel(ConfiguredModule):
         the LR as the decoder sees it (releases 1 and 2). detail_strength: the fraction of that texture
         energy a detail-synthesising VAE decoder adds by default (decoding's `detail` dial; release 4).
         latent_block: the latent block size over which decoding computes the rescaled latent z_hat once
-        (tadmcodec.pipeline.latent_patches; about 3-4 times less of that work), 0 per patch (releases 1-5)."""
+        (tadmcodec.pipeline.latent_patches; at 16x about a fifth of that work), 0 per patch (releases 1-5)."""
         super().__init__()
         step = scale // LATENT_FACTOR
         latent_sizes, pixel_sizes = (patch_size, patch_overlap, latent_block), (encode_tile, encode_halo)
