@@ -7,17 +7,17 @@ policy: a released model's files never change, a retrained one ships beside it).
 
 FILE is the shipped default's `python -m tadmcodec.evaluation.validate` result on the same images (to
 reuse a run already made); without it the validation recorded at the shipped model's release is used
-when it covers the same images, and otherwise the shipped model is validated here; --candidate-validation reuses
-the candidate's (written beside it by an earlier run). The candidate meets more targets while keeping
-the PSNR-Y target, or keeps every target the shipped model meets while no figure falls and some rise
-beyond measurement noise (TOLERANCE), or (with --allow-same) gives the shipped model's figures within
-that noise (a release that only adds an option, such as a dial, or decodes faster by a new definition,
-such as z_hat per latent block); otherwise it is not released. A release copies
-the model into the package as default-<scale>x-SUFFIX (its backbone too, as tiny-backbone-SUFFIX, unless it already is a
-package backbone), writes its validation and the reference file (tests/quality/reference), and makes
-it the default of its scale (tadmcodec/weights/defaults.json). Existing names are never overwritten;
-weight files holding the same tensors as a released one become weight links to it (tadmcodec.hashing),
-so the package stores shared weights once.
+when it covers the same images, and otherwise the shipped model is validated here;
+--candidate-validation reuses the candidate's (written beside it by an earlier run). The candidate meets
+more targets while keeping the PSNR-Y target, or keeps every target the shipped model meets while no
+figure falls and some rise beyond measurement noise (TOLERANCE), or (with --allow-same) gives the
+shipped model's figures within that noise (a release that only adds an option, such as a dial, or
+decodes faster by a new definition, such as z_hat per latent block); otherwise it is not released. A
+release copies the model into the package as default-<scale>x-SUFFIX (its backbone too, as
+tiny-backbone-SUFFIX, unless it already is a package backbone), writes its validation and the reference
+file (tests/quality/reference), and makes it the default of its scale (tadmcodec/weights/defaults.json).
+Existing names are never overwritten; weight files holding the same tensors as a released one become
+weight links to it (tadmcodec.hashing), so the package stores shared weights once.
 """
 
 from __future__ import annotations

@@ -47,41 +47,40 @@ def test_a_patch_is_cut_from_its_block_computed_on_the_lr_with_the_halo(codec16_
         assert torch.equal(z_hat[:, : min(y1, block) - y0, : min(x1, block) - x0], inner[visible])
 
 
-def test_each_block_is_computed_once_and_the_cache_does_not_grow_with_the_rows(
-    codec16_blocks: Codec, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    computed, cached = [], []
+@pytest.fixture
+def z_hat_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list, int]]:
+    """Every z_hat computation from here on: (its latent boxes, the blocks cached when it ran)."""
+    calls: list[tuple[list, int]] = []
     original = RescaledLatents._compute
 
-    def counting(self: RescaledLatents, boxes: list) -> torch.Tensor:
-        computed.extend(boxes)
-        cached.append(len(self._blocks))
+    def recording(self: RescaledLatents, boxes: list) -> torch.Tensor:
+        calls.append((list(boxes), len(self._blocks)))
         return original(self, boxes)
 
-    monkeypatch.setattr(RescaledLatents, "_compute", counting)
+    monkeypatch.setattr(RescaledLatents, "_compute", recording)
+    return calls
+
+
+def test_each_block_is_computed_once_and_the_cache_does_not_grow_with_the_rows(
+    codec16_blocks: Codec, z_hat_calls: list[tuple[list, int]]
+) -> None:
     peaks = []
     for height in (1500, 3000):
         lr, grid = codec16_blocks.encode(_image(height, 130))  # this test model predicts timesteps from z_hat too
-        computed.clear(), cached.clear()
+        z_hat_calls.clear()
         for _ in codec16_blocks.decode_blocks(ArrayRaster(lr), grid, (0, 0, 130, height), 64):
             pass
+        computed = [box for boxes, _ in z_hat_calls for box in boxes]
         assert len(computed) == len(set(computed)), "a block was computed twice"
-        peaks.append(max(cached))
+        peaks.append(max(cached for _, cached in z_hat_calls))
     assert peaks[0] == peaks[1] < len(computed) / 4, f"the block cache grew with the rows: {peaks}"
 
 
 def test_models_without_latent_blocks_compute_z_hat_per_patch(codec16: Codec,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    sizes = []
-    original = RescaledLatents._compute
-
-    def counting(self: RescaledLatents, boxes: list) -> torch.Tensor:
-        sizes.append(len(boxes))
-        return original(self, boxes)
-
-    monkeypatch.setattr(RescaledLatents, "_compute", counting)
+                                                              z_hat_calls: list[tuple[list, int]]) -> None:  # fmt: skip
     lr, grid = codec16.encode(_image(100, 161))
     codec16.decode(ArrayRaster(lr), grid, (161, 100))
+    sizes = [len(boxes) for boxes, _ in z_hat_calls]
     assert codec16.model.config.latent_block == 0 and sizes and max(sizes) > 1  # patches come in batches
 
 
