@@ -32,7 +32,8 @@ DECODER = "tadm"
 
 @dataclass(frozen=True)
 class Options:
-    """Registration options: where the model runs, the dials (timestep_scale; detail, the texture a
+    """Registration options: where the model runs (device; runtime: auto, onnx or torch, as
+    tadmcodec.decoding chooses), the dials (timestep_scale; detail, the texture a
     detail-synthesising model adds, None: the model's default), and how far the stored LR may be
     enlarged to serve a draft() or thumbnail() request before the model is used instead (4: a
     thumbnail up to 4 times the LR's size comes from the LR; 1.0: only when the LR covers it)."""
@@ -41,6 +42,7 @@ class Options:
     timestep_scale: float = 1.0
     lr_upscale_limit: float = 4.0
     detail: float | None = None
+    runtime: str = "auto"
 
 
 _options = Options()
@@ -64,7 +66,7 @@ class TadmImageFile(ImageFile.ImageFile):
         from tadmcodec.tadm_file import TadmFile
 
         self.tadm = TadmFile(self.fp, device=_options.device, timestep_scale=_options.timestep_scale,
-                             detail=_options.detail)  # fmt: skip
+                             detail=_options.detail, runtime=_options.runtime)  # fmt: skip
         header = self.tadm.header
         self._size = (header.width, header.height)
         self._mode = header.colour_type.mode
@@ -129,13 +131,13 @@ def _save(image: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
 
 
 def register(*, device: str | None = None, timestep_scale: float = 1.0, lr_upscale_limit: float = 4.0,
-             detail: float | None = None) -> None:  # fmt: skip
+             detail: float | None = None, runtime: str = "auto") -> None:  # fmt: skip
     """Register open, save, the decoder, the .tadm extension and the MIME type with Pillow, with options
     that apply to every .tadm image opened afterwards (see Options). Calling it again replaces them."""
     global _options
     if lr_upscale_limit < 1.0:
         raise ValueError(f"lr_upscale_limit must be at least 1.0, got {lr_upscale_limit}")
-    _options = Options(device, timestep_scale, lr_upscale_limit, detail)
+    _options = Options(device, timestep_scale, lr_upscale_limit, detail, runtime)
     Image.register_open(FORMAT, TadmImageFile, _accept)
     Image.register_save(FORMAT, _save)
     Image.register_decoder(DECODER, TadmDecoder)

@@ -1,7 +1,8 @@
 """tadmcodec: a learned extreme-rescaling image codec (TADM) and its .tadm file format.
 
 Importing this package is cheap: it does not import torch. The model code loads only when
-pixels beyond the stored thumbnail are requested.
+pixels beyond the stored thumbnail are requested, and decoding on the CPU runs without torch
+(tadmcodec.decoding).
 """
 
 from tadmcodec_formats import Header, TadmError, UnknownModelError
@@ -10,7 +11,9 @@ from tadmcodec_formats import Header, TadmError, UnknownModelError
 from tadmcodec_plugins import pillow as _pillow_plugin  # noqa: F401
 
 from .api import EncodeResult, decode, decode_to_file, encode, read_header, read_thumbnail
+from .cpu_threads import set_cpu_threads
 from .tadm_file import TadmFile, open
+from .version import __version__
 
 __all__ = [
     "EncodeResult",
@@ -25,4 +28,5 @@ __all__ = [
     "open",
     "read_header",
     "read_thumbnail",
+    "set_cpu_threads",
 ]

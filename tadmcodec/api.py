@@ -162,13 +162,15 @@ def decode(
     timestep_scale: float = 1.0,
     timestep: int | None = None,
     detail: float | None = None,
+    runtime: str = "auto",
     progress: Progress | None = None,
     as_array: bool = False,
 ) -> Image.Image | np.ndarray:
     """Decode a .tadm file, or the box (left, upper, right, lower) of it, to a Pillow image in the stored
     mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C). The dials (timestep_scale
-    or timestep, detail) are TadmFile's."""
-    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail) as opened:
+    or timestep, detail) and the runtime (auto, onnx, torch: tadmcodec.decoding) are TadmFile's."""
+    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail,
+                  runtime=runtime) as opened:  # fmt: skip
         image = opened.decode(box, progress=progress)
     return np.asarray(image) if as_array else image
 
@@ -182,13 +184,15 @@ def decode_to_file(
     timestep_scale: float = 1.0,
     timestep: int | None = None,
     detail: float | None = None,
+    runtime: str = "auto",
     progress: Progress | None = None,
     format: str | None = None,
     tile: int = 512,
 ) -> int:
     """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
     (.tif, .tiff) without holding the image; written atomically. Returns the bytes written."""
-    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail) as opened:
+    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail,
+                  runtime=runtime) as opened:  # fmt: skip
         return opened.save(output, format=format, box=box, progress=progress, tile=tile)
 
 

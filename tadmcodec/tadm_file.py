@@ -25,7 +25,7 @@ from .image_io import channels_last, lr_thumbnail, stored_pixels, to_pil
 from .raster import Box
 
 if TYPE_CHECKING:
-    from .codec import Codec
+    from .pipeline.model_decoder import ModelDecoder
     from .progress import Progress
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
@@ -39,18 +39,19 @@ def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None
 
 
 class TadmFile:
-    """One open .tadm file (see the module docstring). Options are fixed at opening: the device the
-    model runs on and the two dials: the timestep dial (timestep_scale or one fixed timestep) and, for a
-    model with detail synthesis, `detail`, the fraction of the original's texture energy to synthesise
-    (None: the model's default; 0: none, the most faithful pixels)."""
+    """One open .tadm file (see the module docstring). Options are fixed at opening: the device and
+    runtime the model runs on (tadmcodec.decoding) and the two dials: the timestep dial (timestep_scale
+    or one fixed timestep) and, for a model with detail synthesis, `detail`, the fraction of the
+    original's texture energy to synthesise (None: the model's default; 0: none, the most faithful
+    pixels)."""
 
     def __init__(self, source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
-                 timestep: int | None = None, detail: float | None = None) -> None:  # fmt: skip
+                 timestep: int | None = None, detail: float | None = None, runtime: str = "auto") -> None:  # fmt: skip
         self._owns_reader = not isinstance(source, TadmReader)
         self._reader = TadmReader(source) if self._owns_reader else source
         self.device, self.timestep_scale, self.timestep = device, timestep_scale, timestep
-        self.detail = detail
-        self._codec: Codec | None = None
+        self.detail, self.runtime = detail, runtime
+        self._codec: ModelDecoder | None = None
 
     @property
     def header(self) -> Header:
@@ -85,14 +86,14 @@ class TadmFile:
                             f"and 0 <= upper < lower <= {height}")  # fmt: skip
         return x0, y0, x1, y1
 
-    def codec(self) -> Codec:
-        """The codec of the model that encoded this file (loaded once per process and device), after
-        checking that the file is complete (its end marker, nothing after it)."""
+    def codec(self) -> ModelDecoder:
+        """The decoder of the model that encoded this file on the runtime chosen (tadmcodec.decoding; loaded
+        once per process), after checking that the file is complete (its end marker, nothing after it)."""
         if self._codec is None:
-            from .codec import Codec
+            from .decoding import decoder_for_header
 
             self._reader.check_end()
-            self._codec = Codec.for_header(self.header, self.device)
+            self._codec = decoder_for_header(self.header, self.device, self.runtime, self.detail)
         return self._codec
 
     def blocks(self, box: Box | None = None, *, size: int = 512,
@@ -188,6 +189,8 @@ class _ReaderLR:
 
 
 def open(source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
-         timestep: int | None = None, detail: float | None = None) -> TadmFile:  # fmt: skip
+         timestep: int | None = None, detail: float | None = None, runtime: str = "auto") -> TadmFile:  # fmt: skip
     """Open a .tadm file (path, bytes, binary file, or an open TadmReader, which stays the caller's)."""
-    return TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail)
+    return TadmFile(
+        source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime
+    )

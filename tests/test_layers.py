@@ -20,12 +20,13 @@ LAYERS = [
     ["tadmcodec.errors", "tadmcodec.metrics", "tadmcodec.pixels", "tadmcodec.blocks", "tadmcodec.configured",
      "tadmcodec.raster", "tadmcodec.version",
      "tadmcodec.progress", "tadmcodec.heap", "tadmcodec.hashing", "tadmcodec.device", "tadmcodec.registry",
-     "tadmcodec.image_io", "tadmcodec.image_output", "tadmcodec.tiff_input", "tadmcodec.tiff_output"],
+     "tadmcodec.image_io", "tadmcodec.image_output", "tadmcodec.tiff_input", "tadmcodec.tiff_output",
+     "tadmcodec.model_files", "tadmcodec.cpu_threads"],
     ["tadmcodec.backbones"],
-    ["tadmcodec.models", "tadmcodec.model_folder"],
+    ["tadmcodec.models", "tadmcodec.model_folder", "tadmcodec.torch_networks", "tadmcodec.onnx_networks"],
     ["tadmcodec.pipeline", "tadmcodec.timestep_map"],
-    ["tadmcodec.codec"],
-    ["tadmcodec.tadm_file", "tadmcodec.api"],
+    ["tadmcodec.codec", "tadmcodec.graph_export"],
+    ["tadmcodec.tadm_file", "tadmcodec.api", "tadmcodec.decoding"],
     ["tadmcodec_plugins"],
     ["tadmcodec.training", "tadmcodec.evaluation", "tadmcodec.batch"],
     ["tadmcodec.cli", "tadmcodec.__main__"],
@@ -112,6 +113,7 @@ def test_no_import_cycles() -> None:
 
 def test_the_checker_sees_relative_and_lazy_imports() -> None:
     edges = graph()
-    assert "tadmcodec.models.algorithm" in edges["tadmcodec.pipeline.decode"]  # from ..models.algorithm import
+    assert "tadmcodec.models.algorithm" in edges["tadmcodec.pipeline.encode"]  # from ..models.algorithm import
+    assert "tadmcodec.codec" in edges["tadmcodec.decoding"]  # inside load_decoder
     assert "tadmcodec.api" in edges["tadmcodec_plugins.pillow"]  # inside _save
     assert "tadmcodec_formats.reader" in edges["tadmcodec_formats"]  # from .reader import (in __init__)

@@ -4,10 +4,11 @@
 
 A SITE is a folder where `tadmcodec`, `tadmcodec_formats` and `tadmcodec_plugins` import from (links to
 a checkout's tadmcodec/, formats/ and plugins/); each measurement is a fresh process with that folder
-first on PYTHONPATH, on files its own default 16x model wrote. Measured: `import tadmcodec.codec`; the
-CLI decoding a 64 x 48 file (start-up: the model's work is negligible); the CLI decoding a 1 MP image
-at 16x; `tadmcodec info`, `verify` and `thumbnail --out-dir` over 1000 files; with --large, in-process
-encode and decode of a 12 MP photo-like image with the default 16x model (MP/s). Prints a JSON object:
+first on PYTHONPATH, on files its own default 16x model wrote. Measured: the CLI decoding a 64 x 48
+file (start-up: the model's work is negligible); the CLI decoding a 1 MP image at 16x; `tadmcodec
+info`, `verify` and `thumbnail --out-dir` over 1000 files; with --large, a 12 MP photo-like image
+encoded and decoded in process through the public API (tadmcodec.encode / decode: each version's
+default 16x model and default runtime, models loaded before timing), in MP/s. Prints a JSON object:
 per measurement, the median seconds of each version and new/old.
 """
 
@@ -28,16 +29,13 @@ import numpy as np
 from PIL import Image
 
 IN_PROCESS = """
-import sys, time, numpy as np
-from tadmcodec.codec import Codec
-from tadmcodec.raster import ArrayRaster
+import sys, time, tadmcodec
 from tadmcodec.evaluation.speed import synthetic
-from tadmcodec.registry import DEFAULT_MODELS
-codec = Codec.load(DEFAULT_MODELS[16])
 image = synthetic(int(sys.argv[1]))
-codec.encode(image[:64, :64])
-start = time.perf_counter(); lr, grid = codec.encode(image); encode = time.perf_counter() - start
-start = time.perf_counter(); codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
+tadmcodec.encode(image[:64, :64], "warm.tadm")
+tadmcodec.decode("warm.tadm")
+start = time.perf_counter(); tadmcodec.encode(image, "large.tadm"); encode = time.perf_counter() - start
+start = time.perf_counter(); tadmcodec.decode("large.tadm", as_array=True)
 print(encode, time.perf_counter() - start)
 """
 
@@ -83,7 +81,6 @@ def main() -> None:
     cli = ["-m", "tadmcodec"]
     files = sorted(str(p.relative_to(work / "new")) for p in (work / "new" / "many").iterdir())
     cases = {
-        "import tadmcodec.codec": ["-c", "import tadmcodec.codec"],
         "cli decode 64x48 (start-up)": [*cli, "decode", "tiny.tadm", "tiny-out.png", "--overwrite", "--quiet"],
         "cli decode 1 MP": [*cli, "decode", "one-mp.tadm", "one-mp-out.png", "--overwrite", "--quiet"],
         "info of 1000 files": [*cli, "info", *files],
@@ -103,7 +100,7 @@ def main() -> None:
             environment = os.environ | {"PYTHONPATH": str(getattr(args, version))}
             # cwd: `python -c` puts the working directory first on sys.path, before the SITE (a run from a
             # checkout measured that checkout twice)
-            out = subprocess.run([sys.executable, "-c", IN_PROCESS, "3464"], env=environment, cwd=work,
+            out = subprocess.run([sys.executable, "-c", IN_PROCESS, "3464"], env=environment, cwd=work / version,
                                  capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
             report.setdefault("12 MP in-process MP/s (encode, decode)", {})[version] = [round(12.0 / float(v), 3)
                                                                                        for v in out]  # fmt: skip

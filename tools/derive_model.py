@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 
 from tadmcodec.hashing import copy_weight_file, linked_file
-from tadmcodec.model_folder import WEIGHT_FILES, backbone_folder, load_model_folder, write_backbone_reference
+from tadmcodec.model_files import WEIGHT_FILES, backbone_folder, write_backbone_reference
+from tadmcodec.model_folder import load_model_folder
 from tadmcodec.models.tadm import TADMModel
 from tadmcodec.registry import resolve_model
 

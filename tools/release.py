@@ -15,7 +15,8 @@ shipped model's figures within that noise (a release that only adds an option, s
 decodes faster by a new definition, such as z_hat per latent block); otherwise it is not released. A
 release copies the model into the package as default-<scale>x-SUFFIX (its backbone too, as
 tiny-backbone-SUFFIX, unless it already is a package backbone), writes its validation and the reference
-file (tests/quality/reference), and makes it the default of its scale (tadmcodec/weights/defaults.json).
+file (tests/quality/reference) and the ONNX graphs the CPU decodes with (tadmcodec.graph_export), and
+makes it the default of its scale (tadmcodec/weights/defaults.json).
 Existing names are never overwritten; weight files holding the same tensors as a released one become
 weight links to it (tadmcodec.hashing), so the package stores shared weights once.
 """
@@ -33,8 +34,10 @@ from typing import Any
 
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
+from tadmcodec.graph_export import export_graphs
 from tadmcodec.hashing import copy_resolving_links, tensor_sha256, write_link
-from tadmcodec.model_folder import backbone_folder, write_backbone_reference
+from tadmcodec.model_files import backbone_folder, write_backbone_reference
+from tadmcodec.onnx_networks import GRAPHS_FOLDER
 from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models, resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +126,7 @@ def link_to_released(folder: Path) -> list[Path]:
 
 def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: dict[str, Any] | None = None) -> str:
     """Copy a model (and its backbone, unless the package has it) into the package under new names; its
-    validation; the reference file; the new default of its scale."""
+    graphs, validation and reference file; the new default of its scale."""
     name = f"default-{scale}x-{suffix}"
     target = PACKAGE_WEIGHTS / name
     if target.exists():
@@ -136,9 +139,10 @@ def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: d
         if not (PACKAGE_WEIGHTS / backbone_name).exists():
             copy_resolving_links(backbone, PACKAGE_WEIGHTS / backbone_name)
             link_to_released(PACKAGE_WEIGHTS / backbone_name)
-    copy_resolving_links(folder, target, shutil.ignore_patterns("*.part", "backbone.json"))
+    copy_resolving_links(folder, target, shutil.ignore_patterns("*.part", "backbone.json", GRAPHS_FOLDER))
     link_to_released(target)
     write_backbone_reference(target, PACKAGE_WEIGHTS / backbone_name)
+    export_graphs(Codec.load(str(target), "cpu", allow_path=True).model, target)
     if validation is not None:
         (target / RECORDED).write_text(json.dumps(validation, indent=1) + "\n")
     reference = ROOT / "tests" / "quality" / "reference" / "make_reference.py"

@@ -23,7 +23,7 @@ import torch
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images
 from tadmcodec.hashing import copy_resolving_links
-from tadmcodec.model_folder import backbone_folder, write_backbone_reference
+from tadmcodec.model_files import backbone_folder, write_backbone_reference
 from tadmcodec.pipeline.encode import window_means
 from tadmcodec.pipeline.geometry import lr_patch_windows
 from tadmcodec.pixels import images_to_tensor

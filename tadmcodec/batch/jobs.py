@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..cpu_threads import set_cpu_threads
 from ..errors import OutputExistsError, TadmError
 from ..hashing import file_sha256
 from ..progress import Progress
@@ -24,10 +25,10 @@ Operation = Literal["encode", "decode"]
 @dataclass(frozen=True)
 class BatchOptions:
     """What to do with each file. Encoding: scale, model, strip_metadata. Decoding: format (png, tif, jpg,
-    webp), box, timestep_scale, timestep, detail. Both: device (default CUDA when available), threads (torch
-    CPU threads per process or worker), overwrite / skip_existing for outputs the manifest does not know;
-    accept_identical keeps such an output when it is byte-identical to what the job writes (the output
-    of an attempt that died before its record), refusing only different ones."""
+    webp), box, timestep_scale, timestep, detail, runtime (tadmcodec.decoding). Both: device (default CUDA
+    when available), threads (CPU threads per process or worker), overwrite / skip_existing for outputs
+    the manifest does not know; accept_identical keeps such an output when it is byte-identical to what
+    the job writes (the output of an attempt that died before its record), refusing only different ones."""
 
     operation: Operation
     scale: int = 16
@@ -38,6 +39,7 @@ class BatchOptions:
     timestep_scale: float = 1.0
     timestep: int | None = None
     detail: float | None = None
+    runtime: str = "auto"
     device: str | None = None
     threads: int | None = None
     overwrite: bool = False
@@ -65,9 +67,7 @@ class FileCoder:
     def __init__(self, options: BatchOptions) -> None:
         self.options = options
         if options.threads:
-            import torch
-
-            torch.set_num_threads(options.threads)
+            set_cpu_threads(options.threads)
 
     def warm_up(self) -> None:
         """Load the encoding model now (decoding models are named by each file)."""
@@ -122,7 +122,7 @@ class FileCoder:
         from ..tadm_file import TadmFile
 
         with TadmFile(source, device=options.device, timestep_scale=options.timestep_scale,
-                      timestep=options.timestep, detail=options.detail) as tadm:  # fmt: skip
+                      timestep=options.timestep, detail=options.detail, runtime=options.runtime) as tadm:  # fmt: skip
             tadm.save(target, box=options.box, progress=progress)
             return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
 

@@ -12,6 +12,7 @@ from typing import Any
 from ..batch import BatchOptions, RayOptions, plan_jobs, run_jobs
 from ..batch.jobs import FileJob
 from ..batch.manifest import MANIFEST_NAME
+from ..decoding import RUNTIMES
 from ..errors import TadmError
 from .paths import add_overwrite_flags
 
@@ -59,6 +60,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         type=float,
         help="texture to synthesise, as a fraction of the original's (0: none, most "
         "faithful; default: the model's; models with detail synthesis only)",
+    )
+    decode.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="onnx: ONNX Runtime on the CPU, no torch import; torch: any device; auto (default): onnx where the "
+        "model ships graphs and the CPU decodes, else torch",
     )
     _add_output_flags(decode)
     decode.set_defaults(run=_decode)
@@ -133,7 +141,7 @@ def _decode(args: argparse.Namespace) -> int:
 
     try:
         options = _options(args, format=args.format, box=_parse_box(args.box), timestep_scale=args.timestep_scale,
-                           timestep=args.timestep, detail=args.detail)  # fmt: skip
+                           timestep=args.timestep, detail=args.detail, runtime=args.runtime)  # fmt: skip
         options, jobs = _jobs(args, options)
         for job in jobs:
             output_format(job.target)
@@ -147,7 +155,6 @@ def _decode(args: argparse.Namespace) -> int:
         from ..image_output import save_image
         from ..tadm_file import TadmFile
 
-        with TadmFile(jobs[0].source, device=args.device, timestep_scale=args.timestep_scale,
-                      timestep=args.timestep) as tadm:  # fmt: skip
+        with TadmFile(jobs[0].source, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm:
             save_image(tadm.timestep_map(), args.timestep_map)
     return status

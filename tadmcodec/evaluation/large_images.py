@@ -63,7 +63,7 @@ def make_tiff(path: Path, width: int, height: int, photos: list[np.ndarray]) -> 
 
 def _child(what: str, source: str, target: str, model: str | None) -> dict[str, float]:
     from tadmcodec.api import load_codec
-    from tadmcodec.codec import Codec
+    from tadmcodec.decoding import decoder_for_header
 
     from .. import api
 
@@ -71,7 +71,7 @@ def _child(what: str, source: str, target: str, model: str | None) -> dict[str, 
     if what == "encode":
         load_codec(model, 16, None)
     elif what != "thumbnail":
-        Codec.for_header(api.read_header(source))
+        decoder_for_header(api.read_header(source))
     load_s = time.perf_counter() - start
     start = time.perf_counter()
     if what == "encode":

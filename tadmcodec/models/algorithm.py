@@ -12,6 +12,7 @@ these methods; training calls the same methods through forward().
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,18 @@ class TADM(nn.Module):
         return self.tadm.dfrm.downscale(x.float(), z.float())
 
     # --- decoding -------------------------------------------------------------------------
-    def rescaled_latent(self, y: torch.Tensor, z_lr: torch.Tensor | None = None) -> torch.Tensor:
+    def rescaled_latent(self, y: torch.Tensor, z_lr: torch.Tensor | None = None,
+                        upsample: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
         """z_hat from an LR image y in [0, 1]: G_d(F^-1(y)) (or G_d(z_lr) when given), plus, with
-        lr_skip, the backbone's latent of the bicubically upsampled y."""
+        lr_skip, the backbone's latent of the bicubically upsampled y (`upsample` computes that upsampling
+        another way: the exported graphs' matrix products, tadmcodec.graph_export)."""
         dfrm = self.tadm.dfrm
         z_hat = dfrm.decoder(dfrm.mapping.inverse(y) if z_lr is None else z_lr)
         if self.config.lr_skip:
-            upsampled = F.interpolate(y * 2 - 1, scale_factor=self.scale, mode="bicubic", align_corners=False)
+            if upsample is None:
+                upsampled = F.interpolate(y * 2 - 1, scale_factor=self.scale, mode="bicubic", align_corners=False)
+            else:
+                upsampled = upsample(y * 2 - 1)
             z_hat = z_hat + self.backbone.encode(upsampled.clamp(-1, 1))
         return z_hat
 
@@ -101,15 +107,6 @@ class TADM(nn.Module):
         log_low, log_high, t_low, t_high = self.config.texture_timesteps
         position = ((torch.log1p(energy.double()) - log_low) / (log_high - log_low)).clamp(0, 1)
         return torch.round(t_low + (t_high - t_low) * position).long()
-
-    def texture_energy(self, t: torch.Tensor) -> torch.Tensor:
-        """The detail energy D that timesteps t encode: the inverse of texture_timesteps (clamped to its
-        range; zero for a model whose timesteps do not come from texture)."""
-        if not self.timesteps_from_texture:
-            return torch.zeros_like(t)
-        log_low, log_high, t_low, t_high = self.config.texture_timesteps
-        position = ((t - t_low) / (t_high - t_low)).clamp(0, 1)
-        return torch.expm1(log_low + (log_high - log_low) * position)
 
     @property
     def synthesises_detail(self) -> bool:

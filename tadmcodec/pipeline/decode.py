@@ -16,27 +16,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-import torch
 
 from tadmcodec_formats import LATENT_FACTOR, latent_size_of, patch_starts
 
 from ..heap import trim_heap
-from ..models.algorithm import TADM
 from ..progress import Progress
 from ..raster import Box, Raster
 from .geometry import PatchWindow, patch_windows
 from .latent_patches import RescaledLatents
+from .networks import DecodingNetworks
 
 
 class TiledDecoder:
     """Decodes boxes of one image from its LR raster and per-patch timesteps."""
 
-    def __init__(self, model: TADM, device: torch.device, source: Raster, patch: int, overlap: int,
-                 timesteps: np.ndarray, batch_size: int = 4, detail: np.ndarray | None = None) -> None:  # fmt: skip
+    def __init__(self, networks: DecodingNetworks, source: Raster, patch: int, overlap: int, timesteps: np.ndarray,
+                 batch_size: int = 4, detail: np.ndarray | None = None) -> None:  # fmt: skip
         """detail: the detail energy to synthesise per patch (None: none; needs a detail-synthesising VAE)."""
-        self.model, self.device, self.source, self.batch_size = model, device, source, batch_size
+        self.networks, self.source, self.batch_size = networks, source, batch_size
         self.patch, self.overlap = patch, overlap
-        self.latent_size = latent_size_of(source.width, source.height, model.scale)
+        self.latent_size = latent_size_of(source.width, source.height, networks.scale)
         self.windows = patch_windows(self.latent_size, patch, overlap)
         self._starts = (np.asarray(patch_starts(self.latent_size[0], patch, overlap)),
                         np.asarray(patch_starts(self.latent_size[1], patch, overlap)))  # fmt: skip
@@ -46,9 +45,9 @@ class TiledDecoder:
         self.detail = None if detail is None else detail.reshape(-1).astype(np.float64)
         if self.detail is not None and self.detail.size != len(self.windows):
             raise ValueError(f"{self.detail.size} detail energies for {len(self.windows)} patches")
-        self._z_hat = RescaledLatents(model, source, device)
-        self._latents: dict[int, torch.Tensor] = {}
-        self._pixels: dict[int, torch.Tensor] = {}
+        self._z_hat = RescaledLatents(networks, source)
+        self._latents: dict[int, np.ndarray] = {}
+        self._pixels: dict[int, np.ndarray] = {}
 
     def windows_in(self, latent_box: Box) -> list[PatchWindow]:
         """The windows overlapping a latent box, in index order (grid arithmetic, not a scan)."""
@@ -75,9 +74,9 @@ class TiledDecoder:
         needed = self.groups([v for w in decoded for v in self.windows_in(w.box)])
         return sum(map(len, needed)) + len(decoded)
 
-    @torch.no_grad()
-    def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, torch.Tensor]]:
-        """(block box, pixels) for size x size blocks covering box in raster order, streaming."""
+    def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:
+        """(block box, (3, h, w) float32 pixels in [-1, 1]) for size x size blocks covering box in raster
+        order, streaming."""
         x0, y0, x1, y1 = box
         try:
             for top in range(y0, y1, size):
@@ -100,7 +99,7 @@ class TiledDecoder:
             del self._latents[index]
         self._z_hat.forget_above(bottom - 2 * self.patch)  # no patch a later block denoises starts higher
 
-    def _blend_pixels(self, box: Box, progress: Progress | None) -> torch.Tensor:
+    def _blend_pixels(self, box: Box, progress: Progress | None) -> np.ndarray:
         windows = self.windows_under(box)
         self._decode_windows([w for w in windows if w.index not in self._pixels], progress)
         parts = ((self._pixels[w.index], w.weights(self.latent_size, self.overlap, LATENT_FACTOR),
@@ -108,59 +107,58 @@ class TiledDecoder:
         return _blend(parts, 3, box)
 
     def _decode_windows(self, windows: list[PatchWindow], progress: Progress | None) -> None:
-        """VAE-decode each window's blended latent into the pixel cache (channels-last: about 1.4x faster
-        VAE decoding on the CPU, within float32 rounding of the contiguous form)."""
+        """VAE-decode each window's blended latent into the pixel cache."""
         groups = self.groups(windows)
         neighbours = [v for group in groups for w in group for v in self.windows_in(w.box)]
         self._denoise([v for v in neighbours if v.index not in self._latents], progress)
         for group in groups:
-            latents = torch.stack([self._blend_latent(w) for w in group]).to(self.device)
-            latents = latents.contiguous(memory_format=torch.channels_last)
+            latents = np.stack([self._blend_latent(w) for w in group])
             if self.detail is not None:
-                detail = torch.stack([self._detail_energy(w) for w in group]).to(self.device)
+                detail = np.stack([self._detail_energy(w) for w in group])
                 origins = [(w.box[0] * LATENT_FACTOR, w.box[1] * LATENT_FACTOR) for w in group]
-                pixels = self.model.render(latents, detail, origins)
+                pixels = self.networks.render(latents, detail, origins)
             else:
-                pixels = self.model.render(latents)
-            for window, image in zip(group, pixels.cpu(), strict=True):
+                pixels = self.networks.render(latents)
+            for window, image in zip(group, pixels, strict=True):
                 self._pixels[window.index] = image
             if progress is not None:
                 progress.update(len(group))
 
-    def _blend_latent(self, window: PatchWindow) -> torch.Tensor:
+    def _blend_latent(self, window: PatchWindow) -> np.ndarray:
         """The blended latent over one window's box, from every cached patch overlapping it."""
         parts = ((self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
                  for o in self.windows_in(window.box))  # fmt: skip
-        return _blend(parts, self.model.config.latent_channels, window.box)
+        return _blend(parts, self.networks.config.latent_channels, window.box)
 
-    def _detail_energy(self, window: PatchWindow) -> torch.Tensor:
+    def _detail_energy(self, window: PatchWindow) -> np.ndarray:
         """(1, h, w) detail energy to synthesise over one window, the patches' energies blended as the
         latents are (a smooth map, the same at a latent pixel whichever window asks)."""
         weights = [(o, o.weights(self.latent_size, self.overlap)) for o in self.windows_in(window.box)]
-        parts = ((torch.full((1, *w.shape), self.detail[o.index], dtype=torch.float64), w, o.box) for o, w in weights)
+        parts = ((np.full((1, *w.shape), self.detail[o.index]), w, o.box) for o, w in weights)
         return _blend(parts, 1, window.box)
 
     def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""
         for group in self.groups(windows):
             z_hat = self._z_hat(group)
-            t = torch.as_tensor(self.timesteps[[w.index for w in group]], device=self.device, dtype=torch.long)
-            for window, latent in zip(group, self.model.denoise(z_hat, t).cpu(), strict=True):
+            t = self.timesteps[[w.index for w in group]].astype(np.int64)
+            for window, latent in zip(group, self.networks.denoise(z_hat, t), strict=True):
                 self._latents[window.index] = latent
             if progress is not None:
                 progress.update(len(group))
 
 
-def _blend(parts: Iterable[tuple[torch.Tensor, torch.Tensor, Box]], channels: int, area: Box) -> torch.Tensor:
-    """Weighted mean over area of overlapping (tile, weights, tile box) parts, summed in float64 in order."""
-    total = torch.zeros(channels, area[3] - area[1], area[2] - area[0], dtype=torch.float64)
-    weight = torch.zeros(area[3] - area[1], area[2] - area[0], dtype=torch.float64)
+def _blend(parts: Iterable[tuple[np.ndarray, np.ndarray, Box]], channels: int, area: Box) -> np.ndarray:
+    """Weighted float32 mean over area of overlapping (tile, weights, tile box) parts, summed in float64
+    in order."""
+    total = np.zeros((channels, area[3] - area[1], area[2] - area[0]))
+    weight = np.zeros((area[3] - area[1], area[2] - area[0]))
     for tile, tile_weight, tile_box in parts:
         _accumulate(total, weight, tile, tile_weight, tile_box, area)
-    return (total / weight).float()
+    return (total / weight).astype(np.float32)
 
 
-def _accumulate(total: torch.Tensor, weight: torch.Tensor, tile: torch.Tensor, tile_weight: torch.Tensor,
+def _accumulate(total: np.ndarray, weight: np.ndarray, tile: np.ndarray, tile_weight: np.ndarray,
                 tile_box: Box, area: Box) -> None:  # fmt: skip
     """Add tile * weights over the intersection of tile_box and area into the running sums."""
     x0, y0 = max(tile_box[0], area[0]), max(tile_box[1], area[1])

@@ -17,6 +17,7 @@ from ..models.algorithm import TADM
 from ..pixels import images_to_tensor, lr_to_uint8
 from ..progress import Progress
 from ..raster import ArrayRaster, Raster, crop_replicate
+from ..torch_networks import TorchNetworks
 from .geometry import PatchWindow, batched, lr_patch_windows
 from .latent_patches import RescaledLatents
 
@@ -73,11 +74,12 @@ class TiledEncoder:
         lr_size = (lr.shape[1], lr.shape[0])
         windows = lr_patch_windows(lr_size, self.model.scale, config.patch_size, config.patch_overlap)
         steps = np.empty(len(windows), np.int64)
-        z_hat = RescaledLatents(self.model, ArrayRaster(lr), self.device)
+        z_hat = RescaledLatents(TorchNetworks(self.model, self.device), ArrayRaster(lr))
         for group in batched(windows, self.batch_size):
             if texture is None:
                 z_hat.forget_above(group[0].box[1])  # windows come in raster order
-                steps[[w.index for w in group]] = self.model.stored_timesteps(z_hat(group)).cpu().numpy()
+                patches = torch.from_numpy(z_hat(group)).to(self.device)
+                steps[[w.index for w in group]] = self.model.stored_timesteps(patches).cpu().numpy()
             else:
                 steps[[w.index for w in group]] = self.from_texture(texture, group)
             if progress is not None:

@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 from tadmcodec_formats import latent_size_of, patch_starts
 
 from ..raster import Box
 
 
-def ramp(length: int, overlap: int, rise: bool, fall: bool) -> torch.Tensor:
-    """1-D blending weights: linear ramps over `overlap` samples on the sides that have a neighbour."""
-    weights = torch.ones(length, dtype=torch.float64)
+def ramp(length: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
+    """1-D float64 blending weights: linear ramps over `overlap` samples on the sides that have a neighbour."""
+    weights = np.ones(length)
     if overlap > 0:
-        position = torch.arange(length, dtype=torch.float64) + 0.5
+        position = np.arange(length, dtype=np.float64) + 0.5
         if rise:
-            weights = torch.minimum(weights, position / overlap)
+            weights = np.minimum(weights, position / overlap)
         if fall:
-            weights = torch.minimum(weights, (length - position) / overlap)
+            weights = np.minimum(weights, (length - position) / overlap)
     return weights
 
 
@@ -31,7 +31,7 @@ class PatchWindow:
     index: int
     box: Box
 
-    def weights(self, latent_size: tuple[int, int], overlap: int, factor: int = 1) -> torch.Tensor:
+    def weights(self, latent_size: tuple[int, int], overlap: int, factor: int = 1) -> np.ndarray:
         """(h, w) blending weights for this window, at `factor` times latent resolution."""
         x0, y0, x1, y1 = self.box
         wx = ramp((x1 - x0) * factor, overlap * factor, x0 > 0, x1 < latent_size[0])

@@ -33,7 +33,8 @@ from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
 from ..hashing import copy_resolving_links, copy_weight_file, linked_file
 from ..metrics import detail_ratio, grid_excess, ms_ssim, psnr
-from ..model_folder import WEIGHT_FILES, load_model_folder, save_model_folder
+from ..model_files import WEIGHT_FILES
+from ..model_folder import load_model_folder, save_model_folder
 from ..models.algorithm import TADM
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel

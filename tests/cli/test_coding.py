@@ -136,6 +136,25 @@ def test_device_option(images: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
         assert not (tmp_path / "b.png").exists()
 
 
+def test_runtime_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--runtime onnx and torch decode a default model's file alike (within the archival tolerance); a
+    model without graphs on --runtime onnx is a one-line error and no file."""
+    source = Path(__file__).parents[1] / "quality" / "reference" / "default-16x-r6.tadm"
+    decoded = {}
+    for runtime in ("onnx", "torch"):
+        out = tmp_path / f"{runtime}.png"
+        assert main(["decode", str(source), str(out), "--runtime", runtime, "--quiet"]) == 0
+        decoded[runtime] = np.asarray(Image.open(out)).astype(int)
+    assert np.abs(decoded["onnx"] - decoded["torch"]).max() <= 2
+    target = tmp_path / "a.tadm"
+    tadmcodec.encode(np.zeros((24, 40, 3), np.uint8), target, model="test-16x")
+    capsys.readouterr()
+    assert main(["decode", str(target), str(tmp_path / "a.png"), "--runtime", "onnx", "--quiet"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "ships no ONNX graphs" in error
+    assert not (tmp_path / "a.png").exists()
+
+
 def test_first_contact_checks(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Errors a newcomer meets come before any model runs, in one line, and say what to do."""
     missing = tmp_path / "no-such-folder" / "a.tadm"

@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 
 from tadmcodec.hashing import LINK_SUFFIX, linked_file
-from tadmcodec.model_folder import backbone_folder
+from tadmcodec.model_files import backbone_folder
 from tadmcodec.registry import PACKAGE_WEIGHTS, default_models, resolve_model
 
 ROOT = Path(__file__).resolve().parents[2]

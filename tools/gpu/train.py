@@ -30,7 +30,8 @@ import torch
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
 from tadmcodec.hashing import copy_resolving_links, copy_weight_file
-from tadmcodec.model_folder import load_model_folder, write_backbone_reference
+from tadmcodec.model_files import write_backbone_reference
+from tadmcodec.model_folder import load_model_folder
 from tadmcodec.registry import DEFAULT_MODELS, resolve_model
 from tadmcodec.training.train import train
 

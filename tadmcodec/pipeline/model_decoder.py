@@ -1,0 +1,96 @@
+"""One model's decoding on any runtime: the patch-grid checks, the detail dial, streamed uint8 blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tadmcodec_formats import CorruptFileError, PatchGrid
+
+from ..errors import TadmError
+from ..progress import Progress
+from ..raster import Box, Raster
+from .decode import TiledDecoder
+from .networks import DecodingNetworks, to_uint8_images
+
+MAX_DETAIL = 2.0  # the decoder is trained up to 1; beyond 2 it only adds noise
+
+
+class ModelDecoder:
+    """One model's decoding (any runtime): patch-grid checks, the detail dial, streamed blocks."""
+
+    def __init__(self, networks: DecodingNetworks, batch_size: int = 4) -> None:
+        self.networks, self.batch_size = networks, batch_size
+
+    @property
+    def name(self) -> str:
+        return self.networks.name
+
+    @property
+    def digest(self) -> bytes:
+        return self.networks.digest
+
+    @property
+    def config(self) -> Any:
+        return self.networks.config
+
+    def decoder(self, source: Raster, grid: PatchGrid, detail: float | None = None,
+                texture: np.ndarray | None = None) -> TiledDecoder:  # fmt: skip
+        """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a
+        CRC-valid but hostile file) is refused before any model runs.
+
+        A detail-synthesising model adds `detail` (None: the model's detail_strength) times the original's
+        texture energy that the stored timesteps `texture` encode (default: the grid's own; the timestep
+        dial does not change it)."""
+        config = self.config
+        if (grid.patch_size, grid.overlap) != (config.patch_size, config.patch_overlap):
+            raise CorruptFileError(
+                f"PTCH patch size {grid.patch_size} / overlap {grid.overlap}: model {self.name!r} uses "
+                f"{config.patch_size} / {config.patch_overlap}"
+            )
+        detail = config.detail_strength if detail is None else detail
+        if not 0.0 <= detail <= MAX_DETAIL:
+            raise TadmError(f"detail {detail}: use 0 (none) to {MAX_DETAIL}")
+        energy = None
+        if detail > 0 and self.networks.synthesises_detail:
+            stored = grid.timesteps if texture is None else texture
+            energy = detail * texture_energy(np.asarray(stored, np.float64), config.texture_timesteps)
+        return TiledDecoder(self.networks, source, grid.patch_size, grid.overlap, grid.timesteps, self.batch_size,
+                            energy)  # fmt: skip
+
+    def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
+               progress: Progress | None = None, detail: float | None = None,
+               texture: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        """The (h, w, 3) uint8 pixels of box (default: the whole width x height image), assembled from
+        streamed blocks, so memory is the uint8 result plus one row of patches."""
+        x0, y0, x1, y1 = box or (0, 0, *size)
+        pixels = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        for (bx0, by0, bx1, by1), block in self.decode_blocks(
+            source, grid, (x0, y0, x1, y1), 512, progress, detail, texture
+        ):
+            pixels[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = block
+        return pixels
+
+    def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int, progress: Progress | None = None,
+                      detail: float | None = None, texture: np.ndarray | None = None
+                      ) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+        """(block box, (h, w, 3) uint8 pixels) for block x block tiles of box in raster order, streamed;
+        detail and texture as decoder() takes them."""
+        decoder = self.decoder(source, grid, detail, texture)
+        if progress is not None:
+            progress.reset(decoder.work(box))
+        for block_box, pixels in decoder.blocks(box, block, progress):
+            yield block_box, to_uint8_images(pixels[None])[0]
+
+
+def texture_energy(t: np.ndarray, texture_timesteps: tuple[float, float, int, int] | None) -> np.ndarray:
+    """The detail energy D that stored timesteps t encode: the inverse of the encoder's texture timesteps
+    (TADM.texture_timesteps; clamped to its range), zero for a model whose timesteps do not come from
+    texture."""
+    if texture_timesteps is None:
+        return np.zeros_like(t, np.float64)
+    log_low, log_high, t_low, t_high = texture_timesteps
+    position = np.clip((t - t_low) / (t_high - t_low), 0, 1)
+    return np.expm1(log_low + (log_high - log_low) * position)

@@ -1,0 +1,97 @@
+"""The onnx runtime: exported graphs compute what torch's networks compute, with the model's own
+weights (refused after those change); the auto runtime's choice and its refusals; a decode on it
+never imports torch."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.numpy import load_file, save_file
+
+from tadmcodec.decoding import load_decoder
+from tadmcodec.errors import MissingWeightsError, TadmError
+from tadmcodec.graph_export import export_graphs
+from tadmcodec.model_folder import load_model_folder
+from tadmcodec.onnx_networks import OnnxNetworks, bicubic_matrix
+from tadmcodec.torch_networks import TorchNetworks
+from tests.conftest import build_model_folder
+
+REFERENCE = Path(__file__).parents[1] / "quality" / "reference"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A test model (z_hat per 12-latent block, 16x) with its graphs exported."""
+    folder = build_model_folder(tmp_path_factory.mktemp("onnx"), 16, latent_block=12, folder_name="test-16x-onnx")
+    export_graphs(load_model_folder(folder).for_inference(), folder)
+    return folder
+
+
+def test_each_graph_computes_what_torch_computes(exported: Path) -> None:
+    reference = TorchNetworks(load_model_folder(exported).for_inference(), torch.device("cpu"))
+    graphs = OnnxNetworks.load(exported)
+    lr = np.random.default_rng(0).integers(0, 256, (2, 9, 13, 3), dtype=np.uint8)  # any batch and size
+    z_hat = reference.rescaled_latent(lr)
+    assert z_hat.shape == (2, 4, 18, 26)
+    np.testing.assert_allclose(graphs.rescaled_latent(lr), z_hat, atol=1e-4)
+    patches, t = np.ascontiguousarray(z_hat[:, :, :16, 8:24]), np.array([3, 640])  # patch-sized, as decoding
+    z0 = reference.denoise(patches, t)
+    np.testing.assert_allclose(graphs.denoise(patches, t), z0, atol=1e-4)
+    np.testing.assert_allclose(graphs.render(z0), reference.render(z0), atol=1e-4)
+
+
+def test_bicubic_matrices_upsample_as_torch_interpolate_does() -> None:
+    image = torch.rand(1, 3, 7, 11) * 2 - 1
+    expected = F.interpolate(image, scale_factor=16, mode="bicubic", align_corners=False).numpy()
+    upsampled = bicubic_matrix(7, 16) @ image.numpy() @ bicubic_matrix(11, 16).T
+    np.testing.assert_allclose(upsampled, expected, atol=2e-6)
+
+
+def test_graphs_refuse_weights_that_changed_since_export(exported: Path, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(exported.parent, root, symlinks=True)
+    weights_file = root / exported.name / "diffusion_pytorch_model.safetensors"
+    weights = load_file(weights_file)
+    first = sorted(weights)[0]
+    weights[first] = weights[first] + 0.5
+    save_file(weights, weights_file)
+    with pytest.raises(MissingWeightsError, match="exported from other weights"):
+        OnnxNetworks.load(root / exported.name)
+
+
+def test_auto_runtime_decodes_on_onnx_only_where_it_can(exported: Path, model_root: Path) -> None:
+    assert isinstance(load_decoder(str(exported), "cpu", "auto", allow_path=True).networks, OnnxNetworks)
+    without_graphs = str(model_root / "test-16x")
+    assert isinstance(load_decoder(without_graphs, "cpu", "auto", allow_path=True).networks, TorchNetworks)
+    with pytest.raises(TadmError, match="ships no ONNX graphs"):
+        load_decoder(without_graphs, "cpu", "onnx", allow_path=True)
+    with pytest.raises(TadmError, match="CPU only"):
+        load_decoder(str(exported), "cuda", "onnx", allow_path=True)
+    with pytest.raises(TadmError, match="use auto, onnx, torch"):
+        load_decoder(str(exported), "cpu", "fast", allow_path=True)
+
+
+def test_synthesised_detail_is_decoded_in_torch() -> None:
+    """default-32x-r6 can synthesise detail (its backbone's detail head): asked for, auto takes torch."""
+    assert isinstance(load_decoder("default-32x-r6", "cpu", "auto", detail=0.0).networks, OnnxNetworks)
+    assert isinstance(load_decoder("default-32x-r6", "cpu", "auto", detail=0.5).networks, TorchNetworks)
+    with pytest.raises(TadmError, match="detail"):
+        load_decoder("default-32x-r6", "cpu", "onnx", detail=0.5)
+
+
+def test_a_decode_on_the_onnx_runtime_does_not_import_torch() -> None:
+    script = (
+        "import sys, tadmcodec; "
+        f"pixels = tadmcodec.decode({str(REFERENCE / 'default-16x-r6.tadm')!r}, runtime='onnx', as_array=True); "
+        "assert pixels.mean() > 0; "
+        "print(sorted(m for m in ('torch', 'diffusers', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
