@@ -6,7 +6,10 @@ stage for one image, in process, model loaded and warmed up.
 Stages are the TADM methods' parts (backbone VAE encode / decode, U-Net, DFRM G_e / G_d and the
 invertible mapping both ways, TPM, hybrid scheduler); "other" is the pipeline around them (tiling,
 blending, quantizing). GFLOP count convolutions and matrix products (torch's FlopCounterMode), from a
-second pass, so the timings carry no counting overhead. Prints (and writes) a JSON object.
+second pass, so the timings carry no counting overhead. For a model with ONNX graphs the decode is
+also timed on the onnx runtime, per network call (rescaled_latent: VAE encoder, G_d, F inverse;
+denoise: U-Net and scheduler; render: VAE decoder), beside torch's time for the same calls. Prints (and
+writes) a JSON object.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from tadmcodec.codec import Codec
+from tadmcodec.cpu_threads import set_cpu_threads
+from tadmcodec.decoding import load_decoder
 from tadmcodec.evaluation.speed import synthetic
+from tadmcodec.onnx_networks import unusable_reason
 from tadmcodec.raster import ArrayRaster
+from tadmcodec.registry import resolve_model
 from tools.reports import emit
 
 
@@ -87,6 +94,46 @@ def profile(codec: Codec, size: int) -> dict[str, dict[str, dict[str, float]]]:
     return report
 
 
+CALLS = {
+    "rescaled_latent": ("vae encode", "G_d", "F inverse"),
+    "denoise": ("unet", "scheduler"),
+    "render": ("vae decode",),
+}  # the network calls decoding makes, and the torch stages inside each
+
+
+def onnx_decode(name: str, size: int, torch_decode: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Seconds per network call of a decode on the onnx runtime, with torch's for the same calls."""
+    decoder = load_decoder(name, "cpu", "onnx", allow_path=True)
+    codec, image = Codec.load(name, allow_path=True), synthetic(size)
+    warm_lr, warm_grid = codec.encode(image[:256, :256])
+    decoder.decode(ArrayRaster(warm_lr), warm_grid, (256, 256))  # sessions warmed up before timing
+    lr, grid = codec.encode(image)
+    seconds: Counter = Counter()
+    networks = decoder.networks
+    for call in CALLS:
+        method = getattr(networks, call)
+
+        def timed(*args: object, _method: Callable = method, _call: str = call, **kwargs: object) -> object:
+            start = time.perf_counter()
+            result = _method(*args, **kwargs)
+            seconds[_call] += time.perf_counter() - start
+            return result
+
+        setattr(networks, call, timed)
+    try:
+        start = time.perf_counter()
+        decoder.decode(ArrayRaster(lr), grid, (size, size))
+        total = time.perf_counter() - start
+    finally:
+        for call in CALLS:
+            delattr(networks, call)
+    seconds["other"] = total - sum(seconds.values())
+    rows = {call: {"onnx_seconds": round(s, 3), "torch_seconds": round(sum(
+        torch_decode.get(stage, {}).get("seconds", 0.0) for stage in CALLS.get(call, ("other",))), 3)}
+        for call, s in seconds.items()}  # fmt: skip
+    return rows | {"total": {"onnx_seconds": round(total, 3), "torch_seconds": torch_decode["total"]["seconds"]}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default-16x", help="a registered name or a model folder")
@@ -94,9 +141,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_cpu_threads(args.threads)
     report = {"model": args.model, "size": args.size, "threads": args.threads,
               **profile(Codec.load(args.model, allow_path=True), args.size)}  # fmt: skip
+    if unusable_reason(resolve_model(args.model, allow_path=True), 0.0) is None:
+        report["decode by runtime"] = onnx_decode(args.model, args.size, report["decode"])
     emit(report, args.out)
 
 
