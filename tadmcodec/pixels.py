@@ -15,11 +15,6 @@ def images_to_tensor(pixels: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def tensor_to_images(pixels: torch.Tensor) -> np.ndarray:
-    """(B, 3, H, W) float in [-1, 1] (clamped) to (B, H, W, 3) uint8."""
-    return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
 def lr_to_tensor(pixels: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """(B, h, w, 3) uint8 LR crops to (B, 3, h, w) float in [0, 1] on `device`."""
     return torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2).float() / 255.0

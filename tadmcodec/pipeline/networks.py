@@ -43,7 +43,7 @@ class DecodingNetworks(Protocol):
 
 
 def to_uint8_images(pixels: np.ndarray) -> np.ndarray:
-    """(B, 3, H, W) float32 in [-1, 1] (clamped) to (B, H, W, 3) uint8, rounding half to even as
-    tadmcodec.pixels.tensor_to_images does in torch (the same float32 operations)."""
+    """(B, 3, H, W) float32 in [-1, 1] (clamped) to (B, H, W, 3) uint8, rounding half to even: the
+    inverse of tadmcodec.pixels.images_to_tensor, for decoded pixels of either runtime."""
     scaled = (np.clip(pixels, -1, 1) + np.float32(1)) * np.float32(127.5)
     return np.round(scaled).astype(np.uint8).transpose(0, 2, 3, 1)

@@ -38,7 +38,8 @@ from ..model_folder import load_model_folder, save_model_folder
 from ..models.algorithm import TADM
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel
-from ..pixels import tensor_to_images, unit_range
+from ..pipeline.networks import to_uint8_images
+from ..pixels import unit_range
 from .adversarial import AdversarialTerm
 from .losses import detail_energy_per_image, detail_shortfall, gradient_l1, grid_excess_loss, timestep_rank_loss
 
@@ -282,7 +283,7 @@ def adversarial_term(config: dict[str, Any]) -> AdversarialTerm:
 
 def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     """Mean detail ratio and grid excess (tadmcodec.metrics) of decoded crops y against originals x."""
-    originals, decoded = tensor_to_images(x), tensor_to_images(y)
+    originals, decoded = to_uint8_images(x.detach().cpu().numpy()), to_uint8_images(y.detach().cpu().numpy())
     ratios = [detail_ratio(a, b) for a, b in zip(originals, decoded, strict=True)]
     grids = np.array([grid_excess(image) for image in decoded])
     return {"detail_ratio": float(np.nanmean(ratios)), "grid_h": float(grids[:, 0].mean()),
