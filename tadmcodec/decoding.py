@@ -17,6 +17,8 @@ from pathlib import Path
 
 from tadmcodec_formats import Header, UnknownModelError
 
+from . import onnx_networks
+from .cpu_threads import cpu_threads
 from .errors import TadmError
 from .pipeline.model_decoder import ModelDecoder
 from .pipeline.networks import DecodingNetworks
@@ -66,8 +68,6 @@ def load_decoder(name: str, device: str | None = None, runtime: str = "auto", de
 
 def _onnx_unusable(folder: Path, device: str | None, detail: float | None) -> str | None:
     """Why the onnx runtime cannot serve this model, device and detail (None: it can)."""
-    from . import onnx_networks
-
     if device not in (None, "auto", "cpu"):
         return f"it runs on the CPU only, not on {device!r}"
     if device != "cpu" and onnx_networks.gpu_present():
@@ -76,9 +76,6 @@ def _onnx_unusable(folder: Path, device: str | None, detail: float | None) -> st
 
 
 def _onnx_networks(folder: Path) -> DecodingNetworks:
-    from . import onnx_networks
-    from .cpu_threads import cpu_threads
-
     key = (str(folder.resolve()), cpu_threads())
     with _LOADING:
         if key not in _LOADED:

@@ -44,31 +44,25 @@ class _FixedInverse(nn.Module):
         return F.conv2d(y, self.inverse_matrix)
 
 
-class _RescaledLatent(nn.Module):
-    def __init__(self, model: TADM) -> None:
+class _Method(nn.Module):
+    """One TADM method as a module (the model a submodule, so its weights export under their names)."""
+
+    def __init__(self, model: TADM, method: str) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.method = model, method
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return getattr(self.model, self.method)(*inputs)
+
+
+class _RescaledLatent(_Method):
+    """rescaled_latent with the bicubic upsampling as matrix products given as inputs."""
+
+    def __init__(self, model: TADM) -> None:
+        super().__init__(model, "rescaled_latent")
 
     def forward(self, y: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         return self.model.rescaled_latent(y, upsample=lambda image: rows @ image @ columns.T)
-
-
-class _Denoise(nn.Module):
-    def __init__(self, model: TADM) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, z_hat: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.model.denoise(z_hat, t)
-
-
-class _Render(nn.Module):
-    def __init__(self, model: TADM) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.model.render(latents)
 
 
 def export_graphs(model: TADM, folder: Path) -> dict[str, list[str]]:
@@ -88,8 +82,8 @@ def export_graphs(model: TADM, folder: Path) -> dict[str, list[str]]:
     examples = {
         "rescaled_latent": (_RescaledLatent(traced), {"y": torch.zeros(2, 3, lr, lr),
                             "rows": torch.zeros(lr * model.scale, lr), "columns": torch.zeros(lr * model.scale, lr)}),
-        "denoise": (_Denoise(traced), {"z_hat": latent, "t": torch.tensor([10, 90])}),
-        "render": (_Render(traced), {"latents": latent}),
+        "denoise": (_Method(traced, "denoise"), {"z_hat": latent, "t": torch.tensor([10, 90])}),
+        "render": (_Method(traced, "render"), {"latents": latent}),
     }  # fmt: skip
     spatial = {0: "batch", 2: "height", 3: "width"}
     axes = {"y": spatial, "rows": {0: "up_height", 1: "height"}, "columns": {0: "up_width", 1: "width"},
