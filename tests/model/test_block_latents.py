@@ -76,6 +76,16 @@ def test_each_block_is_computed_once_and_the_cache_does_not_grow_with_the_rows(
     assert peaks[0] == peaks[1] < len(computed) / 4, f"the block cache grew with the rows: {peaks}"
 
 
+def test_blocks_stop_at_the_patch_grids_extent(codec16_blocks: Codec, z_hat_calls: list[tuple[list, int]]) -> None:
+    """A 12-latent block grid over a 20 x 8 latent (160 x 64 pixels; patches of 16 reach 20 x 16): the
+    last column of blocks is 8 wide, the last row 4 high, never a whole 12 x 12 beyond the patches."""
+    lr, grid = codec16_blocks.encode(_image(64, 160))
+    z_hat_calls.clear()
+    codec16_blocks.decode(ArrayRaster(lr), grid, (160, 64))
+    computed = sorted(box for boxes, _ in z_hat_calls for box in boxes)
+    assert computed == [(0, 0, 12, 12), (0, 12, 12, 16), (12, 0, 20, 12), (12, 12, 20, 16)]
+
+
 def test_models_without_latent_blocks_compute_z_hat_per_patch(codec16: Codec,
                                                               z_hat_calls: list[tuple[list, int]]) -> None:  # fmt: skip
     lr, grid = codec16.encode(_image(100, 161))
