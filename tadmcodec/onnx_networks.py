@@ -70,22 +70,27 @@ class OnnxNetworks:
         """The sessions of a model folder's graphs with its own weights; refuses graphs exported from
         other weights than the folder's."""
         import onnxruntime
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
 
-        manifest = json.loads((folder / GRAPHS_FOLDER / MANIFEST).read_text(encoding="utf-8"))
+        runtime_errors = tuple(v for v in vars(state).values() if isinstance(v, type) and issubclass(v, Exception))
         digest = model_digest(folder, backbone_folder(folder)[0])
-        if digest.hex() != manifest["digest"]:
-            raise MissingWeightsError(f"{folder / GRAPHS_FOLDER} was exported from other weights than {folder}'s")
-        weights = inference_weights(folder)
-        sessions = {}
-        for graph in GRAPHS:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads, options.inter_op_num_threads = threads or 0, 1
-            names = manifest["weights"][graph]
-            values = [onnxruntime.OrtValue.ortvalue_from_numpy(weights[name]) for name in names]
-            options.add_external_initializers(names, values)
-            sessions[graph] = onnxruntime.InferenceSession(
-                str(folder / GRAPHS_FOLDER / f"{graph}.onnx"), options, providers=["CPUExecutionProvider"]
-            )
+        try:
+            manifest = json.loads((folder / GRAPHS_FOLDER / MANIFEST).read_text(encoding="utf-8"))
+            if digest.hex() != manifest["digest"]:
+                raise MissingWeightsError(f"{folder / GRAPHS_FOLDER} was exported from other weights than {folder}'s")
+            weights = inference_weights(folder)
+            sessions = {}
+            for graph in GRAPHS:
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads, options.inter_op_num_threads = threads or 0, 1
+                names = manifest["weights"][graph]
+                values = [onnxruntime.OrtValue.ortvalue_from_numpy(weights[name]) for name in names]
+                options.add_external_initializers(names, values)
+                sessions[graph] = onnxruntime.InferenceSession(
+                    str(folder / GRAPHS_FOLDER / f"{graph}.onnx"), options, providers=["CPUExecutionProvider"]
+                )
+        except (OSError, ValueError, KeyError, *runtime_errors) as err:
+            raise MissingWeightsError(f"cannot load the ONNX graphs of {folder}: {err}".splitlines()[0]) from None
         return cls(folder, sessions, digest)
 
     @property

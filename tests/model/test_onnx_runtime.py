@@ -66,6 +66,16 @@ def test_graphs_refuse_weights_that_changed_since_export(exported: Path, tmp_pat
         OnnxNetworks.load(root / exported.name)
 
 
+def test_a_damaged_graph_is_a_one_line_error(exported: Path, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(exported.parent, root, symlinks=True)
+    graph = root / exported.name / "onnx" / "denoise.onnx"
+    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
+    with pytest.raises(MissingWeightsError, match="cannot load the ONNX graphs") as caught:
+        OnnxNetworks.load(root / exported.name)
+    assert "\n" not in str(caught.value)
+
+
 def test_auto_runtime_decodes_on_onnx_only_where_it_can(exported: Path, model_root: Path) -> None:
     assert isinstance(load_decoder(str(exported), "cpu", "auto", allow_path=True).networks, OnnxNetworks)
     without_graphs = str(model_root / "test-16x")
