@@ -1,7 +1,7 @@
 """Structure-aware fuzzing of decoding: mutate chunk payloads, recompute their CRCs (so the CRC is no
 defence), decode in-process; the only acceptable outcomes are a decoded image or a TadmError.
 
-    python -m tools.fuzz_decode --count 1500 --seed 0 [--model default-16x]
+    python -m tools.fuzz_decode --count 1500 --seed 0 [--model NAME]   # default: the 16x default model
 
 A file is encoded once with the model (a 64 x 48 photo-like image); each mutant changes one chunk:
 random bytes of its payload, or a field of THDR / PTCH set to an edge value (0, 1, the type's
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from tadmcodec.registry import DEFAULT_MODELS
 from tadmcodec_formats import TadmError
 from tadmcodec_formats.chunks import encode_chunk
 
@@ -111,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default="default-16x")
+    parser.add_argument("--model", default=DEFAULT_MODELS[16])
     args = parser.parse_args()
     report = fuzz(args.model, args.count, args.seed)
     print(json.dumps(report, indent=1))
