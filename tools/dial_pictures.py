@@ -11,13 +11,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from tadmcodec.api import load_image
 from tadmcodec.codec import Codec
 from tadmcodec.raster import ArrayRaster
-
-GAP, LABEL = 6, 18
+from tools.panels import labelled_sheet
 
 
 def main() -> None:
@@ -38,14 +36,7 @@ def main() -> None:
     for detail in args.details:
         decoded = codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]), box, detail=detail)
         panels.append((f"detail {detail:g}", decoded))
-    side = size * args.zoom
-    canvas = Image.new("RGB", (len(panels) * (side + GAP) - GAP, side + LABEL), "white")
-    draw = ImageDraw.Draw(canvas)
-    for index, (label, pixels) in enumerate(panels):
-        left = index * (side + GAP)
-        canvas.paste(Image.fromarray(pixels).resize((side, side), Image.Resampling.NEAREST), (left, LABEL))
-        draw.text((left + 4, 3), label, fill="black")
-    canvas.save(args.out, quality=92)
+    labelled_sheet(panels, args.zoom).save(args.out, quality=92)
     print(args.out)
 
 

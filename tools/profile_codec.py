@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from tadmcodec.codec import Codec
@@ -35,21 +34,17 @@ from tools.reports import emit
 
 
 class StageMeter:
-    """Wraps each stage's method of a loaded model to add its seconds, and while `mode` is set its FLOPs."""
+    """Wraps methods ({label: (owner, method name)}) to add their seconds, and while `mode` is set their
+    FLOPs."""
 
-    def __init__(self, codec: Codec) -> None:
-        model = codec.model
-        self.stages = {"vae encode": (model.backbone, "encode"), "vae decode": (model.backbone, "decode"),
-                       "unet": (model.backbone, "predict_noise"), "G_e": (model.tadm.dfrm.encoder, "forward"),
-                       "G_d": (model.tadm.dfrm.decoder, "forward"), "F": (model.tadm.dfrm.mapping, "forward"),
-                       "F inverse": (model.tadm.dfrm.mapping, "inverse"), "tpm": (model.tadm.tpm, "forward"),
-                       "scheduler": (model.tadm.scheduler, "forward")}  # fmt: skip
+    def __init__(self, stages: dict[str, tuple[object, str]]) -> None:
+        self.stages = stages
         self.seconds: Counter = Counter()
         self.flops: Counter = Counter()
         self.mode: FlopCounterMode | None = None
 
-    def _metered(self, label: str, method: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-        def call(*args: object, **kwargs: object) -> torch.Tensor:
+    def _metered(self, label: str, method: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
             before = self.mode.get_total_flops() if self.mode else 0
             start = time.perf_counter()
             result = method(*args, **kwargs)
@@ -60,6 +55,16 @@ class StageMeter:
             return result
 
         return call
+
+    @classmethod
+    def of_model(cls, codec: Codec) -> StageMeter:
+        """The TADM stages of a loaded torch model."""
+        model = codec.model
+        return cls({"vae encode": (model.backbone, "encode"), "vae decode": (model.backbone, "decode"),
+                    "unet": (model.backbone, "predict_noise"), "G_e": (model.tadm.dfrm.encoder, "forward"),
+                    "G_d": (model.tadm.dfrm.decoder, "forward"), "F": (model.tadm.dfrm.mapping, "forward"),
+                    "F inverse": (model.tadm.dfrm.mapping, "inverse"), "tpm": (model.tadm.tpm, "forward"),
+                    "scheduler": (model.tadm.scheduler, "forward")})  # fmt: skip
 
     @contextmanager
     def installed(self) -> Iterator[StageMeter]:
@@ -81,7 +86,7 @@ def profile(codec: Codec, size: int) -> dict[str, dict[str, dict[str, float]]]:
             "decode": lambda: codec.decode(ArrayRaster(lr), grid, (size, size))}  # fmt: skip
     report = {}
     for what, run in runs.items():
-        with StageMeter(codec).installed() as meter:
+        with StageMeter.of_model(codec).installed() as meter:
             start = time.perf_counter()
             run()
             total = time.perf_counter() - start
@@ -108,25 +113,12 @@ def onnx_decode(name: str, size: int, torch_decode: dict[str, dict[str, float]])
     warm_lr, warm_grid = codec.encode(image[:256, :256])
     decoder.decode(ArrayRaster(warm_lr), warm_grid, (256, 256))  # sessions warmed up before timing
     lr, grid = codec.encode(image)
-    seconds: Counter = Counter()
     networks = decoder.networks
-    for call in CALLS:
-        method = getattr(networks, call)
-
-        def timed(*args: object, _method: Callable = method, _call: str = call, **kwargs: object) -> object:
-            start = time.perf_counter()
-            result = _method(*args, **kwargs)
-            seconds[_call] += time.perf_counter() - start
-            return result
-
-        setattr(networks, call, timed)
-    try:
+    with StageMeter({call: (networks, call) for call in CALLS}).installed() as meter:
         start = time.perf_counter()
         decoder.decode(ArrayRaster(lr), grid, (size, size))
         total = time.perf_counter() - start
-    finally:
-        for call in CALLS:
-            delattr(networks, call)
+    seconds = meter.seconds
     seconds["other"] = total - sum(seconds.values())
     rows = {call: {"onnx_seconds": round(s, 3), "torch_seconds": round(sum(
         torch_decode.get(stage, {}).get("seconds", 0.0) for stage in CALLS.get(call, ("other",))), 3)}

@@ -11,14 +11,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from tadmcodec.api import load_image
 from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import area_downscale
 from tadmcodec.metrics import psnr_images
-
-GAP, LABEL = 6, 18
+from tools.panels import labelled_sheet
 
 
 def main() -> None:
@@ -35,14 +33,7 @@ def main() -> None:
     for name, codec in zip(args.models, codecs, strict=True):
         lr = codec.encode(rgb)[0]
         panels.append((f"{Path(name).name} {psnr_images(reference, lr):.1f} dB", lr))
-    height, width = reference.shape[0] * args.zoom, reference.shape[1] * args.zoom
-    sheet = Image.new("RGB", (len(panels) * (width + GAP) - GAP, height + LABEL), "white")
-    draw = ImageDraw.Draw(sheet)
-    for index, (label, pixels) in enumerate(panels):
-        x = index * (width + GAP)
-        sheet.paste(Image.fromarray(pixels).resize((width, height), Image.Resampling.NEAREST), (x, LABEL))
-        draw.text((x + 2, 2), label, fill="black")
-    sheet.save(args.out)
+    labelled_sheet(panels, args.zoom).save(args.out)
 
 
 if __name__ == "__main__":
