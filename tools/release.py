@@ -70,8 +70,12 @@ def met(values: dict[str, float], scale: int) -> dict[str, bool]:
     return {t[0]: (values[t[0]] >= t[column]) if t[3] else (values[t[0]] < t[column]) for t in TARGETS}
 
 
-def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int) -> dict[str, Any]:
-    """Both validations' target figures, which targets each meets, and whether the candidate is better."""
+def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int,
+            waived: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+    """Both validations' target figures, which targets each meets, and whether the candidate is better or
+    the same. `waived` figures are left out of "same": a release that changes what a figure is measured
+    over (a new patch grid changes the patches the Spearman correlation ranks) must still meet their
+    targets, not repeat their values."""
     rows = {}
     for label, measured in (("shipped", shipped), ("candidate", candidate)):
         values = figures(measured)
@@ -80,7 +84,7 @@ def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int) -> d
                                                 for k, v in values.items()))  # fmt: skip
     old, new = rows["shipped"]["met"], rows["candidate"]["met"]
     same = all(
-        _within_noise(key, value, rows["candidate"]["figures"][key])
+        _within_noise(key, value, rows["candidate"]["figures"][key]) or (key in waived and new[key] >= old[key])
         for key, value in rows["shipped"]["figures"].items()
     )
     more_targets = sum(new.values()) > sum(old.values()) and new["psnr_y_gain"]
@@ -190,6 +194,9 @@ def main() -> None:
     parser.add_argument("--allow-same", action="store_true",
                         help="also ship a candidate whose figures equal the shipped model's within TOLERANCE: a "
                         "release that adds an option (a dial) or speed, no change beyond noise")  # fmt: skip
+    parser.add_argument("--waive", nargs="+", default=[], choices=[t[0] for t in TARGETS],
+                        help="figures --allow-same does not compare, only requires to keep their targets: e.g. "
+                        "spearman for a release with a new patch grid (say why in the model card)")  # fmt: skip
     args = parser.parse_args()
     candidate_codec = Codec.load(str(args.model), allow_path=True)
     scale = candidate_codec.scale
@@ -202,7 +209,7 @@ def main() -> None:
         candidate = validate(candidate_codec, images, len(images), None)
         kept = args.model.with_name(f"{args.model.name}-validation.json")  # kept beside the candidate for its card
         kept.write_text(json.dumps(candidate, indent=1) + "\n")
-    report = compare(shipped, candidate, scale)
+    report = compare(shipped, candidate, scale, tuple(args.waive))
     if args.release and (report["better"] or (args.allow_same and report["same"])):
         report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)
     print(json.dumps({k: v for k, v in report.items() if k in ("better", "same", "released")}))
