@@ -3,7 +3,7 @@ against issue 13's targets and, when asked, release the candidate under a new na
 policy: a released model's files never change, a retrained one ships beside it).
 
     python -m tools.release runs/default-16x-r2/model --val ../shared/data/val/bsd100 \\
-        [--shipped-validation FILE] [--release r2] [--allow-same]
+        [--shipped-validation FILE] [--release r2] [--allow-same [--waive FIGURE ...]]
 
 FILE is the shipped default's `python -m tadmcodec.evaluation.validate` result on the same images (to
 reuse a run already made); without it the validation recorded at the shipped model's release is used
