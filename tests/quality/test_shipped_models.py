@@ -44,11 +44,18 @@ def test_every_packaged_model_has_a_recorded_gain() -> None:
     assert packaged == set(RELEASED_GAIN_DB) and set(default_models().values()) <= packaged
 
 
+def _encode_sample(model: str, target: Path) -> tuple[np.ndarray, int]:
+    """The sample's pixels and the model's scale, the sample encoded with the model into target."""
+    image = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    scale = model_scale(resolve_model(model))
+    tadmcodec.encode(image, target, scale=scale, model=model)
+    return image, scale
+
+
 @pytest.mark.parametrize("model", sorted(RELEASED_GAIN_DB))
 def test_shipped_model_beats_bicubic_on_the_sample(model: str, tmp_path: Path) -> None:
-    image = np.asarray(Image.open(SAMPLE).convert("RGB"))
-    target, scale = tmp_path / "sample.tadm", model_scale(resolve_model(model))
-    tadmcodec.encode(image, target, scale=scale, model=model)
+    target = tmp_path / "sample.tadm"
+    image, scale = _encode_sample(model, target)
     decoded = tadmcodec.decode(target, as_array=True)
     ours = quality(image, decoded, with_ssimulacra2=False)["psnr_y"]
     bicubic = quality(image, rescale_baseline(image, scale, Image.Resampling.BICUBIC), False)["psnr_y"]
@@ -57,8 +64,7 @@ def test_shipped_model_beats_bicubic_on_the_sample(model: str, tmp_path: Path) -
 
 @pytest.mark.parametrize("model", sorted(RELEASED_THUMBNAIL_DB))
 def test_the_thumbnail_stays_as_close_to_the_area_downscale_as_released(model: str, tmp_path: Path) -> None:
-    image = np.asarray(Image.open(SAMPLE).convert("RGB"))
-    target, scale = tmp_path / "sample.tadm", model_scale(resolve_model(model))
-    tadmcodec.encode(image, target, scale=scale, model=model)
+    target = tmp_path / "sample.tadm"
+    image, scale = _encode_sample(model, target)
     stored = np.asarray(tadmcodec.read_thumbnail(target).convert("RGB"))
     assert psnr_images(area_downscale(image, scale), stored) >= RELEASED_THUMBNAIL_DB[model] - 0.1
