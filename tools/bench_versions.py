@@ -47,10 +47,14 @@ def photo(width: int, height: int) -> Image.Image:
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
 
 
-def timed(site: Path, arguments: list[str], cwd: Path) -> float:
+def timed(site: Path, arguments: list[str], cwd: Path) -> float | None:
+    """Seconds the command took, or None where this version's CLI does not know it (argparse's exit 2:
+    `thumbnail --out-dir` over many files came with 19d0057)."""
     environment = os.environ | {"PYTHONPATH": str(site)}
     start = time.perf_counter()
     result = subprocess.run([sys.executable, *arguments], cwd=cwd, env=environment, capture_output=True, text=True)
+    if result.returncode == 2 and "unrecognized arguments" in result.stderr:
+        return None
     if result.returncode != 0:
         raise SystemExit(f"{site}: {' '.join(arguments)} failed: {result.stderr[-2000:]}")
     return time.perf_counter() - start
@@ -93,7 +97,8 @@ def main() -> None:
             for version in ("old", "new"):
                 times[case][version].append(timed(getattr(args, version), arguments, work / version))
     report = {
-        case: {v: round(statistics.median(t), 3) for v, t in versions.items()} for case, versions in times.items()
+        case: {v: None if None in t else round(statistics.median(t), 3) for v, t in versions.items()}
+        for case, versions in times.items()
     }
     if args.large:
         for version in ("old", "new"):
