@@ -1,14 +1,14 @@
 """Speed of two checkouts side by side in one run, alternating, on the same machine and images (issue 15).
 
-    python -m tools.bench_versions --old OLD_SITE --new NEW_SITE [--repeat 3] [--large]
+    python -m tools.bench_versions --old OLD_SITE --new NEW_SITE [--repeat 3] [--large] [--scale 32]
 
 A SITE is a folder where `tadmcodec`, `tadmcodec_formats` and `tadmcodec_plugins` import from (links to
 a checkout's tadmcodec/, formats/ and plugins/); each measurement is a fresh process with that folder
-first on PYTHONPATH, on files its own default 16x model wrote. Measured: the CLI decoding a 64 x 48
-file (start-up: the model's work is negligible); the CLI decoding a 1 MP image at 16x; `tadmcodec
-info`, `verify` and `thumbnail --out-dir` over 1000 files; with --large, a 12 MP photo-like image
-encoded and decoded in process through the public API (tadmcodec.encode / decode: each version's
-default 16x model and default runtime, models loaded before timing), in MP/s. Prints a JSON object:
+first on PYTHONPATH, on files its own default model of the scale (16x unless --scale 32) wrote.
+Measured: the CLI decoding a 64 x 48 file (start-up: the model's work is negligible); the CLI decoding
+a 1 MP image; `tadmcodec info`, `verify` and `thumbnail --out-dir` over 1000 files; with --large, a 12
+MP photo-like image encoded and decoded in process through the public API (tadmcodec.encode / decode:
+each version's default model and default runtime, models loaded before timing), in MP/s. Prints a JSON object:
 per measurement, the median seconds of each version and new/old.
 """
 
@@ -32,9 +32,10 @@ IN_PROCESS = """
 import sys, time, tadmcodec
 from tadmcodec.evaluation.speed import synthetic
 image = synthetic(int(sys.argv[1]))
-tadmcodec.encode(image[:64, :64], "warm.tadm")
+tadmcodec.encode(image[:64, :64], "warm.tadm", scale=int(sys.argv[2]))
 tadmcodec.decode("warm.tadm")
-start = time.perf_counter(); tadmcodec.encode(image, "large.tadm"); encode = time.perf_counter() - start
+start = time.perf_counter(); tadmcodec.encode(image, "large.tadm", scale=int(sys.argv[2]))
+encode = time.perf_counter() - start
 start = time.perf_counter(); tadmcodec.decode("large.tadm", as_array=True)
 print(encode, time.perf_counter() - start)
 """
@@ -60,14 +61,15 @@ def timed(site: Path, arguments: list[str], cwd: Path) -> float | None:
     return time.perf_counter() - start
 
 
-def write_files(site: Path, folder: Path) -> None:
+def write_files(site: Path, folder: Path, scale: int) -> None:
     """The benchmark's files, encoded by the version at `site` with its default model: a 64 x 48 file, a
     1 MP file and 1000 copies of the small one under many/."""
     (folder / "many").mkdir(parents=True)
     for name, size in (("tiny", (64, 48)), ("one-mp", (1152, 864))):
         photo(*size).save(folder / f"{name}.png")
-        subprocess.run([sys.executable, "-m", "tadmcodec", "encode", f"{name}.png", f"{name}.tadm"], cwd=folder,
-                       env=os.environ | {"PYTHONPATH": str(site)}, check=True, capture_output=True)  # fmt: skip
+        command = ["-m", "tadmcodec", "encode", f"{name}.png", f"{name}.tadm", "--scale", str(scale)]
+        subprocess.run([sys.executable, *command], cwd=folder, env=os.environ | {"PYTHONPATH": str(site)}, check=True,
+                       capture_output=True)  # fmt: skip
     for index in range(1000):
         shutil.copy(folder / "tiny.tadm", folder / "many" / f"{index:04d}.tadm")
 
@@ -78,10 +80,11 @@ def main() -> None:
     parser.add_argument("--new", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", action="store_true", help="also the 12 MP in-process encode and decode")
+    parser.add_argument("--scale", type=int, default=16, choices=(16, 32), help="the files' scale")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-versions-"))
     for version in ("old", "new"):
-        write_files(getattr(args, version), work / version)
+        write_files(getattr(args, version), work / version, args.scale)
     cli = ["-m", "tadmcodec"]
     files = sorted(str(p.relative_to(work / "new")) for p in (work / "new" / "many").iterdir())
     cases = {
@@ -105,8 +108,9 @@ def main() -> None:
             environment = os.environ | {"PYTHONPATH": str(getattr(args, version))}
             # cwd: `python -c` puts the working directory first on sys.path, before the SITE (a run from a
             # checkout measured that checkout twice)
-            out = subprocess.run([sys.executable, "-c", IN_PROCESS, "3464"], env=environment, cwd=work / version,
-                                 capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+            command = [sys.executable, "-c", IN_PROCESS, "3464", str(args.scale)]
+            out = subprocess.run(command, env=environment, cwd=work / version, capture_output=True, text=True,
+                                 check=True).stdout.split()  # fmt: skip
             report.setdefault("12 MP in-process MP/s (encode, decode)", {})[version] = [round(12.0 / float(v), 3)
                                                                                        for v in out]  # fmt: skip
     for row in report.values():
