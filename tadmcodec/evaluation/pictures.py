@@ -1,5 +1,6 @@
 """Side-by-side pictures for the evaluation: original crop, LR thumbnail, bicubic, the best standard
-codec at the same bytes, tadmcodec, and the timestep map, labelled."""
+codec at the same bytes, the previous release (when evaluated), tadmcodec, and the timestep map,
+labelled."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def codec_panel(methods: dict, outputs: dict) -> tuple[str, np.ndarray] | None:
     if fitted:
         name = max(fitted)[1]
         m = methods[name]
-        return f"{name} q{m['quality']} {m['bpp']:.3f} bpp {m['psnr']:.2f} dB", outputs[name]
+        factor = f" 1/{m['factor']}" if m.get("factor", 1) > 1 else ""
+        return f"{name}{factor} q{m['quality']} {m['bpp']:.3f} bpp {m['psnr']:.2f} dB", outputs[name]
     over = [(m["smallest_bytes"], name) for name, m in methods.items() if "smallest_bytes" in m and name in outputs]
     if not over:
         return None
@@ -46,14 +48,22 @@ def side_by_side(rgb: np.ndarray, result: dict, target: Path, crop: int = CROP) 
         lr = reader.read_lr()[..., :3]
         grid = reader.read_patches()
     lr_up = np.asarray(Image.fromarray(lr).resize((lr.shape[1] * scale, lr.shape[0] * scale), Image.NEAREST))
-    steps = render_timestep_map(rgb, grid.timesteps, grid.patch_size, grid.overlap, (width, height), scale)
+    # colours span 0 to the file's largest timestep rounded up to a hundred (labelled), so the few
+    # hundred steps a model uses show as more than one colour
+    high = 100 * max(1, -(-int(grid.timesteps.max()) // 100))
+    steps = render_timestep_map(rgb, grid.timesteps, grid.patch_size, grid.overlap, (width, height), scale,
+                                value_range=(0.0, float(high)))  # fmt: skip
     codec = codec_panel(methods, outputs)
     panels = [("original", rgb), (f"LR thumbnail ({scale}x)", lr_up[:height, :width]),
               (f"bicubic {methods['bicubic']['psnr']:.2f} dB", outputs["bicubic"])]  # fmt: skip
     panels.append(codec or ("no standard codec available", np.full_like(rgb, 128)))
+    if "tadmcodec-previous" in outputs:
+        panels.append(
+            (f"previous release {methods['tadmcodec-previous']['psnr']:.2f} dB", outputs["tadmcodec-previous"])
+        )
     t = methods["tadmcodec"]
     panels += [(f"tadmcodec {t['bpp']:.3f} bpp {t['psnr']:.2f} dB", outputs["tadmcodec"]),
-               ("timesteps (blue low, red high)", np.asarray(steps))]  # fmt: skip
+               (f"timesteps: blue 0, red {high}", np.asarray(steps))]  # fmt: skip
     panel_w, panel_h = x1 - x0, y1 - y0
     canvas = Image.new("RGB", (panel_w * len(panels), panel_h + LABEL_HEIGHT), "white")
     draw = ImageDraw.Draw(canvas)

@@ -60,7 +60,9 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     assert (out / "rate-quality.png").stat().st_size > 10_000
     assert sorted(p.name for p in (out / "pictures" / "set").iterdir()) == ["image0.png-16x.jpg", "image0.png-32x.jpg"]
     with Image.open(out / "pictures" / "set" / "image0.png-16x.jpg") as picture:
-        assert picture.size == (6 * 160, 128 + 18)
+        assert picture.size == (7 * 160, 128 + 18)  # with the previous release's panel
+    with Image.open(out / "pictures" / "set" / "image0.png-32x.jpg") as picture:
+        assert picture.size == (6 * 160, 128 + 18)  # no --previous-32
 
     before = {p: p.stat().st_mtime_ns for p in records}
     records[1].unlink()
