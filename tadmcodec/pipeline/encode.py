@@ -59,22 +59,11 @@ class TiledEncoder:
             target = (slice(y0 // scale, y1 // scale), slice(x0 // scale, x1 // scale))
             lr[target] = lr_to_uint8(y)[0][inner].cpu().numpy()
             if texture is not None:
-                texture[target] = self.inner_texture(x).cpu().numpy()
+                texture[target] = self.model.texture(x)[0][inner].cpu().numpy()
             trim_heap()
             if progress is not None:
                 progress.update(1)
         return lr, texture
-
-    def inner_texture(self, x: torch.Tensor) -> torch.Tensor:
-        """The original's texture per LR pixel over a tile's inner part, from the tile x with its halo:
-        measured on the inner part plus one LR block of real neighbours (the Gaussian blur reaches 5
-        pixels), not over the whole halo, which a 1024-pixel tile with a 128-pixel halo would make 1.6
-        times the work. The blur is a convolution: each value is the same as over the whole halo."""
-        scale, halo = self.model.scale, self.model.config.encode_halo
-        kept = min(1, halo // scale)  # LR blocks of neighbours kept around the inner part
-        cut = halo - kept * scale
-        texture = self.model.texture(x[..., cut : x.shape[-2] - cut, cut : x.shape[-1] - cut])[0]
-        return texture[kept : texture.shape[0] - kept, kept : texture.shape[1] - kept]
 
     @torch.no_grad()
     def timesteps(self, lr: np.ndarray, progress: Progress | None = None, *,
