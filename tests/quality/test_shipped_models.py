@@ -34,6 +34,7 @@ RELEASED_GAIN_DB = {
     "default-16x-r8": 2.44,  # r7 on a patch grid with 4-latent overlaps (faster decoding)
     "default-32x-r9": 1.43,  # r7 on a patch grid of 40-latent patches (faster decoding)
     "default-16x-r10": 2.44,  # r8 with a 64-pixel encode halo (faster encoding)
+    "default-32x-r10": 1.43,  # r9 with a 96-pixel encode halo (faster encoding)
 }
 TOLERANCE_DB = 0.15
 # The stored LR's PSNR against the area downscale of the sample when each model released for the
@@ -44,6 +45,7 @@ RELEASED_THUMBNAIL_DB = {
     "default-16x-r8": 38.68,
     "default-32x-r9": 37.82,
     "default-16x-r10": 38.68,
+    "default-32x-r10": 37.85,
 }
 
 
