@@ -33,9 +33,7 @@ def refine(model: TADM, image: np.ndarray, lr: np.ndarray, timesteps: np.ndarray
            step_size: float) -> np.ndarray:  # fmt: skip
     """The LR after `steps` Adam steps on the decoder's squared error, within floor_db of the area downscale."""
     scale, config = model.scale, model.config
-    height, width = lr.shape[0] * scale, lr.shape[1] * scale
-    padded = np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
-    x = images_to_tensor(padded[None])
+    x = images_to_tensor(padded_to_lr(image, lr, scale)[None])
     area = area_guide(x, scale)
     radius2 = 10 ** (-floor_db / 10) * area.numel()  # squared L2 distance at the floor, in [0, 1] units
     y = (torch.from_numpy(lr).permute(2, 0, 1)[None].float() / 255).requires_grad_(True)
@@ -60,11 +58,16 @@ def refine(model: TADM, image: np.ndarray, lr: np.ndarray, timesteps: np.ndarray
     return torch.round(y.detach() * 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
 
 
+def padded_to_lr(image: np.ndarray, lr: np.ndarray, scale: int) -> np.ndarray:
+    """The image edge-padded to `scale` times the LR's size, as the encoder pads it."""
+    height, width = lr.shape[0] * scale, lr.shape[1] * scale
+    return np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
+
+
 def lr_psnr(lr: np.ndarray, image: np.ndarray, scale: int) -> float:
     """PSNR (dB) of an 8-bit LR against the area downscale of the edge-padded image."""
-    height, width = lr.shape[0] * scale, lr.shape[1] * scale
-    padded = np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
-    area = padded.astype(np.float64).reshape(lr.shape[0], scale, lr.shape[1], scale, 3).mean(axis=(1, 3))
+    padded = padded_to_lr(image, lr, scale).astype(np.float64)
+    area = padded.reshape(lr.shape[0], scale, lr.shape[1], scale, 3).mean(axis=(1, 3))
     return float(10 * np.log10(255**2 / np.mean((lr.astype(np.float64) - area) ** 2)))
 
 
