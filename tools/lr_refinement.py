@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from tadmcodec.codec import Codec
-from tadmcodec.evaluation.validate import named_images
-from tadmcodec.metrics import detail_ratio, psnr_y_images
+from tadmcodec.evaluation.validate import area_downscale, named_images
+from tadmcodec.metrics import detail_ratio, psnr_images, psnr_y_images
 from tadmcodec.models.algorithm import TADM
 from tadmcodec.models.dfrm import area_guide
 from tadmcodec.pipeline.geometry import lr_patch_windows
@@ -64,13 +64,6 @@ def padded_to_lr(image: np.ndarray, lr: np.ndarray, scale: int) -> np.ndarray:
     return np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
 
 
-def lr_psnr(lr: np.ndarray, image: np.ndarray, scale: int) -> float:
-    """PSNR (dB) of an 8-bit LR against the area downscale of the edge-padded image."""
-    padded = padded_to_lr(image, lr, scale).astype(np.float64)
-    area = padded.reshape(lr.shape[0], scale, lr.shape[1], scale, 3).mean(axis=(1, 3))
-    return float(10 * np.log10(255**2 / np.mean((lr.astype(np.float64) - area) ** 2)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -96,7 +89,7 @@ def main() -> None:
         for name, candidate in candidates.items():
             decoded = codec.decode(ArrayRaster(candidate), grid, (image.shape[1], image.shape[0]))
             rows[name].append({"psnr_y": psnr_y_images(image, decoded), "detail_ratio": detail_ratio(image, decoded),
-                               "lr_psnr": lr_psnr(candidate, image, model.scale)})  # fmt: skip
+                               "lr_psnr": psnr_images(area_downscale(image, model.scale), candidate)})  # fmt: skip
     count = len(rows["encoded"])
     report = {"model": args.model, "images": count, "steps": args.steps, "step_size": args.step_size,
               "lrs": {name: {k: round(float(np.mean([r[k] for r in v])), 4) for k in v[0]}
