@@ -15,12 +15,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from tadmcodec_formats import Header, UnknownModelError
+from tadmcodec_formats import CorruptFileError, Header, PatchGrid, UnknownModelError
 
 from . import onnx_networks
 from .cpu_threads import cpu_threads
 from .errors import TadmError
-from .pipeline.model_decoder import ModelDecoder
+from .model_files import backbone_folder, model_digest, read_config
+from .pipeline.model_decoder import ModelDecoder, check_grid
 from .pipeline.networks import DecodingNetworks
 from .registry import resolve_model
 
@@ -39,6 +40,10 @@ def decoder_for_header(header: Header, device: str | None = None, runtime: str =
     except UnknownModelError as err:
         message = f"the file was encoded with model {header.model_id!r}, which is not installed: {err}"
         raise UnknownModelError(message) from None
+    if header.scale != decoder.networks.scale:
+        raise CorruptFileError(
+            f"the header says {header.scale}x but names model {header.model_id!r}, which is {decoder.networks.scale}x"
+        )
     if decoder.digest != header.model_sha256:
         raise UnknownModelError(
             f"the file was encoded with model {header.model_id!r} sha256 {header.model_sha256.hex()[:16]}..., "
@@ -64,6 +69,21 @@ def load_decoder(name: str, device: str | None = None, runtime: str = "auto", de
     from .codec import Codec
 
     return Codec.load(name, device, allow_path).decoding
+
+
+def check_against_model(header: Header, grid: PatchGrid) -> None:
+    """What a decode checks of a file against the installed model it names, without torch or weights
+    loading (`tadmcodec verify`): the model's digest, scale, patch size, overlap, grid shape and timestep
+    range. UnknownModelError when the model is not installed; CorruptFileError when they disagree."""
+    folder = resolve_model(header.model_id)
+    if model_digest(folder, backbone_folder(folder)[0]) != header.model_sha256:
+        raise UnknownModelError(f"the installed {header.model_id!r} is another version than the file's")
+    config = read_config(folder)
+    if header.scale != config.scale:
+        raise CorruptFileError(
+            f"the header says {header.scale}x but names model {header.model_id!r}, which is {config.scale}x"
+        )
+    check_grid(config, header.model_id, (header.lr_width, header.lr_height), grid)
 
 
 def _onnx_unusable(folder: Path, device: str | None, detail: float | None) -> str | None:

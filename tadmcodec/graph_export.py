@@ -85,9 +85,23 @@ def export_graphs(model: TADM, folder: Path) -> dict[str, list[str]]:
         "denoise": (_Method(traced, "denoise"), {"z_hat": latent, "t": torch.tensor([10, 90])}),
         "render": (_Method(traced, "render"), {"latents": latent}),
     }  # fmt: skip
+    if model.texture_prior is not None:
+        inputs = {"pixels": torch.zeros(2, 3, 64, 64)}
+        if model.texture_prior.texture_input:
+            inputs["texture"] = torch.zeros(2, 1, 8, 8)
+        examples["texture_prior"] = (_Method(traced, "refine"), inputs)
     spatial = {0: "batch", 2: "height", 3: "width"}
-    axes = {"y": spatial, "rows": {0: "up_height", 1: "height"}, "columns": {0: "up_width", 1: "width"},
-            "z_hat": spatial, "t": {0: "batch"}, "latents": spatial, "out": spatial}  # fmt: skip
+    axes = {
+        "y": spatial,
+        "rows": {0: "up_height", 1: "height"},
+        "columns": {0: "up_width", 1: "width"},
+        "z_hat": spatial,
+        "t": {0: "batch"},
+        "latents": spatial,
+        "pixels": spatial,
+        "texture": {0: "batch", 2: "latent_height", 3: "latent_width"},
+        "out": spatial,
+    }
     target = folder / GRAPHS_FOLDER
     target.mkdir(exist_ok=True)
     taken: dict[str, list[str]] = {}

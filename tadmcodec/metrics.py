@@ -1,7 +1,9 @@
 """Image quality measures, a leaf module every other layer may use (numpy, torch, PIL; nothing of ours).
 
 Full-reference metrics: PSNR, PSNR-Y (BT.601 luma), SSIM, MS-SSIM (torch, differentiable, also training
-losses) and SSIMULACRA2 (the `ssimulacra2` package). Realism measures, defined once so every report
+losses), ST-LPIPS with the AlexNet and VGG networks (tadmcodec.stlpips: the perceptual yardstick) and
+SSIMULACRA2 (the `ssimulacra2` package; flat from about -62 to -66 over a wide error range, so reported as
+a median and per-image wins only). Realism measures, defined once so every report
 compares (issue 13):
 
     detail ratio  D(decoded) / D(original), D(Y) = mean((Y - G(Y))^2) on BT.601 luma, G a Gaussian blur
@@ -160,7 +162,24 @@ def ssimulacra2_score(reference: np.ndarray, test: np.ndarray) -> float:
     return float(compute_ssimulacra2(*files))
 
 
-def quality(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = True) -> dict[str, float]:
+PERCEPTUAL_SIDE = 2048  # ST-LPIPS of larger images: their central crop of this size (bounded memory)
+
+
+@torch.no_grad()
+def st_lpips(reference: np.ndarray, test: np.ndarray, network: str) -> float:
+    """ST-LPIPS ("alex" or "vgg") between two (H, W, 3) uint8 images (0: identical, lower is closer); of
+    the central PERCEPTUAL_SIDE square where an image is larger."""
+    from . import stlpips
+
+    height, width = reference.shape[:2]
+    y0, x0 = max(0, (height - PERCEPTUAL_SIDE) // 2), max(0, (width - PERCEPTUAL_SIDE) // 2)
+    crop = (slice(y0, y0 + PERCEPTUAL_SIDE), slice(x0, x0 + PERCEPTUAL_SIDE))
+    a, b = (_tensor(image[crop]).float() * 2 - 1 for image in (reference, test))
+    return float(stlpips.load(network)(a, b)[0])
+
+
+def quality(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = True,
+            with_perceptual: bool = True) -> dict[str, float]:  # fmt: skip
     """All metrics of `test` against `reference`, both (H, W, 3) uint8."""
     a, b = _tensor(reference), _tensor(test)
     result = {
@@ -169,6 +188,9 @@ def quality(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = Tr
         "ssim": ssim(a.float(), b.float()).item(),
         "ms_ssim": ms_ssim(a.float(), b.float()).item(),
     }
+    if with_perceptual:
+        result["st_lpips_alex"] = st_lpips(reference, test, "alex")
+        result["st_lpips_vgg"] = st_lpips(reference, test, "vgg")
     if with_ssimulacra2:
         result["ssimulacra2"] = ssimulacra2_score(reference, test)
     return result

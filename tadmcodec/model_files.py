@@ -4,6 +4,8 @@
     NAME/diffusion_pytorch_model.safetensors  DFRM, TPM, hybrid scheduler
     NAME/lora.safetensors                     U-Net LoRA adapters
     NAME/null_embedding.safetensors           null-prompt embedding (conditional U-Nets only)
+    NAME/texture_prior/                       optional: the texture prior (tadmcodec.models.texture_prior),
+                                              config.json + diffusion_pytorch_model.safetensors
     NAME/backbone.json                        {"path": backbone folder, relative or absolute,
                                                "pinned": a table name in backbones/pinned/, a .json path
                                                relative to NAME, or null}
@@ -19,12 +21,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from .errors import MissingWeightsError
 from .hashing import folder_hashes, manifest_digest
 
+CONFIG_DEFAULTS = {"num_timesteps": 1000, "detail_strength": 0.0, "texture_timesteps": None}
 PINNED_TABLES = Path(__file__).parent / "backbones" / "pinned"
-WEIGHT_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors", "null_embedding.safetensors")
+TEXTURE_PRIOR = "texture_prior"
+WEIGHT_FILES = (
+    "config.json",
+    "diffusion_pytorch_model.safetensors",
+    "lora.safetensors",
+    "null_embedding.safetensors",
+    f"{TEXTURE_PRIOR}/config.json",
+    f"{TEXTURE_PRIOR}/diffusion_pytorch_model.safetensors",
+)
 REQUIRED_FILES = WEIGHT_FILES[:3]
 BACKBONE_PARTS = ("vae", "unet", "scheduler")
 
@@ -56,6 +68,21 @@ def write_backbone_reference(folder: Path, backbone_path: str | Path, pinned: st
     except ValueError:
         reference = backbone_path
     (folder / "backbone.json").write_text(json.dumps({"path": reference.as_posix(), "pinned": pinned}, indent=1))
+
+
+def read_config(folder: Path) -> SimpleNamespace:
+    """A model folder's configuration (config.json) with its keys as attributes, without torch (TADMModel's
+    defaults for keys an older folder lacks)."""
+    try:
+        values = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise MissingWeightsError(f"cannot read {folder / 'config.json'}: {err}") from None
+    return SimpleNamespace(**(CONFIG_DEFAULTS | values))
+
+
+def has_texture_prior(folder: Path) -> bool:
+    """Whether a model folder carries a texture prior (its decode ends with it)."""
+    return (folder / TEXTURE_PRIOR / "config.json").is_file()
 
 
 def model_digest(folder: Path, backbone_path: Path) -> bytes:

@@ -13,10 +13,19 @@ from safetensors.torch import load_file, save_file
 from .backbones import Backbone, load_backbone
 from .errors import MissingWeightsError
 from .hashing import linked_file, verify_pinned
-from .model_files import BACKBONE_PARTS, REQUIRED_FILES, backbone_folder, model_digest, write_backbone_reference
+from .model_files import (
+    BACKBONE_PARTS,
+    REQUIRED_FILES,
+    TEXTURE_PRIOR,
+    backbone_folder,
+    has_texture_prior,
+    model_digest,
+    write_backbone_reference,
+)
 from .models.algorithm import TADM
 from .models.lora import add_lora, load_lora, lora_state_dict
 from .models.tadm import TADMModel
+from .models.texture_prior import TexturePrior
 
 
 def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:
@@ -36,7 +45,8 @@ def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:
         raise MissingWeightsError(f"model folder {folder} was trained with another noise schedule")
     add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
     load_lora(backbone.unet, read_weights(linked_file(folder / "lora.safetensors")))
-    return TADM(tadm, backbone, name or folder.name, folder, model_digest(folder, path)).eval()
+    prior = TexturePrior.from_pretrained(folder, TEXTURE_PRIOR) if has_texture_prior(folder) else None
+    return TADM(tadm, backbone, name or folder.name, folder, model_digest(folder, path), prior).eval()
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -8,6 +8,7 @@ A model folder that supports it holds graphs exported at release (tadmcodec.grap
                                       upsampled LR)
     MODEL/onnx/denoise.onnx           z_hat, t (B,) int64 -> z0 (one U-Net step, the hybrid scheduler)
     MODEL/onnx/render.onnx            latents -> pixels in [-1, 1] (the VAE decoder; no detail synthesis)
+    MODEL/onnx/texture_prior.onnx     rendered pixels -> refined pixels (models with a texture prior only)
     MODEL/onnx/graphs.json            the digest of the weights they were exported from and the weights
                                       each graph takes
 
@@ -29,11 +30,12 @@ import numpy as np
 
 from .errors import MissingWeightsError
 from .hashing import linked_file
-from .model_files import backbone_folder, model_digest
+from .model_files import TEXTURE_PRIOR, backbone_folder, has_texture_prior, model_digest, read_config
 
 GRAPHS_FOLDER = "onnx"
 MANIFEST = "graphs.json"
 GRAPHS = ("rescaled_latent", "denoise", "render")
+PRIOR_GRAPH = "texture_prior"
 WEIGHTS_LOCATION = "model-weights"  # the external-data name the graphs give the weights they take
 BICUBIC_A = -0.75  # torch's bicubic kernel constant
 
@@ -50,7 +52,7 @@ def unusable_reason(folder: Path, detail: float | None) -> str | None:
         return "onnxruntime is not installed (pip install onnxruntime)"
     if not (folder / GRAPHS_FOLDER / MANIFEST).is_file():
         return "the model ships no ONNX graphs"
-    config = _config(folder)
+    config = read_config(folder)
     wanted = config.detail_strength if detail is None else detail
     if wanted > 0 and _synthesises_detail(folder, config):
         return "synthesised detail (--detail) is decoded in torch only"
@@ -62,7 +64,7 @@ class OnnxNetworks:
 
     def __init__(self, folder: Path, sessions: dict[str, object], digest: bytes) -> None:
         self.folder, self.name, self.digest = folder, folder.name, digest
-        self.config = _config(folder)
+        self.config = read_config(folder)
         self._sessions = sessions
 
     @classmethod
@@ -80,7 +82,7 @@ class OnnxNetworks:
                 raise MissingWeightsError(f"{folder / GRAPHS_FOLDER} was exported from other weights than {folder}'s")
             weights = inference_weights(folder)
             sessions = {}
-            for graph in GRAPHS:
+            for graph in graphs_of(folder):
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads, options.inter_op_num_threads = threads or 0, 1
                 names = manifest["weights"][graph]
@@ -101,6 +103,14 @@ class OnnxNetworks:
     def synthesises_detail(self) -> bool:
         return False  # refused at loading (unusable_reason): decoding asks for no detail here
 
+    @property
+    def has_texture_prior(self) -> bool:
+        return PRIOR_GRAPH in self._sessions
+
+    @property
+    def reads_texture(self) -> bool:
+        return self.has_texture_prior and len(self._sessions[PRIOR_GRAPH].get_inputs()) == 2
+
     def rescaled_latent(self, lr: np.ndarray) -> np.ndarray:
         y = lr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
         rows, columns = bicubic_matrix(y.shape[2], self.scale), bicubic_matrix(y.shape[3], self.scale)
@@ -115,8 +125,16 @@ class OnnxNetworks:
             raise ValueError("the onnx runtime renders without synthesised detail")
         return self._run("render", latents=latents)
 
+    def refine(self, pixels: np.ndarray, texture: np.ndarray | None = None) -> np.ndarray:
+        return self._run(PRIOR_GRAPH, pixels=pixels, **({} if texture is None else {"texture": texture}))
+
     def _run(self, graph: str, **inputs: np.ndarray) -> np.ndarray:
         return self._sessions[graph].run(None, inputs)[0]
+
+
+def graphs_of(folder: Path) -> tuple[str, ...]:
+    """The graphs a model folder's decode runs: the three of every model, and its texture prior's."""
+    return (*GRAPHS, PRIOR_GRAPH) if has_texture_prior(folder) else GRAPHS
 
 
 @cache
@@ -145,8 +163,8 @@ def _cubic(distance: np.ndarray) -> np.ndarray:
 
 def inference_weights(folder: Path) -> dict[str, np.ndarray]:
     """The weights a loaded model holds for inference, keyed as TADM.state_dict() names them, read with
-    NumPy: the model's modules (tadm.), the backbone's VAE and U-Net, the U-Net's LoRA merged into its
-    base weights (W + B A, as tadmcodec.models.lora.merge_lora does)."""
+    NumPy: the model's modules (tadm.), the backbone's VAE and U-Net, the texture prior if any, the
+    U-Net's LoRA merged into its base weights (W + B A, as tadmcodec.models.lora.merge_lora does)."""
     from safetensors.numpy import load_file
 
     backbone = backbone_folder(folder)[0]
@@ -155,6 +173,11 @@ def inference_weights(folder: Path) -> dict[str, np.ndarray]:
                          ("backbone.vae.", backbone / "vae" / "diffusion_pytorch_model.safetensors"),
                          ("backbone.unet.", backbone / "unet" / "diffusion_pytorch_model.safetensors")]:  # fmt: skip
         weights |= {prefix + key: value.astype(np.float32) for key, value in load_file(linked_file(path)).items()}
+    if has_texture_prior(folder):
+        path = folder / TEXTURE_PRIOR / "diffusion_pytorch_model.safetensors"
+        weights |= {
+            f"texture_prior.{key}": value.astype(np.float32) for key, value in load_file(linked_file(path)).items()
+        }
     lora = load_file(linked_file(folder / "lora.safetensors"))
     for key in [k for k in lora if k.endswith(".lora_A.weight")]:
         down, up = lora[key].astype(np.float32), lora[key.replace("lora_A", "lora_B")].astype(np.float32)
@@ -166,12 +189,10 @@ def inference_weights(folder: Path) -> dict[str, np.ndarray]:
     return weights
 
 
-def _config(folder: Path) -> SimpleNamespace:
-    """The model's configuration (config.json) with its keys as attributes."""
-    return SimpleNamespace(**json.loads((folder / "config.json").read_text(encoding="utf-8")))
-
-
 def _synthesises_detail(folder: Path, config: SimpleNamespace) -> bool:
-    """A detail head in the backbone's VAE and timesteps from texture: what TADM.synthesises_detail says."""
+    """A detail head in the backbone's VAE, timesteps from texture and no texture prior (which the detail
+    dial then drives instead): what TADM.synthesises_detail says."""
+    if has_texture_prior(folder):
+        return False
     vae = json.loads((backbone_folder(folder)[0] / "vae" / "config.json").read_text(encoding="utf-8"))
     return bool(vae.get("detail_head", 0)) and config.texture_timesteps is not None

@@ -31,6 +31,14 @@ class TorchNetworks:
     def synthesises_detail(self) -> bool:
         return self.model.synthesises_detail
 
+    @property
+    def has_texture_prior(self) -> bool:
+        return self.model.texture_prior is not None
+
+    @property
+    def reads_texture(self) -> bool:
+        return self.has_texture_prior and self.model.texture_prior.texture_input
+
     @torch.no_grad()
     def rescaled_latent(self, lr: np.ndarray) -> np.ndarray:
         return self.model.rescaled_latent(lr_to_tensor(lr, self.device)).cpu().numpy()
@@ -49,3 +57,8 @@ class TorchNetworks:
         if detail is None:
             return self.model.render(latent).cpu().numpy()
         return self.model.render(latent, torch.from_numpy(detail).to(self.device), origins).cpu().numpy()
+
+    @torch.no_grad()
+    def refine(self, pixels: np.ndarray, texture: np.ndarray | None = None) -> np.ndarray:
+        texture_tensor = None if texture is None else torch.from_numpy(texture).to(self.device)
+        return self.model.refine(torch.from_numpy(pixels).to(self.device), texture_tensor).cpu().numpy()

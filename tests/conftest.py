@@ -31,11 +31,20 @@ SMALL = {"dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8,
          "scheduler_width": 16, "patch_size": 16, "patch_overlap": 4, "lr_halo": 4, "lora_rank": 2}  # fmt: skip
 
 
-def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = True, folder_name: str | None = None,
-                       detail_synthesis: bool = False, **config: object) -> Path:  # fmt: skip
+def build_model_folder(
+    root: Path,
+    scale: int,
+    seed: int = 0,
+    perturb: bool = True,
+    folder_name: str | None = None,
+    detail_synthesis: bool = False,
+    texture_prior: bool = False,
+    **config: object,
+) -> Path:
     """A tiny random backbone (with detail_synthesis, its VAE a hybrid decoder with a detail head, every
     zero-initialised weight made non-zero) and a TADM model whose zero-initialised branches are made
-    non-zero; config overrides the model's small test configuration."""
+    non-zero; with texture_prior, a small random texture prior that reads texture positions (the model
+    then takes its timesteps from texture); config overrides the model's small test configuration."""
     import torch
 
     from tadmcodec.backbones import load_backbone
@@ -69,6 +78,10 @@ def build_model_folder(root: Path, scale: int, seed: int = 0, perturb: bool = Tr
                     parameter.normal_(0, 0.02)
     folder = root / (folder_name or f"test-{scale}x")
     save_model_folder(folder, model, backbone, backbone_path)
+    if texture_prior:
+        from tadmcodec.models.texture_prior import TexturePrior
+
+        TexturePrior(width=8, depth=2, texture_input=True).save_pretrained(folder / "texture_prior")
     return folder
 
 

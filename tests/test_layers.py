@@ -17,8 +17,8 @@ PACKAGES = {
 # layer or lower ones, never a higher one.
 LAYERS = [
     ["tadmcodec_formats"],
-    ["tadmcodec.errors", "tadmcodec.metrics", "tadmcodec.pixels", "tadmcodec.blocks", "tadmcodec.configured",
-     "tadmcodec.raster", "tadmcodec.version",
+    ["tadmcodec.errors", "tadmcodec.metrics", "tadmcodec.stlpips", "tadmcodec.pixels", "tadmcodec.blocks",
+     "tadmcodec.configured", "tadmcodec.raster", "tadmcodec.version",
      "tadmcodec.progress", "tadmcodec.heap", "tadmcodec.hashing", "tadmcodec.device", "tadmcodec.registry",
      "tadmcodec.image_io", "tadmcodec.image_output", "tadmcodec.tiff_input", "tadmcodec.tiff_output",
      "tadmcodec.model_files", "tadmcodec.cpu_threads"],

@@ -1,9 +1,12 @@
-"""A model folder that differs from a released one only in its backbone or configuration: the same DFRM,
-TPM, scheduler and LoRA weights, another backbone (for example one with a retrained VAE decoder) and
-changed config values. The result is a candidate for tools.release, which validates it.
+"""A model folder that differs from a released one only in its backbone, texture prior or configuration:
+the same DFRM, TPM, scheduler and LoRA weights, another backbone (for example one with a retrained VAE
+decoder), a texture prior (a saved tadmcodec.models.texture_prior.TexturePrior folder) and changed config
+values. The result is a candidate for tools.release, which validates it.
 
     python -m tools.derive_model default-16x-r3 runs/default-16x-r4/model \\
         --backbone runs/tiny-r4-detail/export/tiny-backbone-r4 --set detail_strength=0.5
+    python -m tools.derive_model default-16x-r10 runs/candidate --texture-prior runs/prior16/prior \\
+        --set detail_strength=1
 """
 
 from __future__ import annotations
@@ -14,20 +17,26 @@ import json
 from pathlib import Path
 
 from tadmcodec.hashing import copy_weight_file, linked_file
-from tadmcodec.model_files import WEIGHT_FILES, backbone_folder, write_backbone_reference
+from tadmcodec.model_files import TEXTURE_PRIOR, WEIGHT_FILES, backbone_folder, write_backbone_reference
 from tadmcodec.model_folder import load_model_folder
 from tadmcodec.models.tadm import TADMModel
 from tadmcodec.registry import resolve_model
 
 
-def derive(source: Path, output: Path, backbone: Path | None, values: dict[str, object]) -> None:
-    """Write output (a new folder) from source with another backbone and config values, and check that it loads."""
+def derive(source: Path, output: Path, backbone: Path | None, values: dict[str, object],
+           texture_prior: Path | None = None) -> None:  # fmt: skip
+    """Write output (a new folder) from source with another backbone, texture prior and config values, and
+    check that it loads."""
     if output.exists():
         raise SystemExit(f"{output} exists")
-    output.mkdir(parents=True)
+    (output / TEXTURE_PRIOR).mkdir(parents=True)
     for name in WEIGHT_FILES:
-        if linked_file(source / name).is_file():
-            copy_weight_file(source / name, output / name)
+        from_prior = texture_prior is not None and name.startswith(TEXTURE_PRIOR)
+        origin = texture_prior / Path(name).name if from_prior else source / name
+        if linked_file(origin).is_file():
+            copy_weight_file(origin, output / name)
+    if not any((output / TEXTURE_PRIOR).iterdir()):
+        (output / TEXTURE_PRIOR).rmdir()
     config = json.loads((output / "config.json").read_text(encoding="utf-8"))
     known = set(inspect.signature(TADMModel.__init__).parameters) - {"self"}
     if set(values) - known:
@@ -42,6 +51,7 @@ def main() -> None:
     parser.add_argument("source", help="a model name or folder")
     parser.add_argument("output", type=Path)
     parser.add_argument("--backbone", type=Path)
+    parser.add_argument("--texture-prior", type=Path, help="a saved TexturePrior folder")
     parser.add_argument(
         "--set",
         nargs="+",
@@ -52,7 +62,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     values = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
-    derive(resolve_model(args.source, allow_path=True), args.output, args.backbone, values)
+    derive(resolve_model(args.source, allow_path=True), args.output, args.backbone, values, args.texture_prior)
     print(args.output)
 
 

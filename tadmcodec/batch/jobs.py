@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..cpu_threads import set_cpu_threads
-from ..errors import OutputExistsError, TadmError
+from ..errors import OutputExistsError
 from ..hashing import file_sha256
 from ..progress import Progress
 from ..raster import Box
@@ -94,8 +94,8 @@ class FileCoder:
                     raise
                 pixels, metadata_bytes = self._work_if_identical(source, target, progress)
             return _record(source, target, "ok", start, pixels, metadata_bytes)
-        except (TadmError, OSError) as err:
-            return _record(source, target, "failed", start, error=str(err))
+        except Exception as err:  # any error of one file is that file's failure, never the batch's
+            return _record(source, target, "failed", start, error=one_line(err), error_type=type(err).__name__)
 
     def _work_if_identical(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
         """Write beside an existing output nobody recorded and keep it if it is byte-identical to what we
@@ -127,8 +127,14 @@ class FileCoder:
             return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
 
 
+def one_line(err: BaseException) -> str:
+    """An error's message as one line (its first; the type's name when it has none)."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
 def _record(source: Path, target: Path, status: str, start: float, pixels: int = 0, metadata_bytes: int = 0,
-            error: str = "") -> dict[str, Any]:  # fmt: skip
+            error: str = "", error_type: str = "") -> dict[str, Any]:  # fmt: skip
     """A manifest record: both files' sizes and SHA-256, the model and scale of the container, bpp."""
     from ..api import read_header
 
@@ -136,7 +142,7 @@ def _record(source: Path, target: Path, status: str, start: float, pixels: int =
     if source.is_file():
         record |= {"input_bytes": source.stat().st_size, "input_sha256": file_sha256(source)}
     if status == "failed":
-        return record | {"error": error, "seconds": round(time.perf_counter() - start, 3)}
+        return record | {"error": error, "error_type": error_type, "seconds": round(time.perf_counter() - start, 3)}
     if status == "skipped":
         return record | {"seconds": 0.0}
     container = target if target.suffix == ".tadm" else source

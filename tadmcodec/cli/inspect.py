@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from tadmcodec_formats import TadmError, TadmReader
+from tadmcodec_formats import TadmError, TadmReader, UnknownModelError
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -64,11 +64,26 @@ def _verify(args: argparse.Namespace) -> int:
         try:
             with TadmReader(path) as reader:
                 reader.verify()
-            print(f"{path}: ok")
+                note = _check_model(reader, args.model_check)
+            print(f"{path}: ok{note}")
         except (TadmError, OSError) as err:
             damaged += 1
             print(f"{path}: DAMAGED: {_reason(err)}")
     return 1 if damaged else 0
+
+
+def _check_model(reader: TadmReader, required: bool) -> str:
+    """Check the file against the installed model it names (torch-free); a note when that model is not
+    installed, unless `required`, when that is an error."""
+    from ..decoding import check_against_model
+
+    try:
+        check_against_model(reader.header, reader.read_patches())
+    except UnknownModelError as err:
+        if required:
+            raise
+        return f" (structure only: {err})"
+    return ""
 
 
 def _reason(err: Exception) -> str:
@@ -84,6 +99,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     info.set_defaults(run=_info)
     verify = commands.add_parser("verify", help="check every CRC, length and tile of each file")
     verify.add_argument("files", nargs="*")
+    verify.add_argument(
+        "--model-check",
+        action="store_true",
+        help="also require the model the file names to be installed, and check the file against it "
+        "(without this, checked whenever that model is installed)",
+    )
     verify.add_argument("--manifest", type=Path, help="audit a batch's outputs against its manifest.jsonl")
     verify.add_argument("--engine", choices=("local", "ray"), default="local", help="audit here or on a Ray cluster")
     verify.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else start a local one)")

@@ -17,3 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop", type=int, help="evaluate the center crop x crop of each image")
     parser.add_argument("--ssimulacra2-limit", type=int, help="SSIMULACRA2 on the first N images per folder")
     parser.add_argument("--pictures", type=int, default=3, help="side-by-side pictures of the first N images")
+    parser.add_argument(
+        "--codecs",
+        nargs="*",
+        choices=("jpeg", "webp", "avif", "jpegxl"),
+        default=["jpeg", "webp", "avif", "jpegxl"],
+        help="standard codecs fitted to the .tadm bytes (default: all; avif-rescaled always runs)",
+    )

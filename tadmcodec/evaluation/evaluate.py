@@ -83,7 +83,7 @@ def run_tadmcodec(
 
 
 def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulacra2: bool,
-                   previous: str | None = None) -> dict:  # fmt: skip
+                   previous: str | None = None, codecs: tuple[str, ...] = tuple(CODECS)) -> dict:  # fmt: skip
     """Every method on one image at one scale: metrics, bpp, times; plus what the pictures need."""
     height, width = rgb.shape[:2]
     pixels, megapixels = width * height, width * height / 1e6
@@ -98,7 +98,7 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
         lr_bytes = _png_bytes(Image.fromarray(rgb).resize(lr_size, method))
         outputs[name] = rescale_baseline(rgb, scale, method)
         methods[name] = measure(rgb, outputs[name], with_ssimulacra2) | {"bpp": 8 * lr_bytes / pixels}
-    for codec in CODECS:
+    for codec in codecs:
         start = time.perf_counter()
         fitted = fit_budget(rgb, codec, budget)
         if fitted.decoded is not None:
@@ -110,7 +110,9 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
             "bpp": 8 * len(fitted.data) / pixels, "bytes": len(fitted.data), "quality": fitted.quality,
             "search_s_per_mp": (time.perf_counter() - start) / megapixels,
         }  # fmt: skip
-    pipeline = rescaled_avif(rgb, budget, lambda out: quality(rgb, out, False)["psnr_y"]) if available("avif") else None
+    pipeline = (
+        rescaled_avif(rgb, budget, lambda out: quality(rgb, out, False, False)["psnr_y"]) if available("avif") else None
+    )
     if pipeline is None:
         methods["avif-rescaled"] = {"skipped": "AVIF cannot reach the budget even at 1/8 of the size"}
     else:
@@ -124,8 +126,8 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
 
 
 def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str | None], crop: int | None,
-        ssimulacra2_limit: int | None, pictures: int,
-        previous: dict[int, str | None] | None = None) -> None:  # fmt: skip
+        ssimulacra2_limit: int | None, pictures: int, previous: dict[int, str | None] | None = None,
+        codecs: tuple[str, ...] = tuple(CODECS)) -> None:  # fmt: skip
     """Evaluate every image of every folder at every scale (skipping finished ones), then report."""
     from .pictures import side_by_side
     from .report import write_report
@@ -140,7 +142,7 @@ def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str 
             continue
         rgb = load_rgb(path, crop)
         with_s2 = ssimulacra2_limit is None or index < ssimulacra2_limit
-        result = evaluate_image(rgb, scale, model.get(scale), with_s2, (previous or {}).get(scale))
+        result = evaluate_image(rgb, scale, model.get(scale), with_s2, (previous or {}).get(scale), codecs)
         if index < pictures:
             picture = out / "pictures" / dataset / f"{path.name}-{scale}x.jpg"
             picture.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +161,8 @@ def main_from_args(args: argparse.Namespace) -> int:
     if missing:
         raise TadmError(f"not a folder: {', '.join(missing)}")
     run(args.folders, args.scale, args.out, {16: args.model_16, 32: args.model_32}, args.crop,
-        args.ssimulacra2_limit, args.pictures, {16: args.previous_16, 32: args.previous_32})  # fmt: skip
+        args.ssimulacra2_limit, args.pictures, {16: args.previous_16, 32: args.previous_32},
+        tuple(args.codecs))  # fmt: skip
     return 0
 
 

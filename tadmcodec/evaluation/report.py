@@ -9,11 +9,24 @@ from pathlib import Path
 
 import numpy as np
 
-METRICS = {"bpp": "bpp", "psnr": "psnr-rgb", "psnr_y": "psnr-y", "ssim": "ssim-rgb", "ms_ssim": "ms-ssim-rgb",
-           "ssimulacra2": "ssimulacra2", "detail_ratio": "detail_ratio", "grid_excess": "grid_excess_8px",
-           "encode_s_per_mp": "encoding_time_s_per_mp",
-           "decode_s_per_mp": "decoding_time_s_per_mp"}  # fmt: skip
-RATIOS = ("detail_ratio", "grid_excess")  # shown with three decimals, as SSIM
+METRICS = {
+    "bpp": "bpp",
+    "psnr": "psnr-rgb",
+    "psnr_y": "psnr-y",
+    "ssim": "ssim-rgb",
+    "ms_ssim": "ms-ssim-rgb",
+    "st_lpips_alex": "st-lpips-alex",
+    "st_lpips_vgg": "st-lpips-vgg",
+    "ssimulacra2": "ssimulacra2-median",
+    "detail_ratio": "detail_ratio",
+    "grid_excess": "grid_excess_8px",
+    "encode_s_per_mp": "encoding_time_s_per_mp",
+    "decode_s_per_mp": "decoding_time_s_per_mp",
+}
+RATIOS = ("detail_ratio", "grid_excess", "st_lpips_alex", "st_lpips_vgg")  # shown with three decimals, as SSIM
+MEDIANS = ("ssimulacra2",)  # flat over most of the range these rates reach: a mean of it says little
+# per image, tadmcodec against each other method: (metric, whether lower is better)
+WINS = {"st_lpips_alex": True, "ssimulacra2": False}
 DESCRIPTIONS = {
     "tadmcodec": "TADM learned extreme rescaling, .tadm container (shipped default models)",
     "bicubic": "Pillow bicubic down- and upscaling; rate = the LR image as optimized PNG",
@@ -25,7 +38,11 @@ DESCRIPTIONS = {
     "avif-rescaled": "Lanczos downscale by 1, 2, 4 or 8, AVIF within the .tadm file's bytes, Lanczos up; best PSNR-Y",
     "tadmcodec-previous": "the previous release of the model, for comparison",
 }
-NOT_MEASURED = "LPIPS and DISTS: skipped (their network weights are not available offline here)."
+NOT_MEASURED = (
+    "Wins: the images on which tadmcodec is better than the method (lower ST-LPIPS-Alex, higher "
+    "SSIMULACRA2), of those both were measured on. SSIMULACRA2 is a median. LPIPS and DISTS: not "
+    "measured (their ImageNet trunks are not available offline); ST-LPIPS is."
+)
 
 
 def load_records(out: Path) -> list[dict]:
@@ -47,8 +64,14 @@ def aggregate(records: list[dict]) -> dict:
             for key in METRICS:
                 values = [row[key] for row in measured if key in row]
                 if values:  # times: the median, robust to a first image that also loaded the model
-                    entry[key] = float(np.median(values) if key.endswith("_per_mp") else np.mean(values))
+                    median = key.endswith("_per_mp") or key in MEDIANS
+                    entry[key] = float(np.median(values) if median else np.mean(values))
                     entry[f"{key}_n"] = len(values)
+            for key, lower in WINS.items():
+                pairs = [(r["methods"]["tadmcodec"][key], r["methods"][method][key]) for r in group
+                         if key in r["methods"]["tadmcodec"] and key in r["methods"][method]]  # fmt: skip
+                if pairs and method != "tadmcodec":
+                    entry[f"{key}_wins"] = [sum(a < b if lower else a > b for a, b in pairs), len(pairs)]
             if 0 < len(measured) < len(group):  # compare on the same images, not on all of them
                 same = [r["methods"]["tadmcodec"]["psnr"] for r in group if "psnr" in r["methods"][method]]
                 entry["tadmcodec_psnr_same_images"] = float(np.mean(same))
@@ -80,9 +103,28 @@ def summary_markdown(table: dict) -> str:
     for dataset, scales in table.items():
         for scale, methods in sorted(scales.items()):
             count = max(m["images"] for m in methods.values())
-            lines += [f"### {dataset}, {scale}x ({count} images)", "",
-                      "| method | bpp | PSNR | PSNR-Y | SSIM | MS-SSIM | SSIMULACRA2 | detail ratio | 8-px grid excess "
-                      "| enc s/MP (median) | dec s/MP |", "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            columns = [
+                "method",
+                "bpp",
+                "PSNR",
+                "PSNR-Y",
+                "SSIM",
+                "MS-SSIM",
+                "ST-LPIPS Alex",
+                "ST-LPIPS VGG",
+                "SSIMULACRA2 (median)",
+                "detail ratio",
+                "8-px grid excess",
+                "enc s/MP (median)",
+                "dec s/MP",
+                "tadmcodec wins: ST-LPIPS Alex, SSIMULACRA2",
+            ]
+            lines += [
+                f"### {dataset}, {scale}x ({count} images)",
+                "",
+                "| " + " | ".join(columns) + " |",
+                "|" + "---|" * len(columns),
+            ]
             for method, entry in methods.items():
                 if entry["n"] == 0:
                     lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |{'|' * (len(METRICS) - 1)} ")
@@ -95,8 +137,11 @@ def summary_markdown(table: dict) -> str:
                     name = f"{method} (fits {entry['n']}/{entry['images']}; tadmcodec there: {same:.2f} dB)"
                 s2 = entry.get("ssimulacra2_n")
                 if s2 and s2 != entry["n"]:
-                    cells[4] += f" (n={s2})"
-                lines.append(f"| {name} | {entry['bpp']:.4f} | " + " | ".join(cells) + " |")
+                    cells[list(METRICS).index("ssimulacra2") - 1] += f" (n={s2})"
+                wins = ", ".join(
+                    f"{entry[f'{k}_wins'][0]}/{entry[f'{k}_wins'][1]}" for k in WINS if f"{k}_wins" in entry
+                )
+                lines.append(f"| {name} | {entry['bpp']:.4f} | " + " | ".join(cells) + f" | {wins} |")
             lines.append("")
     lines.append(NOT_MEASURED)
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from .dfrm import area_guide
 from .hybrid_scheduler import round_ste
 from .lora import merge_lora
 from .tadm import TADMModel
+from .texture_prior import TexturePrior
 
 
 class TADM(nn.Module):
@@ -35,9 +36,10 @@ class TADM(nn.Module):
     diffusion backbone (VAE, U-Net with LoRA: `backbone`), with its name, folder and weight digest."""
 
     def __init__(self, tadm: TADMModel, backbone: Backbone, name: str = "", folder: Path | None = None,
-                 digest: bytes = b"") -> None:  # fmt: skip
+                 digest: bytes = b"", texture_prior: TexturePrior | None = None) -> None:  # fmt: skip
+        """texture_prior: the network that refines the rendered pixels last (tadmcodec.pipeline.texture_stage)."""
         super().__init__()
-        self.tadm, self.backbone = tadm, backbone
+        self.tadm, self.backbone, self.texture_prior = tadm, backbone, texture_prior
         self.name, self.folder, self.digest = name, folder, digest
         self.mixed_precision = True  # on CUDA the backbone runs under bf16 autocast; False: float32
 
@@ -111,7 +113,7 @@ class TADM(nn.Module):
     @property
     def synthesises_detail(self) -> bool:
         """Whether render() can synthesise texture: a detail-synthesising VAE and texture timesteps."""
-        return self.backbone.synthesises_detail and self.timesteps_from_texture
+        return self.backbone.synthesises_detail and self.timesteps_from_texture and self.texture_prior is None
 
     def denoise(self, z_hat: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """z0: one U-Net step at per-patch timesteps t, then the hybrid scheduler. Integer t as stored
@@ -127,6 +129,11 @@ class TADM(nn.Module):
         h, w) the detail energy to synthesise and `origins` each latent's top-left pixel in the image."""
         with autocast(latent.device, self.mixed_precision):
             return self.backbone.decode(latent, detail, origins).float()
+
+    def refine(self, pixels: torch.Tensor, texture: torch.Tensor | None = None) -> torch.Tensor:
+        """The texture prior's pixels in [-1, 1] (not clamped) from rendered pixels (B, 3, H, W), H and W
+        multiples of 8, and the texture positions (B, 1, H/8, W/8) for a prior that reads them; float32."""
+        return self.texture_prior(pixels, texture)
 
     # --- training -------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, denoise: bool = True, render: bool = True) -> dict[str, torch.Tensor]:

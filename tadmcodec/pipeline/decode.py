@@ -80,18 +80,22 @@ class TiledDecoder:
         x0, y0, x1, y1 = box
         try:
             for top in range(y0, y1, size):
-                self._evict_above(top)
+                self.evict_above(top)
                 for left in range(x0, x1, size):
                     block = (left, top, min(left + size, x1), min(top + size, y1))
-                    yield block, self._blend_pixels(block, progress)
+                    yield block, self.pixels(block, progress)
                     trim_heap()
         finally:
-            self._z_hat.clear()
-            self._latents.clear()
-            self._pixels.clear()
+            self.clear()
 
-    def _evict_above(self, top: int) -> None:
-        """Forget patches no block starting at pixel row `top` or below can use."""
+    def clear(self) -> None:
+        """Forget every cached patch."""
+        self._z_hat.clear()
+        self._latents.clear()
+        self._pixels.clear()
+
+    def evict_above(self, top: int) -> None:
+        """Forget patches no box starting at pixel row `top` or below can use (boxes come in raster order)."""
         bottom = top // LATENT_FACTOR
         for index in [i for i in self._pixels if self.windows[i].box[3] <= bottom]:
             del self._pixels[index]
@@ -99,7 +103,8 @@ class TiledDecoder:
             del self._latents[index]
         self._z_hat.forget_above(bottom - 2 * self.patch)  # no patch a later block denoises starts higher
 
-    def _blend_pixels(self, box: Box, progress: Progress | None) -> np.ndarray:
+    def pixels(self, box: Box, progress: Progress | None = None) -> np.ndarray:
+        """(3, h, w) float32 pixels in [-1, 1] of any box, from cached patches and those it lacks."""
         windows = self.windows_under(box)
         self._decode_windows([w for w in windows if w.index not in self._pixels], progress)
         parts = ((self._pixels[w.index], w.weights(self.latent_size, self.overlap, LATENT_FACTOR),
@@ -131,11 +136,13 @@ class TiledDecoder:
         return _blend(parts, self.networks.config.latent_channels, window.box)
 
     def _detail_energy(self, window: PatchWindow) -> np.ndarray:
-        """(1, h, w) detail energy to synthesise over one window, the patches' energies blended as the
-        latents are (a smooth map, the same at a latent pixel whichever window asks)."""
-        weights = [(o, o.weights(self.latent_size, self.overlap)) for o in self.windows_in(window.box)]
-        parts = ((np.full((1, *w.shape), self.detail[o.index]), w, o.box) for o, w in weights)
-        return _blend(parts, 1, window.box)
+        """(1, h, w) detail energy to synthesise over one window."""
+        return self.blend_values(self.detail, window.box)
+
+    def blend_values(self, values: np.ndarray, latent_box: Box) -> np.ndarray:
+        """(1, h, w) float32 map of one value per patch over a latent box, blended as the latents are (a
+        smooth map, the same at a latent pixel whichever box asks)."""
+        return blend_patch_values(values, self.windows_in(latent_box), self.latent_size, self.overlap, latent_box)
 
     def _denoise(self, windows: list[PatchWindow], progress: Progress | None) -> None:
         """z0 per window into the latent cache: eps at the window's own timestep, then the hybrid scheduler."""
@@ -146,6 +153,14 @@ class TiledDecoder:
                 self._latents[window.index] = latent
             if progress is not None:
                 progress.update(len(group))
+
+
+def blend_patch_values(
+    values: np.ndarray, windows: list[PatchWindow], latent_size: tuple[int, int], overlap: int, latent_box: Box
+) -> np.ndarray:
+    """(1, h, w) float32: the windows' values (indexed by window index) blended over latent_box."""
+    weighted = [(w, w.weights(latent_size, overlap)) for w in windows]
+    return _blend(((np.full((1, *m.shape), values[w.index]), m, w.box) for w, m in weighted), 1, latent_box)
 
 
 def _blend(parts: Iterable[tuple[np.ndarray, np.ndarray, Box]], channels: int, area: Box) -> np.ndarray:

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from tadmcodec_formats import CorruptFileError, PatchGrid
+from tadmcodec_formats import CorruptFileError, PatchGrid, latent_size_of, patch_count
 
 from ..errors import TadmError
 from ..progress import Progress
 from ..raster import Box, Raster
 from .decode import TiledDecoder
 from .networks import DecodingNetworks, to_uint8_images
+from .texture_stage import TexturedDecoder, texture_positions
 
 MAX_DETAIL = 2.0  # the decoder is trained up to 1; beyond 2 it only adds noise
 
@@ -37,19 +38,16 @@ class ModelDecoder:
         return self.networks.config
 
     def decoder(self, source: Raster, grid: PatchGrid, detail: float | None = None,
-                texture: np.ndarray | None = None) -> TiledDecoder:  # fmt: skip
+                texture: np.ndarray | None = None) -> TiledDecoder | TexturedDecoder:  # fmt: skip
         """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a
         CRC-valid but hostile file) is refused before any model runs.
 
-        A detail-synthesising model adds `detail` (None: the model's detail_strength) times the original's
-        texture energy that the stored timesteps `texture` encode (default: the grid's own; the timestep
-        dial does not change it)."""
+        `detail` (None: the model's detail_strength) is the fidelity/realism dial. A model with a texture
+        prior blends its rendered (0) into its refined (1) pixels. A detail-synthesising model adds detail
+        times the original's texture energy that the stored timesteps `texture` encode (default: the
+        grid's own; the timestep dial does not change it)."""
         config = self.config
-        if (grid.patch_size, grid.overlap) != (config.patch_size, config.patch_overlap):
-            raise CorruptFileError(
-                f"PTCH patch size {grid.patch_size} / overlap {grid.overlap}: model {self.name!r} uses "
-                f"{config.patch_size} / {config.patch_overlap}"
-            )
+        check_grid(config, self.name, (source.width, source.height), grid)
         detail = config.detail_strength if detail is None else detail
         if not 0.0 <= detail <= MAX_DETAIL:
             raise TadmError(f"detail {detail}: use 0 (none) to {MAX_DETAIL}")
@@ -57,8 +55,13 @@ class ModelDecoder:
         if detail > 0 and self.networks.synthesises_detail:
             stored = grid.timesteps if texture is None else texture
             energy = detail * texture_energy(np.asarray(stored, np.float64), config.texture_timesteps)
-        return TiledDecoder(self.networks, source, grid.patch_size, grid.overlap, grid.timesteps, self.batch_size,
-                            energy)  # fmt: skip
+        renderer = TiledDecoder(self.networks, source, grid.patch_size, grid.overlap, grid.timesteps,
+                                self.batch_size, energy)  # fmt: skip
+        if detail > 0 and self.networks.has_texture_prior:
+            stored = grid.timesteps if texture is None else texture
+            positions = texture_positions(stored, config.texture_timesteps) if self.networks.reads_texture else None
+            return TexturedDecoder(renderer, self.networks, detail, positions)
+        return renderer
 
     def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
                progress: Progress | None = None, detail: float | None = None,
@@ -83,6 +86,30 @@ class ModelDecoder:
             progress.reset(decoder.work(box))
         for block_box, pixels in decoder.blocks(box, block, progress):
             yield block_box, to_uint8_images(pixels[None])[0]
+
+
+def check_grid(config: Any, model: str, lr_size: tuple[int, int], grid: PatchGrid) -> None:
+    """Refuse, in one line, a CRC-valid patch grid that the named model cannot have written: its patch
+    size, overlap, grid shape (for the LR at the model's scale) and timestep range must be the model's."""
+    if (grid.patch_size, grid.overlap) != (config.patch_size, config.patch_overlap):
+        raise CorruptFileError(
+            f"PTCH patch size {grid.patch_size} / overlap {grid.overlap}: model {model!r} uses "
+            f"{config.patch_size} / {config.patch_overlap}"
+        )
+    latent_width, latent_height = latent_size_of(*lr_size, config.scale)
+    want = (
+        patch_count(latent_height, grid.patch_size, grid.overlap),
+        patch_count(latent_width, grid.patch_size, grid.overlap),
+    )
+    if (grid.rows, grid.cols) != want:
+        raise CorruptFileError(
+            f"PTCH grid {grid.rows}x{grid.cols} does not fit model {model!r} ({config.scale}x): a "
+            f"{lr_size[0]}x{lr_size[1]} LR at its scale has {want[0]}x{want[1]} patches"
+        )
+    if int(grid.timesteps.max()) >= config.num_timesteps:
+        raise CorruptFileError(
+            f"PTCH timestep {int(grid.timesteps.max())} is beyond model {model!r}'s {config.num_timesteps} steps"
+        )
 
 
 def texture_energy(t: np.ndarray, texture_timesteps: tuple[float, float, int, int] | None) -> np.ndarray:

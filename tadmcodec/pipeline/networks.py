@@ -27,6 +27,16 @@ class DecodingNetworks(Protocol):
         """Whether render() can add texture of a requested detail energy."""
         ...
 
+    @property
+    def has_texture_prior(self) -> bool:
+        """Whether refine() exists: the model ends its decode with a texture prior."""
+        ...
+
+    @property
+    def reads_texture(self) -> bool:
+        """Whether refine() takes the file's texture positions (a prior with a texture input)."""
+        ...
+
     def rescaled_latent(self, lr: np.ndarray) -> np.ndarray:
         """z_hat (B, c, h s/8, w s/8), the latent over the crops' area, from LR crops (B, h, w, 3) uint8."""
         ...
@@ -39,6 +49,11 @@ class DecodingNetworks(Protocol):
                origins: list[tuple[int, int]] | None = None) -> np.ndarray:  # fmt: skip
         """Pixels (B, 3, 8h, 8w) in [-1, 1] (not clamped) from latents; `detail` (B, 1, h, w) float32 the
         detail energy to synthesise and `origins` each latent's top-left pixel (detail models only)."""
+        ...
+
+    def refine(self, pixels: np.ndarray, texture: np.ndarray | None = None) -> np.ndarray:
+        """The texture prior's pixels (B, 3, H, W) in [-1, 1] (not clamped) from rendered pixels of that
+        shape, H and W multiples of 8, and (reads_texture) the texture positions (B, 1, H/8, W/8)."""
         ...
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -134,3 +135,62 @@ def test_the_scale_must_be_an_integer(tmp_path: Path) -> None:
     source = Image.fromarray(np.zeros((20, 20, 3), np.uint8))
     with pytest.raises(InputImageError, match=r"integer 16 or 32, got '16'"):
         source.save(tmp_path / "x.tadm", scale="16", model="test-16x")
+
+
+def _claiming(data: bytes, model: str) -> bytes:
+    """A CRC-valid file whose header names another installed model (with its true digest) and whose patch
+    grid is shaped for the file's own LR at the named model's patch size: what verify's structure allows."""
+    import dataclasses
+
+    from tadmcodec.model_files import backbone_folder, model_digest
+    from tadmcodec.registry import resolve_model
+    from tadmcodec_formats import Metadata, TadmReader, TadmWriter, latent_size_of, patch_count
+
+    reader = TadmReader(data)
+    folder = resolve_model(model)
+    header = dataclasses.replace(reader.header, model_id=model,
+                                 model_sha256=model_digest(folder, backbone_folder(folder)[0]))  # fmt: skip
+    width, height = latent_size_of(header.lr_width, header.lr_height, header.scale)
+    grid = PatchGrid(16, 4, np.full((patch_count(height, 16, 4), patch_count(width, 16, 4)), 50))
+    out = io.BytesIO()
+    with TadmWriter(out, header, Metadata()) as writer:
+        writer.write_image(reader.read_lr(), grid, None)
+    return out.getvalue()
+
+
+def test_a_header_that_names_a_model_of_another_scale_is_refused_everywhere(tmp_path: Path) -> None:
+    from tadmcodec.cli import main
+
+    buffer = io.BytesIO()
+    tadmcodec.encode(np.zeros((96, 160, 3), np.uint8), buffer, model="test-32x", scale=32)
+    crafted = _claiming(buffer.getvalue(), "test-16x")
+    with pytest.raises(CorruptFileError, match="32x but names model 'test-16x', which is 16x"):
+        tadmcodec.decode(crafted)
+    with pytest.raises(OSError, match="which is 16x"):
+        Image.open(io.BytesIO(crafted)).load()
+    path = tmp_path / "crafted.tadm"
+    path.write_bytes(crafted)
+    assert main(["verify", str(path)]) == 1
+    assert main(["decode", str(path), str(tmp_path / "out.png")]) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_grid_of_another_timestep_range_or_shape_is_refused_before_a_model_runs(encoded: bytes) -> None:
+    from tadmcodec.decoding import check_against_model
+    from tadmcodec.model_files import read_config
+    from tadmcodec.pipeline.model_decoder import check_grid
+    from tadmcodec.registry import resolve_model
+    from tadmcodec_formats import TadmReader
+
+    reader = TadmReader(encoded)
+    grid = reader.read_patches()
+    check_against_model(reader.header, grid)  # the model's own file passes
+    config = read_config(resolve_model("test-16x"))
+    lr_size = (reader.header.lr_width, reader.header.lr_height)
+    fewer_steps = SimpleNamespace(**(vars(config) | {"num_timesteps": 100}))  # the format allows up to 999
+    late = PatchGrid(grid.patch_size, grid.overlap, np.full(grid.timesteps.shape, 100))
+    with pytest.raises(CorruptFileError, match="timestep 100 is beyond model 'test-16x'"):
+        check_grid(fewer_steps, "test-16x", lr_size, late)
+    wide = PatchGrid(grid.patch_size, grid.overlap, np.zeros((grid.rows, grid.cols + 1)))
+    with pytest.raises(CorruptFileError, match=f"grid {grid.rows}x{grid.cols + 1} does not fit"):
+        check_grid(config, "test-16x", lr_size, wide)

@@ -130,3 +130,26 @@ def test_the_ray_engine_without_ray_is_a_clear_error(
     assert main(["verify", "--manifest", str(out / "manifest.jsonl"), "--engine", "ray"]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and all("pip install 'tadmcodec[ray]'" in line for line in errors)
+
+
+def test_an_unexpected_error_fails_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tadmcodec.api
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(folder / name)
+    real_encode = tadmcodec.api.encode
+
+    def encode(source: Path, *args: object, **kwargs: object) -> object:
+        if Path(source).name == "b.png":
+            raise ZeroDivisionError("not one of the library's errors\nsecond line")
+        return real_encode(source, *args, **kwargs)
+
+    monkeypatch.setattr(tadmcodec.api, "encode", encode)
+    assert main(["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet"]) == 1
+    found = records(out)
+    assert [found[n]["status"] for n in ("a.png", "b.png", "c.png")] == ["ok", "failed", "ok"]
+    assert found["b.png"]["error_type"] == "ZeroDivisionError"
+    assert found["b.png"]["error"] == "not one of the library's errors"
+    assert (out / "a.tadm").is_file() and (out / "c.tadm").is_file() and not (out / "b.tadm").exists()

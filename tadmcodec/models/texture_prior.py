@@ -1,0 +1,68 @@
+"""The texture prior: a compact x4 super-resolution network that turns the TADM decode into full-resolution
+pixels with plausible texture (issue 29, design (a)).
+
+Architecture (Real-ESRGAN's SRVGGNetCompact, Wang et al. 2021, written from its description): the
+input is the TADM decode at full resolution, folded 4x4 into 48 channels at quarter resolution
+(pixel unshuffle, so no detail the decode holds is lost), then a 3x3 conv to `width` channels, PReLU,
+`depth` x (3x3 conv + PReLU), a 3x3 conv to 48 channels unfolded 4x (pixel shuffle), added to the
+nearest-neighbour enlargement of the decode's 4x4 box average. With the first conv's weights spread
+evenly over the 16 folded copies of each colour, the network computes exactly what the pretrained x4
+network computes on the box-downscaled decode: the starting point of fine-tuning.
+
+With `texture_input`, the network also reads where the original had texture: the file's per-patch
+texture position (the stored timesteps of a texture-timestep model, 0 flat to 1 the most textured, blended
+over patches as latents are; tadmcodec.pipeline.texture_stage.texture_positions), one channel at latent
+resolution, enlarged 2x to the network's quarter resolution. Its first-conv weights start at zero, so
+the pretrained network is still the starting point; it lets the prior put texture where the original had
+it and keep flat areas flat, which a perceptual loss alone does not (it paints a uniform canvas).
+
+Pixels in and out are float in [-1, 1], as the TADM pipeline's.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..configured import ConfiguredModule, register_config
+
+FACTOR = 4
+
+
+class TexturePrior(ConfiguredModule):
+    """Decode (B, 3, H, W) in [-1, 1], H and W multiples of 4 -> refined pixels of the same size."""
+
+    @register_config
+    def __init__(self, width: int = 64, depth: int = 32, texture_input: bool = False) -> None:
+        super().__init__()
+        self.width, self.depth, self.texture_input = width, depth, texture_input
+        inputs = 3 * FACTOR * FACTOR + int(texture_input)
+        layers: list[nn.Module] = [nn.Conv2d(inputs, width, 3, padding=1), nn.PReLU(width)]
+        for _ in range(depth):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width)]
+        layers.append(nn.Conv2d(width, 3 * FACTOR * FACTOR, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Pixels of context each output pixel sees on each side (depth + 2 convs at quarter resolution)."""
+        return (self.depth + 2) * FACTOR + FACTOR
+
+    def forward(self, decoded: torch.Tensor, texture: torch.Tensor | None = None) -> torch.Tensor:
+        """decoded (B, 3, H, W); texture (B, 1, H/8, W/8) the texture positions (with texture_input only)."""
+        unit = (decoded + 1) * 0.5  # the pretrained network's [0, 1] range
+        base = F.interpolate(F.avg_pool2d(unit, FACTOR), scale_factor=FACTOR, mode="nearest")
+        folded = F.pixel_unshuffle(unit, FACTOR)
+        if self.texture_input:
+            folded = torch.cat([folded, F.interpolate(texture, scale_factor=2, mode="nearest")], 1)
+        out = F.pixel_shuffle(self.body(folded), FACTOR) + base
+        return out * 2 - 1
+
+
+def spread_first_conv(weight: torch.Tensor, texture_input: bool = False) -> torch.Tensor:
+    """A (width, 3, 3, 3) first conv on quarter-size RGB as the (width, 48, 3, 3) conv on the 4x4-folded
+    full-size input that computes the same (pixel_unshuffle orders channels colour-major), with a zero
+    weight for the texture channel when there is one."""
+    spread = (weight / (FACTOR * FACTOR)).repeat_interleave(FACTOR * FACTOR, dim=1)
+    return torch.cat([spread, spread.new_zeros(spread.shape[0], 1, 3, 3)], 1) if texture_input else spread

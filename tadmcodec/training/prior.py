@@ -1,0 +1,211 @@
+"""Fine-tune a texture prior (tadmcodec.models.texture_prior) on the codec's own decodes.
+
+    python -m tadmcodec.training.prior RUN_FOLDER --pairs DIR [DIR ...] --init PRIOR_FOLDER --model MODEL
+        [--steps N] [--minutes M] [--set KEY=VALUE ...]
+
+PRIOR_FOLDER is a saved TexturePrior (`python -m tools.prior.ncnn_weights` writes realesr-general-x4v3 as
+one). Pairs come from tools/prior/decoded_pairs.py: DIR/NNNNN.png is a decode, DIR/NNNNN.npy the file's
+stored timesteps, line NNNNN of DIR/sources.txt its original; MODEL (the model that made them) gives the
+patch grid and texture-timestep range that turn timesteps into the texture positions a prior with a
+texture input reads, as decoding computes them.
+
+The loss is L1 + ST-LPIPS-VGG (weight `perceptual`) + the thumbnail term (L1 of the scale's area
+downscale, weight `thumbnail`) + a hinge adversarial term from a spectrally normalised patch
+discriminator (weight `adversarial`); ST-LPIPS-Alex is left out, to judge. Resumes from
+RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
+there) and exports the prior to RUN_FOLDER/prior (save_pretrained) at each checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from tadmcodec_formats import LATENT_FACTOR
+
+from .. import stlpips
+from ..model_files import read_config
+from ..models.texture_prior import TexturePrior
+from ..pipeline.decode import blend_patch_values
+from ..pipeline.geometry import patch_windows
+from ..pipeline.texture_stage import texture_positions
+from ..pixels import images_to_tensor
+from ..registry import resolve_model
+from .adversarial import PatchDiscriminator, discriminator_hinge_loss, generator_adversarial_loss, random_shift
+from .checkpoint import load_checkpoint, save_checkpoint
+
+
+@dataclass(frozen=True)
+class PriorTraining:
+    """One fine-tuning run's settings (recorded in RUN_FOLDER/settings.json)."""
+
+    crop: int = 128
+    batch: int = 4
+    lr: float = 1e-4
+    perceptual: float = 1.0
+    thumbnail: float = 1.0
+    adversarial: float = 0.05
+    adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
+    checkpoint_every: int = 100
+    threads: int = 2
+    seed: int = 0
+
+
+class DecodedPairs:
+    """Aligned random crops (multiples of 8 from the origin, as decoding tiles them) of decodes, their
+    originals and texture positions (at latent resolution), with the same random flips and transposes."""
+
+    def __init__(self, folders: list[Path], seed: int, model: Any) -> None:
+        """model: the configuration of the model that made the pairs."""
+        self.folders, self.rng, self.model = folders, np.random.default_rng(seed), model
+        self.pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.known: set[Path] = set()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Load pairs written since the last call."""
+        for folder in self.folders:
+            listing = folder / "sources.txt"
+            sources = listing.read_text().split() if listing.is_file() else []
+            for number, source in enumerate(sources):
+                decoded = folder / f"{number:05d}.png"
+                if decoded in self.known or not decoded.is_file() or not decoded.with_suffix(".npy").is_file():
+                    continue
+                with Image.open(decoded) as a, Image.open(source) as b:
+                    rgb = np.asarray(a.convert("RGB"))
+                    texture = self.texture_map(np.load(decoded.with_suffix(".npy")), rgb.shape[:2])
+                    self.pairs.append((rgb, np.asarray(b.convert("RGB")), texture))
+                self.known.add(decoded)
+
+    def texture_map(self, stored: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """(h/8, w/8) texture positions over an image's whole latent grid, as decoding blends them."""
+        model = self.model
+        latent = (-(-size[1] // model.scale) * model.scale // LATENT_FACTOR,
+                  -(-size[0] // model.scale) * model.scale // LATENT_FACTOR)  # fmt: skip
+        windows = patch_windows(latent, model.patch_size, model.patch_overlap)
+        values = texture_positions(stored, model.texture_timesteps)
+        return blend_patch_values(values, windows, latent, model.patch_overlap, (0, 0, *latent))[0]
+
+    def batch(self, size: int, crop: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(decodes, originals, texture positions (B, 1, crop/8, crop/8)) of `size` random crops."""
+        decoded, original, textures = [], [], []
+        step = LATENT_FACTOR
+        for index in self.rng.integers(0, len(self.pairs), size):
+            a, b, t = self.pairs[index]
+            y = step * self.rng.integers(0, (a.shape[0] - crop) // step + 1)
+            x = step * self.rng.integers(0, (a.shape[1] - crop) // step + 1)
+            a, b = a[y : y + crop, x : x + crop], b[y : y + crop, x : x + crop]
+            t = t[y // step : (y + crop) // step, x // step : (x + crop) // step, None]
+            if self.rng.random() < 0.5:
+                a, b, t = a[:, ::-1], b[:, ::-1], t[:, ::-1]
+            if self.rng.random() < 0.5:
+                a, b, t = a[::-1], b[::-1], t[::-1]
+            if self.rng.random() < 0.5:
+                a, b, t = a.transpose(1, 0, 2), b.transpose(1, 0, 2), t.transpose(1, 0, 2)
+            decoded.append(np.ascontiguousarray(a))
+            original.append(np.ascontiguousarray(b))
+            textures.append(np.ascontiguousarray(t.transpose(2, 0, 1)))
+        texture = torch.from_numpy(np.stack(textures).astype(np.float32))
+        return images_to_tensor(np.stack(decoded)), images_to_tensor(np.stack(original)), texture
+
+
+def train_prior(run: Path, pairs: list[Path], prior: TexturePrior, settings: PriorTraining, steps: int,
+                minutes: float | None, model: str) -> None:  # fmt: skip
+    """Fine-tune `prior` (the initial weights unless RUN/checkpoint holds a later state) on pairs that
+    `model` (a name or folder) made."""
+    config = read_config(resolve_model(model, allow_path=True))
+    scale = config.scale
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "settings.json").write_text(json.dumps(asdict(settings) | {"model": model}, indent=1))
+    discriminator = PatchDiscriminator()
+    optimiser = torch.optim.Adam(prior.parameters(), settings.lr, betas=(0.9, 0.99))
+    d_optimiser = torch.optim.Adam(discriminator.parameters(), settings.lr, betas=(0.9, 0.99))
+    step, seconds = 0, 0.0
+    state = load_checkpoint(run / "checkpoint")
+    if state is not None:
+        prior.load_state_dict(state["prior"])
+        discriminator.load_state_dict(state["discriminator"])
+        optimiser.load_state_dict(state["optimiser"])
+        d_optimiser.load_state_dict(state["d_optimiser"])
+        step, seconds = state["step"], state["seconds"]
+    data = DecodedPairs(pairs, settings.seed + step, config)
+    vgg = stlpips.load("vgg")
+    prior.train()
+    start, sums = time.perf_counter(), {}
+    while step < steps and (minutes is None or time.perf_counter() - start < 60 * minutes):
+        decoded, original, texture = data.batch(settings.batch, settings.crop)
+        out = prior(decoded, texture)
+        losses = {
+            "l1": F.l1_loss(out, original),
+            "perceptual": vgg(out, original).mean(),
+            "thumbnail": F.l1_loss(F.avg_pool2d(out, scale), F.avg_pool2d(original, scale)),
+        }
+        total = losses["l1"] + settings.perceptual * losses["perceptual"] + settings.thumbnail * losses["thumbnail"]
+        adversarial = step >= settings.adversarial_from and settings.adversarial > 0
+        if adversarial:
+            discriminator.requires_grad_(False)
+            losses["adversarial"] = generator_adversarial_loss(discriminator(random_shift(out)))
+            total = total + settings.adversarial * losses["adversarial"]
+        optimiser.zero_grad(set_to_none=True)
+        total.backward()
+        optimiser.step()
+        if adversarial:
+            discriminator.requires_grad_(True)
+            d_loss = discriminator_hinge_loss(discriminator(random_shift(original)),
+                                              discriminator(random_shift(out.detach())))  # fmt: skip
+            d_optimiser.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_optimiser.step()
+            losses["discriminator"] = d_loss
+        step += 1
+        for key, value in losses.items():
+            sums[key] = sums.get(key, 0.0) + value.item()
+        if step % settings.checkpoint_every == 0 or step == steps:
+            elapsed = seconds + time.perf_counter() - start
+            record = {"step": step, "seconds": round(elapsed), "pairs": len(data.pairs)}
+            record |= {k: round(v / settings.checkpoint_every, 5) for k, v in sums.items()}
+            with open(run / "log.jsonl", "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+            sums = {}
+            save_checkpoint(run / "checkpoint", {
+                "prior": prior.state_dict(), "discriminator": discriminator.state_dict(),
+                "optimiser": optimiser.state_dict(), "d_optimiser": d_optimiser.state_dict(),
+                "step": step, "seconds": elapsed,
+            })  # fmt: skip
+            prior.save_pretrained(run / "prior")
+            data.refresh()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--pairs", type=Path, nargs="+", required=True)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        required=True,
+        help="a saved prior folder to start from (tools.prior.ncnn_weights writes the pretrained one)",
+    )
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--minutes", type=float)
+    parser.add_argument("--model", required=True, help="the model that made the pairs (name or folder)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="PriorTraining fields")
+    args = parser.parse_args()
+    fields = {k: type(getattr(PriorTraining, k))(v) for k, v in (item.split("=", 1) for item in args.set)}
+    prior = TexturePrior.from_pretrained(args.init)
+    train_prior(args.run, args.pairs, prior, PriorTraining(**fields), args.steps, args.minutes, args.model)
+
+
+if __name__ == "__main__":
+    main()
