@@ -12,7 +12,7 @@ from .errors import (
 )
 from .header import LATENT_FACTOR, MAX_SIDE, SCALES, ColourSpace, ColourType, Header, LRCodec, latent_size_of
 from .metadata import Metadata
-from .patches import MAX_TIMESTEP, PatchGrid, patch_count, patch_starts
+from .patches import MAX_TIMESTEP, PatchGrid, PatchSummary, patch_count, patch_starts
 from .reader import TadmContents, TadmReader, read_tadm
 from .writer import AlphaSource, TadmWriter, area_average, write_tadm
 
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_TIMESTEP",
     "Metadata",
     "PatchGrid",
+    "PatchSummary",
     "SCALES",
     "TadmContents",
     "TadmError",

@@ -63,6 +63,10 @@ class PatchGrid:
     def cols(self) -> int:
         return self.timesteps.shape[1]
 
+    @property
+    def timestep_max(self) -> int:
+        return int(self.timesteps.max())
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PatchGrid):
             return NotImplemented
@@ -91,16 +95,67 @@ class PatchGrid:
     @classmethod
     def from_bytes(cls, payload: bytes, latent_size: tuple[int, int], where: str) -> PatchGrid:
         """Parse a PTCH payload for a latent of latent_size (width, height)."""
-        if len(payload) < _FIXED.size:
-            raise CorruptFileError(f"{where}: payload too short")
-        patch, overlap, cols, rows = _FIXED.unpack_from(payload)
-        if not MIN_PATCH <= patch <= MAX_PATCH or overlap > patch // 2:
-            raise CorruptFileError(f"{where}: invalid patch size {patch} or overlap {overlap}")
-        want = (patch_count(latent_size[0], patch, overlap), patch_count(latent_size[1], patch, overlap))
-        if (cols, rows) != want or cols * rows > MAX_PATCHES:
-            raise CorruptFileError(f"{where}: grid {cols}x{rows} does not match the latent (expected {want})")
+        patch, overlap, cols, rows = _grid_shape(payload, latent_size, where)
         raw = decompress_exact(payload[_FIXED.size :], 2 * cols * rows, where)
         steps = np.frombuffer(raw, ">u2").reshape(rows, cols)
         if steps.max() > MAX_TIMESTEP:
             raise CorruptFileError(f"{where}: timestep above {MAX_TIMESTEP}")
         return cls(patch, overlap, steps)
+
+
+@dataclass(frozen=True)
+class PatchSummary:
+    """What `info` and `verify` need of a patch grid, read in bounded memory (summarize)."""
+
+    patch_size: int
+    overlap: int
+    cols: int
+    rows: int
+    timestep_min: int
+    timestep_max: int
+    timestep_mean: float
+
+    @classmethod
+    def summarize(cls, payload: bytes, latent_size: tuple[int, int], where: str) -> PatchSummary:
+        """Check a PTCH payload as PatchGrid.from_bytes does, decompressing SUMMARY_CHUNK bytes at a time:
+        a grid of 2^28 patches (512 MB of timesteps, within the limits) costs a few megabytes here."""
+        patch, overlap, cols, rows = _grid_shape(payload, latent_size, where)
+        frame, expected = payload[_FIXED.size :], 2 * cols * rows
+        try:
+            if zstandard.get_frame_parameters(frame).content_size != expected:
+                raise CorruptFileError(f"{where}: zstd frame does not declare {expected} bytes")
+            reader = zstandard.ZstdDecompressor().stream_reader(frame, read_across_frames=False)
+            low, high, total, seen = MAX_TIMESTEP, 0, 0, 0
+            while chunk := reader.read(SUMMARY_CHUNK):
+                if len(chunk) % 2 or seen + len(chunk) > expected:
+                    raise CorruptFileError(f"{where}: zstd frame does not hold exactly {expected} bytes")
+                steps = np.frombuffer(chunk, ">u2")
+                low, high, total = min(low, int(steps.min())), max(high, int(steps.max())), total + int(steps.sum())
+                seen += len(chunk)
+        except zstandard.ZstdError as err:
+            raise CorruptFileError(f"{where}: zstd data is damaged ({err})") from None
+        if seen != expected:
+            raise CorruptFileError(f"{where}: zstd frame does not hold exactly {expected} bytes")
+        if high > MAX_TIMESTEP:
+            raise CorruptFileError(f"{where}: timestep above {MAX_TIMESTEP}")
+        return cls(patch, overlap, cols, rows, low, high, round(total / (cols * rows), 2))
+
+
+SUMMARY_CHUNK = 1 << 20
+
+
+def _grid_shape(payload: bytes, latent_size: tuple[int, int], where: str) -> tuple[int, int, int, int]:
+    """(patch, overlap, cols, rows) of a PTCH payload, checked against the latent it must cover."""
+    if len(payload) < _FIXED.size:
+        raise CorruptFileError(f"{where}: payload too short")
+    patch, overlap, cols, rows = _FIXED.unpack_from(payload)
+    if not MIN_PATCH <= patch <= MAX_PATCH or overlap > patch // 2:
+        raise CorruptFileError(f"{where}: invalid patch size {patch} or overlap {overlap}")
+    want = (patch_count(latent_size[0], patch, overlap), patch_count(latent_size[1], patch, overlap))
+    if (cols, rows) != want:
+        raise CorruptFileError(f"{where}: grid {cols}x{rows} does not match the latent (expected {want[0]}x{want[1]})")
+    if cols * rows > MAX_PATCHES:
+        raise LimitExceededError(
+            f"{where}: grid {cols}x{rows} has {cols * rows} patches, above the limit {MAX_PATCHES}"
+        )
+    return patch, overlap, cols, rows

@@ -19,7 +19,7 @@ from .header import Header
 from .layout import ALTL, INDEX_COUNT, INDEX_ENTRY, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER
 from .lrcodec import decode_tile
 from .metadata import METADATA_TYPES, Metadata
-from .patches import PatchGrid
+from .patches import PatchGrid, PatchSummary
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
 _CORE_TYPES = (THDR, TIDX, LRTL, PTCH, ALTL, TEND)
@@ -101,14 +101,23 @@ class TadmReader:
     def read_patches(self) -> PatchGrid:
         """The latent patch grid and its timesteps (read once, after the last LR tile)."""
         if self._patches is None:
-            last = int(self._offsets[self.header.tile_count - 1])
-            _, length = self._src.read_head(last)
-            chunk = self._next_critical(last + CHUNK_OVERHEAD + length)
-            if chunk.type != PTCH:
-                raise CorruptFileError(f"{chunk.where()}: expected PTCH after the last LR tile")
+            chunk = self._patch_chunk()
             self._patches = PatchGrid.from_bytes(chunk.payload, self.header.latent_size, chunk.where())
-            self._patches_end = chunk.end
         return self._patches
+
+    def read_patch_summary(self) -> PatchSummary:
+        """The patch grid's shape and timestep range, checked, in bounded memory (info, verify)."""
+        chunk = self._patch_chunk()
+        return PatchSummary.summarize(chunk.payload, self.header.latent_size, chunk.where())
+
+    def _patch_chunk(self) -> Chunk:
+        last = int(self._offsets[self.header.tile_count - 1])
+        _, length = self._src.read_head(last)
+        chunk = self._next_critical(last + CHUNK_OVERHEAD + length)
+        if chunk.type != PTCH:
+            raise CorruptFileError(f"{chunk.where()}: expected PTCH after the last LR tile")
+        self._patches_end = chunk.end
+        return chunk
 
     def check_end(self) -> None:
         """The end marker follows the last tile, empty, with nothing after it (SPEC: decoders check this
@@ -146,7 +155,7 @@ class TadmReader:
                 channels = h.lr_channels if want == LRTL else 1
                 self._decode_tile(chunk, index, (box[3] - box[1], box[2] - box[0], channels))
             elif want == PTCH:
-                self._patches = PatchGrid.from_bytes(chunk.payload, h.latent_size, chunk.where())
+                PatchSummary.summarize(chunk.payload, h.latent_size, chunk.where())
             elif chunk.payload:
                 raise CorruptFileError(f"{chunk.where()}: TEND must be empty")
             offset = chunk.end
@@ -161,7 +170,7 @@ class TadmReader:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary of the header, tiling, patch grid and metadata."""
-        h, grid = self.header, self.read_patches()
+        h, grid = self.header, self.read_patch_summary()
         return {
             "format_version": f"{self.version[0]}.{self.version[1]}",
             "width": h.width,
@@ -181,9 +190,9 @@ class TadmReader:
                 "overlap": grid.overlap,
                 "cols": grid.cols,
                 "rows": grid.rows,
-                "timestep_min": int(grid.timesteps.min()),
-                "timestep_max": int(grid.timesteps.max()),
-                "timestep_mean": round(float(grid.timesteps.mean()), 2),
+                "timestep_min": grid.timestep_min,
+                "timestep_max": grid.timestep_max,
+                "timestep_mean": grid.timestep_mean,
             },
             "metadata": {
                 "exif_bytes": len(self.metadata.exif or b""),

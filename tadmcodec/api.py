@@ -202,7 +202,8 @@ def read_header(source: Source) -> Header:
         return reader.header
 
 
-def read_thumbnail(source: Source) -> Image.Image:
-    """The stored LR image, 16x or 32x smaller, in the file's mode, with no model run (no torch)."""
+def read_thumbnail(source: Source, size: int | None = None) -> Image.Image:
+    """The stored LR image, 16x or 32x smaller, in the file's mode, with no model run (no torch); with
+    size, fitted within size x size in bounded memory (TadmFile.thumbnail)."""
     with TadmFile(source) as opened:
-        return opened.thumbnail()
+        return opened.thumbnail(size)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from tadmcodec_formats import CorruptFileError, Header, PatchGrid, UnknownModelError
+from tadmcodec_formats import CorruptFileError, Header, PatchGrid, PatchSummary, UnknownModelError
 
 from . import onnx_networks
 from .cpu_threads import cpu_threads
@@ -71,7 +71,7 @@ def load_decoder(name: str, device: str | None = None, runtime: str = "auto", de
     return Codec.load(name, device, allow_path).decoding
 
 
-def check_against_model(header: Header, grid: PatchGrid) -> None:
+def check_against_model(header: Header, grid: PatchGrid | PatchSummary) -> None:
     """What a decode checks of a file against the installed model it names, without torch or weights
     loading (`tadmcodec verify`): the model's digest, scale, patch size, overlap, grid shape and timestep
     range. UnknownModelError when the model is not installed; CorruptFileError when they disagree."""

@@ -23,5 +23,10 @@ __all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "
            "UnknownModelError"]  # fmt: skip
 
 
+class MetadataDroppedWarning(UserWarning):
+    """Metadata the output format cannot hold (JPEG's 64 KB markers) was left out of that output; the
+    .tadm file and every other format keep it."""
+
+
 class LargeImageWarning(UserWarning):
     """An input above PIL.Image.MAX_IMAGE_PIXELS: it is encoded, slowly; twice the limit is refused."""

@@ -1,17 +1,26 @@
-"""Writing decoded images to PNG, TIFF, JPEG or WebP atomically, with EXIF, ICC, XMP and text kept."""
+"""Writing decoded images to PNG, TIFF, JPEG or WebP atomically, with EXIF, ICC, XMP and text kept.
+
+The rule for metadata a format cannot hold: it is left out of that output with a one-line
+MetadataDroppedWarning naming it and its size (warn_dropped), and the image is written. JPEG's EXIF
+and XMP must each fit one 64 KB marker, its ICC profile 255 of them; text chunks are PNG's alone; the
+streamed pyramidal TIFF (tadmcodec.tiff_output) carries ICC and XMP but no EXIF.
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
 from tadmcodec_formats.atomic import AtomicFile
 
-from .errors import InputImageError
+from .errors import InputImageError, MetadataDroppedWarning
 from .image_io import XMP_TIFF_TAG
 
+JPEG_MARKER = 65533  # payload bytes of one JPEG marker segment
+JPEG_LIMITS = {"exif": JPEG_MARKER, "xmp": JPEG_MARKER - 29, "icc_profile": 255 * (JPEG_MARKER - 14)}
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _INFO_KEYS = {"exif", "icc_profile", "xmp"}
 
@@ -45,9 +54,20 @@ def save_options(image: Image.Image, fmt: str) -> dict[str, object]:
         if image.mode in ("LA", "RGBA"):
             raise InputImageError("JPEG cannot store alpha: decode to png, tif or webp instead")
         options |= {"quality": 95, "subsampling": 0} | ({"xmp": xmp} if xmp else {})
+        for key, limit in JPEG_LIMITS.items():
+            if len(options.get(key) or b"") > limit:
+                warn_dropped(key, len(options.pop(key)), f"JPEG (at most {limit} bytes fit)")
     elif fmt == "WEBP":
         options |= {"lossless": True, "quality": 100} | ({"xmp": xmp} if xmp else {})
+    if text and fmt != "PNG":
+        warn_dropped(f"text {sorted(text)}", sum(len(v) for v in text.values()), fmt)
     return options
+
+
+def warn_dropped(what: str, size: int, output: str) -> None:
+    """The one-line warning for metadata left out of an output whose format cannot hold it."""
+    message = f"{what} of {size} bytes left out of the {output} output; the .tadm file keeps it, png keeps all"
+    warnings.warn(message, MetadataDroppedWarning, stacklevel=4)
 
 
 def save_image(image: Image.Image, path: str | os.PathLike[str], explicit_format: str | None = None) -> int:

@@ -127,6 +127,18 @@ def grid_excess(image: np.ndarray, block: int = BLOCK) -> tuple[float, float]:
     return result[0], result[1]
 
 
+def period_pattern(image: np.ndarray, period: int = 4, area: int = 16) -> float:
+    """Amplitude, in 8-bit luma levels, of a pattern repeating every `period` pixels (the trace of a
+    generator that unfolds pixels period x period, as the texture prior does): per area x area window,
+    each of the period^2 pixel phases' mean minus the window's mean, averaged in absolute value. Natural
+    images give a small value that blur makes smaller; compare with the original's."""
+    y = luma_601(image)
+    rows, cols = y.shape[0] // area * area, y.shape[1] // area * area
+    phases = y[:rows, :cols].reshape(rows // area, area // period, period, cols // area, area // period, period)
+    means = phases.mean(axis=(1, 4))
+    return float(np.abs(means - means.mean(axis=(1, 3), keepdims=True)).mean())
+
+
 def checkerboard(image: np.ndarray) -> float:
     """Amplitude, in 8-bit luma levels, of the 2-pixel checkerboard (the Nyquist frequency in both
     directions; the trace of nearest-neighbour upsampling in a generator): |mean(Y * (-1)^(row + col))|."""

@@ -11,6 +11,7 @@ The file is read once: its reader stays open until close(), and the model loads 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
 Source = str | os.PathLike[str] | bytes | BinaryIO
 
 
+MAX_TIMESTEP_SCALE = 10.0  # stored timesteps reach 100 (texture models): 10x spans the whole schedule
+
+
+def check_timestep_dial(scale: float, fixed: int | None) -> None:
+    """Refuse a timestep dial outside its domain (a non-finite or negative scale posterises the image)."""
+    if not (math.isfinite(scale) and 0 <= scale <= MAX_TIMESTEP_SCALE):
+        raise TadmError(f"timestep scale {scale}: use a number from 0 to {MAX_TIMESTEP_SCALE}")
+    if fixed is not None and not 0 <= fixed <= MAX_TIMESTEP:
+        raise TadmError(f"timestep {fixed}: use 0 to {MAX_TIMESTEP}")
+
+
 def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None) -> PatchGrid:
     """The fidelity/realism dial: every stored timestep times `scale`, or one `fixed` timestep for every
     patch (lower timesteps favour fidelity, higher ones generated texture)."""
@@ -47,6 +59,7 @@ class TadmFile:
 
     def __init__(self, source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
                  timestep: int | None = None, detail: float | None = None, runtime: str = "auto") -> None:  # fmt: skip
+        check_timestep_dial(timestep_scale, timestep)
         self._owns_reader = not isinstance(source, TadmReader)
         self._reader = TadmReader(source) if self._owns_reader else source
         self.device, self.timestep_scale, self.timestep = device, timestep_scale, timestep
@@ -70,9 +83,42 @@ class TadmFile:
         """The patch grid with the timesteps the decoder uses (the stored ones, turned by the dial)."""
         return dial_timesteps(self._reader.read_patches(), self.timestep_scale, self.timestep)
 
-    def thumbnail(self) -> Image.Image:
-        """The stored LR image, 16x or 32x smaller, in the file's mode: no model, no torch."""
-        return lr_thumbnail(self._reader.read_lr(), self.header.colour_type)
+    def thumbnail(self, size: int | None = None) -> Image.Image:
+        """The stored LR image, 16x or 32x smaller, in the file's mode: no model, no torch. With `size`,
+        fitted within size x size (never enlarged) in bounded memory: each LR tile is box-reduced by the
+        largest power of two that keeps the result at least `size` (and divides the tile size) before the
+        final Lanczos fit, so a huge LR is never held whole. Without it, an LR above the in-memory limit
+        (check_in_memory_size) is refused."""
+        header = self.header
+        if size is not None and size <= 0:
+            raise TadmError(f"thumbnail size {size}: give a positive number of pixels")
+        factor = 1
+        if size is not None:
+            while (max(header.lr_width, header.lr_height) // (2 * factor) >= size
+                   and header.tile_width % (2 * factor) == 0 and header.tile_height % (2 * factor) == 0):  # fmt: skip
+                factor *= 2
+        check_in_memory_size((0, 0, -(-header.lr_width // factor), -(-header.lr_height // factor)))
+        lr = self._reader.read_lr() if factor == 1 else self._reduced_lr(factor)
+        image = lr_thumbnail(lr, header.colour_type)
+        if size is not None:
+            image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return image
+
+    def _reduced_lr(self, factor: int) -> np.ndarray:
+        """The LR box-reduced by `factor` (a divisor of the tile size), one tile at a time."""
+        header = self._reader.header
+        out = np.empty((-(-header.lr_height // factor), -(-header.lr_width // factor), header.lr_channels), np.uint8)
+        for index in range(header.tiles_x * header.tiles_y):
+            x0, y0, _, _ = header.lr_tile_box(index)
+            tile = self._reader.read_lr_tile(index)
+            height, width, channels = tile.shape
+            padded = np.pad(tile, ((0, -height % factor), (0, -width % factor), (0, 0)), mode="edge")
+            blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor, channels)
+            reduced = np.round(blocks.mean(axis=(1, 3))).astype(np.uint8)
+            out[y0 // factor : y0 // factor + reduced.shape[0], x0 // factor : x0 // factor + reduced.shape[1]] = (
+                reduced
+            )
+        return out
 
     def check_box(self, box: Box | None) -> Box:
         """The box (left, upper, right, lower) to decode: the whole image for None; a box that is empty or

@@ -22,6 +22,7 @@ from tadmcodec_formats.atomic import AtomicFile, remove_stale
 
 from .errors import TadmError
 from .image_io import XMP_TIFF_TAG
+from .image_output import warn_dropped
 from .raster import Box
 
 PYRAMID_PREFIX = ".tadm-pyramid-"  # + PID-: spooled reduced levels, removed when done (or when found stale)
@@ -109,6 +110,10 @@ def write_pyramid_tiff(
     decoded_levels = count if thumbnail is None else thumbnail_factor.bit_length() - 2
     small = _small_levels(thumbnail, count - decoded_levels) if thumbnail is not None else []
     options = _options(channels, tile)
+    if metadata.exif:
+        warn_dropped("exif", len(metadata.exif), "pyramidal TIFF")
+    if metadata.text:
+        warn_dropped(f"text {sorted(metadata.text)}", sum(len(v) for v in metadata.text.values()), "pyramidal TIFF")
     remove_stale(Path(path).parent, PYRAMID_PREFIX)
     prefix = f"{PYRAMID_PREFIX}{os.getpid()}-"
     with tempfile.TemporaryDirectory(dir=Path(path).parent, prefix=prefix) as folder:

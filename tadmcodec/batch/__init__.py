@@ -114,10 +114,10 @@ def audit(manifest: str | Path, *, engine: Engine = "local", ray: RayOptions | N
     manifest = Path(manifest)
     if not manifest.is_file():
         return [f"{manifest}: no such manifest"]
-    records = recorded_outputs(manifest)
+    records, problems = recorded_outputs(manifest)
     found = (
         map_on_ray(check_output, records, ray or RayOptions())
         if engine == "ray" and records
         else map(check_output, records)
     )
-    return [problem for problem in found if problem]
+    return problems + [problem for problem in found if problem]

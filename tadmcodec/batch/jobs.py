@@ -7,9 +7,12 @@ import filecmp
 import os
 import secrets
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from tadmcodec_formats.atomic import no_clobber
 
 from ..cpu_threads import set_cpu_threads
 from ..errors import OutputExistsError
@@ -84,11 +87,13 @@ class FileCoder:
             return None
         ours = job.previous is not None and job.previous.get("output") == str(target)  # our damaged output
         start = time.perf_counter()
+        replace = options.overwrite or ours
         try:
             try:
-                if not should_write(source, target, options.overwrite or ours, options.skip_existing):
+                if not should_write(source, target, replace, options.skip_existing):
                     return _record(source, target, "skipped", start)
-                pixels, metadata_bytes = self._work(source, target, progress)
+                with nullcontext() if replace else no_clobber():
+                    pixels, metadata_bytes = self._publish(source, target, progress)
             except OutputExistsError:
                 if not options.accept_identical:
                     raise
@@ -96,6 +101,14 @@ class FileCoder:
             return _record(source, target, "ok", start, pixels, metadata_bytes)
         except Exception as err:  # any error of one file is that file's failure, never the batch's
             return _record(source, target, "failed", start, error=one_line(err), error_type=type(err).__name__)
+
+    def _publish(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
+        """_work, with a target another process published meanwhile (no_clobber) as OutputExistsError."""
+        try:
+            return self._work(source, target, progress)
+        except FileExistsError:
+            message = f"{target} exists: another process wrote it meanwhile (use --overwrite to replace it)"
+            raise OutputExistsError(message) from None
 
     def _work_if_identical(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
         """Write beside an existing output nobody recorded and keep it if it is byte-identical to what we

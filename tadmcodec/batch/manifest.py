@@ -62,9 +62,45 @@ def still_good(record: dict[str, Any] | None, source: Path, target: Path) -> boo
             and record.get("input_sha256") == file_sha256(source))  # fmt: skip
 
 
-def recorded_outputs(manifest: Path) -> list[dict[str, Any]]:
-    """The latest records whose status is ok: the outputs the folder should hold."""
-    return [record for record in read(manifest).values() if record.get("status") == "ok"]
+def recorded_outputs(manifest: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the latest ok records: the outputs the folder should hold, what is wrong with the manifest itself),
+    read strictly for an audit: only a torn last line is skipped; any other line that is not a record
+    (not JSON, not an object, without input, output and status, or ok without an output SHA-256) is a
+    finding with its line number, as is an output outside the manifest's folder (not hashed) and a
+    manifest with no ok record at all (an audit that checks nothing passes nothing)."""
+    data = manifest.read_bytes()
+    lines = data.split(b"\n")
+    torn = lines[-1] if not data.endswith(b"\n") else None
+    problems: list[str] = []
+    latest: dict[str, dict[str, Any]] = {}
+    folder = manifest.parent.resolve()
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or (line is torn and number == len(lines)):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not _is_record(record):
+            problems.append(f"{manifest}:{number}: not a manifest record")
+            continue
+        output = Path(record["output"]).absolute()
+        if not output.resolve().is_relative_to(folder):
+            problems.append(f"{manifest}:{number}: {output} is outside the manifest's folder {folder}: not checked")
+            continue
+        latest[str(Path(record["input"]).absolute())] = record | {"output": str(output)}
+    outputs = [record for record in latest.values() if record["status"] == "ok"]
+    if not outputs:
+        problems.append(f"{manifest}: no output recorded as done: nothing to audit")
+    return outputs, problems
+
+
+def _is_record(record: Any) -> bool:
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("input", "output", "status")):
+        return False
+    digest = record.get("output_sha256")
+    has_digest = isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+    return record["status"] != "ok" or has_digest
 
 
 def check_output(record: dict[str, Any]) -> str | None:

@@ -51,6 +51,8 @@ def should_write(source: Path, target: Path, overwrite: bool, skip_existing: boo
     """True to write, False to skip; refuses to replace the input or, without a flag, any existing file
     (a symbolic link counts as existing even when it points nowhere)."""
     if os.path.lexists(target):
+        if target.is_dir():
+            raise TadmError(f"{target} is a folder: name a file to write")
         if target.exists() and os.path.samefile(source, target):
             raise TadmError(f"{target}: refusing to overwrite the input")
         if skip_existing:

@@ -4,29 +4,32 @@ and a summary."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from tadmcodec_formats import MAX_TIMESTEP
+from tadmcodec_formats.atomic import no_clobber
 
 from ..batch import BatchOptions, RayOptions, plan_jobs, run_jobs
 from ..batch.jobs import FileJob
 from ..batch.manifest import MANIFEST_NAME
 from ..decoding import RUNTIMES
-from ..errors import TadmError
+from ..errors import OutputExistsError, TadmError
+from ..pipeline.model_decoder import MAX_DETAIL
+from ..tadm_file import MAX_TIMESTEP_SCALE
+from .domains import float_in, folder_path, int_in, non_negative_int, positive_int
 from .paths import add_overwrite_flags
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     add_overwrite_flags(parser)
-    parser.add_argument("--out-dir", type=Path, help="write one output per input into this folder (with a manifest)")
+    parser.add_argument(
+        "--out-dir", type=folder_path, help="write one output per input into this folder (with a manifest)"
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads per process or Ray worker")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -34,8 +37,12 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     batch.add_argument("--engine", choices=("local", "ray"), default="local", help="run here, or on a Ray cluster")
     batch.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else start a local one)")
     batch.add_argument("--workers", type=positive_int, help="Ray workers (default: the cluster's CPUs or GPUs)")
-    batch.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray worker (a fraction shares)")
-    batch.add_argument("--max-failures", type=int, help="stop the job once more inputs than this have failed")
+    batch.add_argument(
+        "--gpus-per-worker", type=float_in(0.0), default=0.0, help="GPUs per Ray worker (a fraction shares)"
+    )
+    batch.add_argument(
+        "--max-failures", type=non_negative_int, help="stop the job once more inputs than this have failed"
+    )
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -52,14 +59,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     decode.add_argument("--box", help="LEFT,UPPER,RIGHT,LOWER: decode only this box of the image (pixels)")
     decode.add_argument("--timestep-map", type=Path, help="also save a picture of the per-patch timesteps")
     decode.add_argument(
-        "--timestep-scale", type=float, default=1.0, help="multiply the stored timesteps (<1: fidelity)"
+        "--timestep-scale",
+        type=float_in(0.0, MAX_TIMESTEP_SCALE),
+        default=1.0,
+        help=f"multiply the stored timesteps (<1: fidelity; 0 to {MAX_TIMESTEP_SCALE})",
     )
-    decode.add_argument("--timestep", type=int, help="use this timestep for every patch (0-999)")
+    decode.add_argument("--timestep", type=int_in(0, MAX_TIMESTEP), help="use this timestep for every patch (0-999)")
     decode.add_argument(
         "--detail",
-        type=float,
-        help="texture to synthesise, as a fraction of the original's (0: none, most "
-        "faithful; default: the model's; models with detail synthesis only)",
+        type=float_in(0.0, MAX_DETAIL),
+        help=f"the fidelity/realism dial, 0 to {MAX_DETAIL}: how much of the texture prior's (or the detail "
+        "synthesis') texture to show (0: none, most faithful; default: the model's)",
     )
     decode.add_argument(
         "--runtime",
@@ -145,8 +155,8 @@ def _decode(args: argparse.Namespace) -> int:
         options, jobs = _jobs(args, options)
         for job in jobs:
             output_format(job.target)
-        if args.timestep_map and len(jobs) != 1:
-            raise TadmError("--timestep-map takes a single input")
+        if args.timestep_map:
+            _check_map_path(args, jobs)
     except TadmError as err:
         print(f"tadmcodec decode: {err}", file=sys.stderr)
         return 2
@@ -155,6 +165,28 @@ def _decode(args: argparse.Namespace) -> int:
         from ..image_output import save_image
         from ..tadm_file import TadmFile
 
-        with TadmFile(jobs[0].source, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm:
-            save_image(tadm.timestep_map(), args.timestep_map)
+        try:
+            with (
+                TadmFile(jobs[0].source, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm,
+                nullcontext() if args.overwrite else no_clobber(),
+            ):
+                save_image(tadm.timestep_map(), args.timestep_map)
+        except FileExistsError:
+            print(f"tadmcodec decode: {args.timestep_map} exists: another process wrote it meanwhile", file=sys.stderr)
+            return 1
     return status
+
+
+def _check_map_path(args: argparse.Namespace, jobs: list[FileJob]) -> None:
+    """--timestep-map follows the outputs' rule, checked before any work: a format we write, not the
+    decode's own path, and no existing file unless --overwrite."""
+    from ..image_output import output_format
+
+    path = args.timestep_map
+    if len(jobs) != 1:
+        raise TadmError("--timestep-map takes a single input")
+    output_format(path)
+    if path.absolute() == jobs[0].target.absolute():
+        raise TadmError(f"--timestep-map {path} is the decode's own output: name another file")
+    if os.path.lexists(path) and not args.overwrite:
+        raise OutputExistsError(f"{path} exists (use --overwrite)")

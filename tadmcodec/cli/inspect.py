@@ -78,11 +78,11 @@ def _check_model(reader: TadmReader, required: bool) -> str:
     from ..decoding import check_against_model
 
     try:
-        check_against_model(reader.header, reader.read_patches())
-    except UnknownModelError as err:
+        check_against_model(reader.header, reader.read_patch_summary())
+    except UnknownModelError:
         if required:
             raise
-        return f" (structure only: {err})"
+        return f" (structure only: model {reader.header.model_id!r} is not installed here)"
     return ""
 
 

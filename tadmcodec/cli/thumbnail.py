@@ -7,10 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 from ..batch.paths import TADM_SUFFIXES, expand_inputs, plan_outputs, should_write
 from ..errors import TadmError
+from .domains import folder_path, positive_int
 from .paths import add_overwrite_flags
 
 
@@ -19,9 +18,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "paths", nargs="+", help="INPUT.tadm OUTPUT.png, or inputs (files, folders, globs) with --out-dir"
     )
-    parser.add_argument("--out-dir", type=Path, help="write one thumbnail per input into this folder")
+    parser.add_argument("--out-dir", type=folder_path, help="write one thumbnail per input into this folder")
     parser.add_argument("--format", default="png", help="output format with --out-dir: png, jpg or webp")
-    parser.add_argument("--size", type=int, help="fit within SIZE x SIZE (never larger than the stored LR)")
+    parser.add_argument("--size", type=positive_int, help="fit within SIZE x SIZE (never larger than the stored LR)")
     add_overwrite_flags(parser)
     parser.set_defaults(run=_thumbnail)
 
@@ -48,10 +47,7 @@ def _thumbnail(args: argparse.Namespace) -> int:
         try:
             if not should_write(source, target, args.overwrite, args.skip_existing):
                 continue
-            image = read_thumbnail(source)
-            if args.size:
-                image.thumbnail((args.size, args.size), Image.Resampling.LANCZOS)
-            save_image(image, target)
+            save_image(read_thumbnail(source, args.size), target)
         except (TadmError, OSError) as err:
             failed += 1
             print(f"tadmcodec thumbnail: {source}: {err}", file=sys.stderr)

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from ..errors import TadmError
 from ..image_io import IMAGE_SUFFIXES
-from ..metrics import detail_ratio, grid_excess, quality
+from ..metrics import checkerboard, detail_ratio, grid_excess, period_pattern, quality
 from .baselines import rescale_baseline
 from .standard_codecs import CODECS, available, fit_budget, rescaled_avif
 
@@ -56,7 +56,11 @@ def measure(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool) -> 
     """Full-reference metrics and the realism measures of one output."""
     horizontal, vertical = grid_excess(test)
     return quality(reference, test, with_ssimulacra2) | {
-        "detail_ratio": detail_ratio(reference, test), "grid_excess": max(horizontal, vertical)}  # fmt: skip
+        "detail_ratio": detail_ratio(reference, test),
+        "grid_excess": max(horizontal, vertical),
+        "checkerboard": checkerboard(test),
+        "pattern_4px": period_pattern(test),
+    }
 
 
 def run_tadmcodec(
@@ -160,9 +164,13 @@ def main_from_args(args: argparse.Namespace) -> int:
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
         raise TadmError(f"not a folder: {', '.join(missing)}")
+    if args.out.exists() and not args.out.is_dir():
+        raise TadmError(f"--out {args.out} exists and is not a folder")
     run(args.folders, args.scale, args.out, {16: args.model_16, 32: args.model_32}, args.crop,
         args.ssimulacra2_limit, args.pictures, {16: args.previous_16, 32: args.previous_32},
         tuple(args.codecs))  # fmt: skip
+    summary = args.out / "summary.md"
+    print(f"{summary}:\n\n{summary.read_text()}" if summary.is_file() else f"{args.out}: no images evaluated")
     return 0
 
 

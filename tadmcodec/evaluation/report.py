@@ -20,6 +20,8 @@ METRICS = {
     "ssimulacra2": "ssimulacra2-median",
     "detail_ratio": "detail_ratio",
     "grid_excess": "grid_excess_8px",
+    "checkerboard": "checkerboard_2px",
+    "pattern_4px": "pattern_4px",
     "encode_s_per_mp": "encoding_time_s_per_mp",
     "decode_s_per_mp": "decoding_time_s_per_mp",
 }
@@ -115,6 +117,8 @@ def summary_markdown(table: dict) -> str:
                 "SSIMULACRA2 (median)",
                 "detail ratio",
                 "8-px grid excess",
+                "2-px checkerboard",
+                "4-px pattern",
                 "enc s/MP (median)",
                 "dec s/MP",
                 "tadmcodec wins: ST-LPIPS Alex, SSIMULACRA2",
@@ -127,7 +131,7 @@ def summary_markdown(table: dict) -> str:
             ]
             for method, entry in methods.items():
                 if entry["n"] == 0:
-                    lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |{'|' * (len(METRICS) - 1)} ")
+                    lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |{'|' * (len(columns) - 2)}")
                     continue
                 cells = [f"{entry[k]:.4f}" if k == "bpp" else f"{entry[k]:.3f}" if k in ("ssim", "ms_ssim", *RATIOS)
                          else f"{entry[k]:.2f}" if k in entry else "" for k in METRICS if k != "bpp"]  # fmt: skip

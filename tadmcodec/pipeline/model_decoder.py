@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tadmcodec_formats import CorruptFileError, PatchGrid, latent_size_of, patch_count
+from tadmcodec_formats import CorruptFileError, PatchGrid, PatchSummary, latent_size_of, patch_count
 
 from ..errors import TadmError
 from ..progress import Progress
@@ -88,7 +88,7 @@ class ModelDecoder:
             yield block_box, to_uint8_images(pixels[None])[0]
 
 
-def check_grid(config: Any, model: str, lr_size: tuple[int, int], grid: PatchGrid) -> None:
+def check_grid(config: Any, model: str, lr_size: tuple[int, int], grid: PatchGrid | PatchSummary) -> None:
     """Refuse, in one line, a CRC-valid patch grid that the named model cannot have written: its patch
     size, overlap, grid shape (for the LR at the model's scale) and timestep range must be the model's."""
     if (grid.patch_size, grid.overlap) != (config.patch_size, config.patch_overlap):
@@ -106,9 +106,9 @@ def check_grid(config: Any, model: str, lr_size: tuple[int, int], grid: PatchGri
             f"PTCH grid {grid.rows}x{grid.cols} does not fit model {model!r} ({config.scale}x): a "
             f"{lr_size[0]}x{lr_size[1]} LR at its scale has {want[0]}x{want[1]} patches"
         )
-    if int(grid.timesteps.max()) >= config.num_timesteps:
+    if grid.timestep_max >= config.num_timesteps:
         raise CorruptFileError(
-            f"PTCH timestep {int(grid.timesteps.max())} is beyond model {model!r}'s {config.num_timesteps} steps"
+            f"PTCH timestep {grid.timestep_max} is beyond model {model!r}'s {config.num_timesteps} steps"
         )
 
 

@@ -17,6 +17,7 @@ follows the image width, as the renderer's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,8 @@ from tadmcodec_formats import LATENT_FACTOR
 from ..heap import trim_heap
 from ..progress import Progress
 from ..raster import Box
-from .decode import TiledDecoder
+from .decode import TiledDecoder, blend_patch_values
+from .geometry import patch_windows
 from .networks import DecodingNetworks
 
 TILE = 512
@@ -37,6 +39,16 @@ def texture_positions(stored: np.ndarray, texture_timesteps: tuple[float, float,
     texture the encoder measures), flattened row-major."""
     _, _, t_low, t_high = texture_timesteps
     return np.clip((np.asarray(stored, np.float64).reshape(-1) - t_low) / (t_high - t_low), 0, 1)
+
+
+def texture_map(stored: np.ndarray, size: tuple[int, int], config: Any) -> np.ndarray:
+    """(h/8, w/8) texture positions over the whole latent grid of an image of size (height, width) that a
+    model (its config) encoded, blended as decoding blends them (to train and probe a prior)."""
+    scale = config.scale
+    latent = (-(-size[1] // scale) * scale // LATENT_FACTOR, -(-size[0] // scale) * scale // LATENT_FACTOR)
+    windows = patch_windows(latent, config.patch_size, config.patch_overlap)
+    values = texture_positions(stored, config.texture_timesteps)
+    return blend_patch_values(values, windows, latent, config.patch_overlap, (0, 0, *latent))[0]
 
 
 class TexturedDecoder:

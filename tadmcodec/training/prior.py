@@ -10,7 +10,8 @@ patch grid and texture-timestep range that turn timesteps into the texture posit
 texture input reads, as decoding computes them.
 
 The loss is L1 + ST-LPIPS-VGG (weight `perceptual`) + the thumbnail term (L1 of the scale's area
-downscale, weight `thumbnail`) + a hinge adversarial term from a spectrally normalised patch
+downscale, weight `thumbnail`) + the pattern term (phase_deviation: without it the perceptual term paints
+a 4-pixel canvas over everything; weight `pattern`) + a hinge adversarial term from a spectrally normalised patch
 discriminator (weight `adversarial`); ST-LPIPS-Alex is left out, to judge. Resumes from
 RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
 there) and exports the prior to RUN_FOLDER/prior (save_pretrained) at each checkpoint.
@@ -34,10 +35,8 @@ from tadmcodec_formats import LATENT_FACTOR
 
 from .. import stlpips
 from ..model_files import read_config
-from ..models.texture_prior import TexturePrior
-from ..pipeline.decode import blend_patch_values
-from ..pipeline.geometry import patch_windows
-from ..pipeline.texture_stage import texture_positions
+from ..models.texture_prior import FACTOR, TexturePrior
+from ..pipeline.texture_stage import texture_map
 from ..pixels import images_to_tensor
 from ..registry import resolve_model
 from .adversarial import PatchDiscriminator, discriminator_hinge_loss, generator_adversarial_loss, random_shift
@@ -53,11 +52,21 @@ class PriorTraining:
     lr: float = 1e-4
     perceptual: float = 1.0
     thumbnail: float = 1.0
+    pattern: float = 5.0
     adversarial: float = 0.05
     adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
     checkpoint_every: int = 100
     threads: int = 2
     seed: int = 0
+
+
+def phase_deviation(x: torch.Tensor, period: int = FACTOR, area: int = 16) -> torch.Tensor:
+    """Per area x area window and colour, each of the period^2 pixel phases' mean minus the window's mean:
+    the pattern a generator that unfolds pixels period x period paints when a perceptual loss rewards it
+    (tadmcodec.metrics.period_pattern measures it). The loss matches the original's, which is near zero."""
+    folded = F.avg_pool2d(F.pixel_unshuffle(x, period), area // period)
+    folded = folded.unflatten(1, (x.shape[1], period * period))
+    return folded - folded.mean(2, keepdim=True)
 
 
 class DecodedPairs:
@@ -82,18 +91,9 @@ class DecodedPairs:
                     continue
                 with Image.open(decoded) as a, Image.open(source) as b:
                     rgb = np.asarray(a.convert("RGB"))
-                    texture = self.texture_map(np.load(decoded.with_suffix(".npy")), rgb.shape[:2])
+                    texture = texture_map(np.load(decoded.with_suffix(".npy")), rgb.shape[:2], self.model)
                     self.pairs.append((rgb, np.asarray(b.convert("RGB")), texture))
                 self.known.add(decoded)
-
-    def texture_map(self, stored: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """(h/8, w/8) texture positions over an image's whole latent grid, as decoding blends them."""
-        model = self.model
-        latent = (-(-size[1] // model.scale) * model.scale // LATENT_FACTOR,
-                  -(-size[0] // model.scale) * model.scale // LATENT_FACTOR)  # fmt: skip
-        windows = patch_windows(latent, model.patch_size, model.patch_overlap)
-        values = texture_positions(stored, model.texture_timesteps)
-        return blend_patch_values(values, windows, latent, model.patch_overlap, (0, 0, *latent))[0]
 
     def batch(self, size: int, crop: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(decodes, originals, texture positions (B, 1, crop/8, crop/8)) of `size` random crops."""
@@ -150,8 +150,10 @@ def train_prior(run: Path, pairs: list[Path], prior: TexturePrior, settings: Pri
             "l1": F.l1_loss(out, original),
             "perceptual": vgg(out, original).mean(),
             "thumbnail": F.l1_loss(F.avg_pool2d(out, scale), F.avg_pool2d(original, scale)),
+            "pattern": F.l1_loss(phase_deviation(out), phase_deviation(original)),
         }
         total = losses["l1"] + settings.perceptual * losses["perceptual"] + settings.thumbnail * losses["thumbnail"]
+        total = total + settings.pattern * losses["pattern"]
         adversarial = step >= settings.adversarial_from and settings.adversarial > 0
         if adversarial:
             discriminator.requires_grad_(False)

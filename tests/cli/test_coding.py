@@ -115,9 +115,11 @@ def test_a_detail_outside_the_dial_is_a_one_line_error(
     target = tmp_path / "a.tadm"
     main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"])
     capsys.readouterr()
-    assert main(["decode", str(target), str(tmp_path / "a.png"), "--detail", "-1", "--quiet"]) == 1
-    error = capsys.readouterr().err.strip()
-    assert error.count("\n") == 0 and "detail -1.0" in error
+    with pytest.raises(SystemExit) as stopped:  # the parser checks the domain, before any work
+        main(["decode", str(target), str(tmp_path / "a.png"), "--detail", "-1", "--quiet"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --detail: must be a finite number from 0.0 to 2.0, got -1" in error
     assert not (tmp_path / "a.png").exists()
     assert main(["decode", str(target), str(tmp_path / "a.png"), "--detail", "0.5", "--quiet"]) == 0
 
@@ -183,3 +185,78 @@ def test_strip_metadata_and_the_metadata_share(
                  "--strip-metadata"]) == 0  # fmt: skip
     assert "without 0 bytes of metadata" in capsys.readouterr().out
     assert (tmp_path / "kept.tadm").stat().st_size - (tmp_path / "bare.tadm").stat().st_size == 3012
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["decode", "a.tadm", "b.png", "--timestep", "5000"], "--timestep: must be from 0 to 999, got 5000"),
+        (["decode", "a.tadm", "b.png", "--timestep-scale", "inf"], "--timestep-scale: must be a finite number"),
+        (["decode", "a.tadm", "b.png", "--timestep-scale", "-1"], "--timestep-scale: must be a finite number"),
+        (["encode", "a.png", "--out-dir", "o", "--max-failures", "-1"], "--max-failures: must be 0 or more"),
+        (["thumbnail", "a.tadm", "b.png", "--size", "-5"], "--size: must be 1 or more, got -5"),
+        (["thumbnail", "a.tadm", "b.png", "--size", "0"], "--size: must be 1 or more, got 0"),
+        (["decode", "a.tadm", "b.png", "--threads", "x"], "--threads: must be an integer, got 'x'"),
+    ],
+)
+def test_option_domains_are_checked_in_the_parser(arguments: list[str], message: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_api_refuses_a_timestep_dial_outside_its_domain(images: Path, tmp_path: Path) -> None:
+    from tadmcodec.errors import TadmError
+
+    target = tmp_path / "a.tadm"
+    tadmcodec.encode(images / "a.png", target, model="test-16x")
+    for options in ({"timestep_scale": float("nan")}, {"timestep_scale": -1.0}, {"timestep": 1000}):
+        with pytest.raises(TadmError, match="use"):
+            tadmcodec.decode(target, **options)
+
+
+def test_a_timestep_map_follows_the_output_rule(images: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    target = tmp_path / "a.tadm"
+    main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"])
+    keep = tmp_path / "keep.png"
+    keep.write_text("KEEP")
+    out = str(tmp_path / "out.png")
+    capsys.readouterr()
+    assert main(["decode", str(target), out, "--timestep-map", str(keep), "--quiet"]) == 2
+    assert keep.read_text() == "KEEP" and not Path(out).exists()  # refused before any work
+    assert main(["decode", str(target), out, "--timestep-map", out, "--quiet"]) == 2
+    assert main(["decode", str(target), out, "--timestep-map", str(tmp_path / "map"), "--quiet"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and "exists" in errors[0] and "own output" in errors[1] and "extension" in errors[2]
+    assert not Path(out).exists()
+    assert main(["decode", str(target), out, "--timestep-map", str(keep), "--quiet", "--overwrite"]) == 0
+    assert Image.open(keep).size == Image.open(out).size
+
+
+def test_a_folder_is_never_an_output(images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "d1"
+    folder.mkdir()
+    assert main(["encode", str(images / "a.png"), str(folder), "--model", "test-16x", "--quiet", "--overwrite"]) == 1
+    assert "d1 is a folder" in capsys.readouterr().err
+    assert list(tmp_path.glob(".*part")) == [] and list(folder.iterdir()) == []
+
+
+def test_two_writers_to_one_new_path_one_wins(images: Path, tmp_path: Path) -> None:
+    target = tmp_path / "race.tadm"
+    command = [sys.executable, "-m", "tadmcodec", "encode", str(images / "a.png"), str(target), "--model",
+               "test-16x", "--quiet"]  # fmt: skip
+    runs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(run.wait(), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in results) == [0, 1, 1]
+    assert all("exists" in error for code, error in results if code)
+    assert tadmcodec_reads(target)
+
+
+def tadmcodec_reads(path: Path) -> bool:
+    from tadmcodec_formats import TadmReader
+
+    with TadmReader(path) as reader:
+        reader.verify()
+    return True

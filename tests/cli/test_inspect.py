@@ -43,10 +43,12 @@ def test_info_text_and_error_line(files: dict[str, Path], tmp_path: Path, capsys
 
 def test_verify_reports_each_file(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", str(files["good"])]) == 0
-    assert capsys.readouterr().out.strip().endswith(": ok")
+    assert capsys.readouterr().out.strip().endswith(": ok (structure only: model 'test-model' is not installed here)")
+    assert main(["verify", "--model-check", str(files["good"])]) == 1  # the model it names must be there
+    assert "DAMAGED: UnknownModelError" in capsys.readouterr().out
     assert main(["verify", *(str(p) for p in files.values())]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].endswith(": ok")
+    assert ": ok" in lines[0]
     assert "DAMAGED" in lines[1] and "offset" in lines[1]
     assert "DAMAGED" in lines[2] and "trailing" in lines[2]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -153,3 +154,49 @@ def test_an_unexpected_error_fails_only_its_file(tmp_path: Path, monkeypatch: py
     assert found["b.png"]["error_type"] == "ZeroDivisionError"
     assert found["b.png"]["error"] == "not one of the library's errors"
     assert (out / "a.tadm").is_file() and (out / "c.tadm").is_file() and not (out / "b.tadm").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["binary", "a text file", "garbage lines in the middle", "a damaged record of a missing output", "empty"],
+)
+def test_the_audit_refuses_what_is_not_a_manifest(batch: tuple[Path, Path, list[str]], damage: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    _, out, _ = batch
+    manifest = out / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    if damage == "binary":
+        manifest.write_bytes(bytes(range(256)) * 4)
+    elif damage == "a text file":
+        manifest.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
+    elif damage == "garbage lines in the middle":
+        manifest.write_text("\n".join([lines[0], "not json", "[1,2,3]", '{"status":"ok"}', *lines[1:]]) + "\n")
+    elif damage == "a damaged record of a missing output":
+        record = json.loads(lines[0])
+        Path(record["output"]).unlink()
+        manifest.write_text("\n".join([json.dumps(record | {"output_sha256": 7}), *lines[1:]]) + "\n")
+    else:
+        manifest.write_text("")
+    capsys.readouterr()
+    assert main(["verify", "--manifest", str(manifest)]) == 1
+    printed = capsys.readouterr().out
+    assert "DAMAGED" in printed and ": ok" not in printed
+    if damage == "garbage lines in the middle":
+        assert re.findall(r"manifest\.jsonl:(\d+): not a manifest record", printed) == ["2", "3", "4"]
+
+
+def test_only_a_torn_last_line_is_forgiven_and_outside_outputs_are_named(
+    batch: tuple[Path, Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = batch
+    manifest = out / "manifest.jsonl"
+    with manifest.open("a") as handle:
+        handle.write('{"input": "/x", "outp')  # a job killed mid-line
+    assert main(["verify", "--manifest", str(manifest)]) == 0
+    outside = tmp_path / "elsewhere.tadm"
+    outside.write_bytes(b"x")
+    record = {"input": "/y", "output": str(outside), "status": "ok", "output_sha256": "0" * 64}
+    manifest.write_text(manifest.read_text() + "\n" + json.dumps(record) + "\n")
+    capsys.readouterr()
+    assert main(["verify", "--manifest", str(manifest)]) == 1
+    assert "outside the manifest's folder" in capsys.readouterr().out
