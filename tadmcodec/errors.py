@@ -23,6 +23,10 @@ __all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "
            "UnknownModelError"]  # fmt: skip
 
 
+class InputWarning(UserWarning):
+    """Part of an input is not encoded (the frames after the first of an animation)."""
+
+
 class MetadataDroppedWarning(UserWarning):
     """Metadata the output format cannot hold (JPEG's 64 KB markers) was left out of that output; the
     .tadm file and every other format keep it."""

@@ -11,6 +11,7 @@ Torch-free, so thumbnails and headers never import the model.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from PIL import Image, ImageOps
 
 from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
-from .errors import InputImageError
+from .errors import InputImageError, InputWarning
 from .raster import ArrayRaster, Raster
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pnm"}
@@ -52,6 +53,11 @@ def prepare(image: Image.Image) -> PreparedImage:
         raise InputImageError(
             f"mode {image.mode} has more than 8 bits per channel; .tadm version 1 stores 8 bits: "
             "convert the image (for example image.convert('RGB')) before encoding"
+        )
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        warnings.warn(
+            f"the input has {frames} frames (an animation): only the first is encoded", InputWarning, stacklevel=3
         )
     upright = ImageOps.exif_transpose(image) if image.getexif().get(ORIENTATION, 1) != 1 else image
     metadata = _metadata(upright)

@@ -1,5 +1,5 @@
 """The import graph of the three packages, read statically from the source: no cycles, and no import
-from a lower layer to a higher one (the order the README's architecture section draws)."""
+from a lower layer to a higher one (the order docs/architecture.md draws)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def layer(name: str) -> int:
             below = name.startswith(prefix + ".") and prefix not in PACKAGE_ONLY
             if (name == prefix or below) and len(prefix) > best:
                 best, rank = len(prefix), index
-    assert rank is not None, f"{name} has no layer: add it to LAYERS and to the README's diagram"
+    assert rank is not None, f"{name} has no layer: add it to LAYERS and to docs/architecture.md's diagram"
     return rank
 
 

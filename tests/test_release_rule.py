@@ -58,3 +58,17 @@ def test_a_waived_figure_may_move_but_must_keep_its_target() -> None:
     lost = _validation()
     lost["timesteps"]["spearman_t_vs_hf_energy_mean_per_image"] = 0.3
     assert not compare(shipped, lost, 16, waived=("spearman",))["same"]
+
+
+def _record(alex: float, previous_alex: float, psnr_y: float, grid: float = 0.01) -> dict[str, Any]:
+    return {"means": {"model": {"alex": alex, "psnr_y": psnr_y, "grid": grid}, "previous": {"alex": previous_alex},
+                      "bicubic": {"psnr_y": 22.0}}}  # fmt: skip
+
+
+def test_the_perceptual_rule_wants_a_lower_st_lpips_and_fidelity_above_bicubic() -> None:
+    from tools.release import perceptual_rule
+
+    assert perceptual_rule(_record(0.45, 0.62, 22.6))["better"]
+    assert not perceptual_rule(_record(0.45, 0.62, 22.4))["better"]  # fidelity collapsed below bicubic + 0.5
+    assert not perceptual_rule(_record(0.618, 0.62, 23.0))["better"]  # within noise
+    assert not perceptual_rule(_record(0.392, 0.653, 22.58, grid=0.151))["better"]  # the first candidate: a grid

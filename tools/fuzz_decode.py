@@ -5,8 +5,11 @@ defence), decode in-process; the only acceptable outcomes are a decoded image or
 
 A file is encoded once with the model (a 64 x 48 photo-like image); each mutant changes one chunk:
 random bytes of its payload, or a field of THDR / PTCH set to an edge value (0, 1, the type's
-maximum, a near-miss of the valid one). Decodes run with a time limit per mutant; a hang or any
-exception that is not a TadmError is a bug and is printed with the mutant's seed.
+maximum, a near-miss of the valid one); or (PAIRING of them) is a structurally valid file with a wrong
+pairing: its header names another installed model with that model's true digest, at either scale,
+over a patch grid of a random patch size and overlap shaped to fit its own latent. Decodes run with a
+time limit per mutant; a hang or any exception that is not a TadmError is a bug and is printed with the
+mutant's seed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ EDGE_VALUES = {1: (0, 1, 0xFF), 2: (0, 1, 7, 8, 9, 31, 33, 0xFFFF), 4: (0, 1, 0x
 # (offset, size) of the numeric fields a mutant may set: THDR width, height, scale, colour, tile sizes;
 # PTCH patch size, overlap, columns, rows.
 FIELDS = {b"THDR": [(0, 4), (4, 4), (8, 1), (9, 1), (12, 2), (14, 2)], b"PTCH": [(0, 2), (2, 2), (4, 4), (8, 4)]}
+
+
+PAIRING = 0.3  # the share of mutants that pair a valid structure with the wrong model or grid
+PATCHES = ((8, 0), (8, 4), (16, 4), (32, 4), (32, 8), (40, 8), (64, 16))
 
 
 class Hang(Exception):
@@ -60,6 +67,36 @@ def mutate(data: bytes, rng: np.random.Generator) -> bytes:
         for position in rng.integers(0, len(payload), int(rng.integers(1, 4))):
             payload[int(position)] = int(rng.integers(256))
     return data[:offset] + encode_chunk(kind, bytes(payload)) + data[offset + 12 + length :]
+
+
+def mispair(data: bytes, models: dict[str, bytes], rng: np.random.Generator) -> bytes:
+    """The file rewritten, valid in structure, naming another installed model (with its true digest)
+    at a random scale, over a random patch grid that fits the header's latent."""
+    import dataclasses
+
+    from tadmcodec_formats import Metadata, PatchGrid, TadmReader, TadmWriter, patch_count
+
+    reader = TadmReader(data)
+    name = sorted(models)[int(rng.integers(len(models)))]
+    scale = int(rng.choice([16, 32]))
+    size = {"width": reader.header.lr_width * scale, "height": reader.header.lr_height * scale}
+    header = dataclasses.replace(reader.header, model_id=name, model_sha256=models[name], scale=scale, **size)
+    patch, overlap = PATCHES[int(rng.integers(len(PATCHES)))]
+    width, height = header.latent_size
+    shape = (patch_count(height, patch, overlap), patch_count(width, patch, overlap))
+    grid = PatchGrid(patch, overlap, rng.integers(0, 1000, shape))
+    out = io.BytesIO()
+    with TadmWriter(out, header, Metadata()) as writer:
+        writer.write_image(reader.read_lr(), grid, None)
+    return out.getvalue()
+
+
+def installed_models() -> dict[str, bytes]:
+    """Every installed model's name and weight digest (the digest a file naming it must carry)."""
+    from tadmcodec.model_files import backbone_folder, model_digest
+    from tadmcodec.registry import available_models
+
+    return {name: model_digest(folder, backbone_folder(folder)[0]) for name, folder in available_models().items()}
 
 
 def outcome(data: bytes, seconds: float) -> str:
@@ -97,10 +134,17 @@ def fuzz(model: str, count: int, seed: int, seconds: float = 20.0) -> dict[str, 
     tadmcodec.encode(image.astype(np.uint8), original, model=model, scale=scale)
     outcomes: Counter[str] = Counter()
     bugs = []
+    models = installed_models()
     start = time.perf_counter()
     for index in range(count):
         mutant_rng = np.random.default_rng([seed, index])
-        result = outcome(mutate(original.getvalue(), mutant_rng), seconds)
+        pairing = mutant_rng.random() < PAIRING
+        mutant = (
+            mispair(original.getvalue(), models, mutant_rng) if pairing else mutate(original.getvalue(), mutant_rng)
+        )
+        result = outcome(mutant, seconds)
+        if pairing:
+            outcomes[f"pairing {result.split(':')[0]}"] += 1
         outcomes[result.split(":")[0]] += 1
         if result.startswith("BUG"):
             bugs.append({"mutant": [seed, index], "result": result})

@@ -4,6 +4,15 @@ policy: a released model's files never change, a retrained one ships beside it).
 
     python -m tools.release runs/default-16x-r2/model --val ../shared/data/val/bsd100 \\
         [--shipped-validation FILE] [--release r2] [--allow-same [--waive FIGURE ...]]
+    python -m tools.release CANDIDATE --perceptual COMPARE.json --release r11
+
+The perceptual rule (issue 29, for a model that adds a texture prior to a released one): COMPARE.json is
+`python -m tools.prior.compare`'s record of the candidate against the shipped default on every image of
+a set; the candidate ships when its mean ST-LPIPS Alex is below the shipped model's beyond noise
+(PERCEPTUAL_NOISE), its PSNR-Y stays at least FIDELITY_FLOOR above bicubic's (fidelity must not
+collapse) and its 8-pixel grid excess stays under GRID_LIMIT (a texture that repeats on the latent
+grid is a defect, whatever the perceptual distance says). Issue 13's SSIMULACRA2 target is retired:
+on this range its scale is flat.
 
 FILE is the shipped default's `python -m tadmcodec.evaluation.validate` result on the same images (to
 reuse a run already made); without it the validation recorded at the shipped model's release is used
@@ -54,6 +63,26 @@ RECORDED = "validation-bsd100-all.json"  # a released model's validation, beside
 # How far a figure may move on BSD100 without counting as a change (rounding, thread-count noise).
 TOLERANCE = {"psnr_y_gain": 0.02, "ssimulacra2_gain": 0.5, "detail_ratio": 0.002, "lr_psnr_vs_area": 0.05,
              "spearman": 0.01, "grid_excess": 0.01}  # fmt: skip
+
+
+PERCEPTUAL_NOISE = 0.005
+FIDELITY_FLOOR = 0.5  # dB of PSNR-Y above bicubic
+GRID_LIMIT = 0.05
+
+
+def perceptual_rule(record: dict[str, Any]) -> dict[str, Any]:
+    """Issue 29's release rule on a tools.prior.compare record (see the module docstring)."""
+    means = record["means"]
+    gain = means["model"]["psnr_y"] - means["bicubic"]["psnr_y"]
+    closer = means["model"]["alex"] < means["previous"]["alex"] - PERCEPTUAL_NOISE
+    better = closer and gain >= FIDELITY_FLOOR and means["model"]["grid"] < GRID_LIMIT
+    return {
+        "st_lpips_alex": means["model"]["alex"],
+        "previous_st_lpips_alex": means["previous"]["alex"],
+        "psnr_y_gain_over_bicubic": round(gain, 3),
+        "grid_excess": means["model"]["grid"],
+        "better": better,
+    }
 
 
 def figures(measured: dict[str, Any]) -> dict[str, float]:
@@ -191,6 +220,8 @@ def main() -> None:
         help="the candidate's validation written by an earlier run (MODEL-validation.json)",
     )
     parser.add_argument("--release", metavar="SUFFIX", help="ship the candidate if it beats the shipped model")
+    parser.add_argument("--perceptual", type=Path, metavar="COMPARE.json",
+                        help="judge by the perceptual rule on this tools.prior.compare record instead")  # fmt: skip
     parser.add_argument("--allow-same", action="store_true",
                         help="also ship a candidate whose figures equal the shipped model's within TOLERANCE: a "
                         "release that adds an option (a dial) or speed, no change beyond noise")  # fmt: skip
@@ -200,6 +231,12 @@ def main() -> None:
     args = parser.parse_args()
     candidate_codec = Codec.load(str(args.model), allow_path=True)
     scale = candidate_codec.scale
+    if args.perceptual:
+        report = perceptual_rule(json.loads(args.perceptual.read_text()))
+        if args.release and report["better"]:
+            report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release)
+        print(json.dumps(report))
+        return
     images = named_images(args.val)
     shipped = (saved_validation(args.shipped_validation, images) if args.shipped_validation
                else shipped_validation(scale, images))  # fmt: skip

@@ -20,6 +20,7 @@ from ..batch.manifest import MANIFEST_NAME
 from ..decoding import RUNTIMES
 from ..errors import OutputExistsError, TadmError
 from ..pipeline.model_decoder import MAX_DETAIL
+from ..registry import default_models
 from ..tadm_file import MAX_TIMESTEP_SCALE
 from .domains import float_in, folder_path, int_in, non_negative_int, positive_int
 from .paths import add_overwrite_flags
@@ -49,7 +50,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     encode = commands.add_parser("encode", help="encode images to .tadm files")
     encode.add_argument("paths", nargs="+", help="INPUT OUTPUT.tadm, or inputs (files, folders, globs) with --out-dir")
     encode.add_argument("--scale", type=int, choices=(16, 32), default=16)
-    encode.add_argument("--model", help="model name or folder (default: default-16x or default-32x)")
+    defaults = default_models()
+    encode.add_argument(
+        "--model", help=f"model name or folder (default: the scale's default, {defaults[16]} or {defaults[32]})"
+    )
     encode.add_argument("--strip-metadata", action="store_true", help="do not carry EXIF, ICC, XMP and text")
     _add_output_flags(encode)
     encode.set_defaults(run=_encode)

@@ -25,6 +25,7 @@ import tifffile
 from PIL import Image
 
 from ..image_io import IMAGE_SUFFIXES
+from ..registry import default_models
 from .memory import peak_rss_mb
 
 TILE = 512
@@ -133,7 +134,7 @@ def benchmark(photo_dir: Path, sizes: list[tuple[int, int]], work: Path, model: 
         targets["decode"].unlink(missing_ok=True)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    return {"model": model or "default-16x", "rows": rows}
+    return {"model": model or default_models()[16], "rows": rows}
 
 
 def main() -> None:

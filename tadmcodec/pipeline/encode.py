@@ -37,11 +37,15 @@ class TiledEncoder:
                 for y in range(0, height, size) for x in range(0, width, size)]  # fmt: skip
 
     def work(self, width: int, height: int) -> int:
-        """Tiles plus timestep patches an encode of a width x height image computes: a progress total."""
+        """Tiles plus timestep patches an encode of a width x height image computes: a progress total. Only
+        predicted timesteps count (a network call per patch); timesteps from texture are a mean each, so
+        counting them would hold the bar back through the tiles and then jump."""
         config, scale = self.model.config, self.model.scale
         lr_size = (-(-width // scale), -(-height // scale))
-        patches = len(lr_patch_windows(lr_size, scale, config.patch_size, config.patch_overlap))
-        return len(self.tiles(lr_size[0] * scale, lr_size[1] * scale)) + patches
+        tiles = len(self.tiles(lr_size[0] * scale, lr_size[1] * scale))
+        if self.model.timesteps_from_texture:
+            return tiles
+        return tiles + len(lr_patch_windows(lr_size, scale, config.patch_size, config.patch_overlap))
 
     @torch.no_grad()
     def downscale(self, image: Raster, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -80,10 +84,10 @@ class TiledEncoder:
                 z_hat.forget_above(group[0].box[1])  # windows come in raster order
                 patches = torch.from_numpy(z_hat(group)).to(self.device)
                 steps[[w.index for w in group]] = self.model.stored_timesteps(patches).cpu().numpy()
+                if progress is not None:
+                    progress.update(len(group))
             else:
                 steps[[w.index for w in group]] = self.from_texture(texture, group)
-            if progress is not None:
-                progress.update(len(group))
         rows = len({w.box[1] for w in windows})
         return steps.reshape(rows, -1)
 

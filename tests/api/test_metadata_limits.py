@@ -65,3 +65,17 @@ def test_the_cli_warns_in_one_line_and_writes_the_jpeg(heavy: Path, tmp_path: Pa
     lines = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(lines) == 2 and all("left out of the JPEG (at most" in line for line in lines)
     assert Image.open(tmp_path / "out.jpg").size == (56, 40)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_an_animation_warns_that_only_its_first_frame_is_encoded(tmp_path: Path, suffix: str) -> None:
+    from tadmcodec.errors import InputWarning
+
+    frames = [Image.fromarray(np.full((40, 48, 3), 40 * i, np.uint8)) for i in range(3)]
+    source = tmp_path / f"animated{suffix}"
+    frames[0].save(source, save_all=True, append_images=frames[1:])
+    with pytest.warns(InputWarning, match="3 frames"):
+        tadmcodec.encode(source, tmp_path / "a.tadm", model="test-16x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)  # a still image is no animation
+        tadmcodec.encode(np.zeros((40, 48, 3), np.uint8), tmp_path / "b.tadm", model="test-16x")

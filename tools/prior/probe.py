@@ -1,8 +1,11 @@
-"""A quick look at texture-prior checkpoints: the prior applied to the default model's decodes of the
-first N validation images (cached), with ST-LPIPS Alex and VGG, PSNR-Y, detail ratio and checkerboard
-against the decode without it. A development loop only; releases are measured with `tadmcodec eval`.
+"""A quick look at texture-prior checkpoints and their dial: the prior applied to the default model's
+decodes of the first N validation images (cached), with ST-LPIPS Alex and VGG, PSNR-Y, detail ratio,
+checkerboard and 4-pixel pattern, against the decode without it and bicubic at the same LR size; with
+--strengths, the dial's blends of the decode into the prior's pixels (computed on uint8 images here,
+within a level of what decoding gives). Releases are measured with `tadmcodec eval`.
 
-    python -m tools.prior.probe PRIOR_FOLDER [PRIOR_FOLDER ...] --val ../shared/data/val/bsd100 --limit 10
+    python -m tools.prior.probe PRIOR_FOLDER [PRIOR_FOLDER ...] --val ../shared/data/val/bsd100 --limit 10 \
+        [--scale 16] [--strengths 0.5 0.75 1] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 from PIL import Image
 
 import tadmcodec
+from tadmcodec.evaluation.baselines import rescale_baseline
 from tadmcodec.metrics import checkerboard, detail_ratio, period_pattern, psnr_y_images, st_lpips
 from tadmcodec.model_files import read_config
 from tadmcodec.models.texture_prior import TexturePrior
@@ -71,17 +75,29 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=Path("runs/probe-cache"))
     parser.add_argument("--sheet", type=Path, help="save the first image's crops side by side here")
+    parser.add_argument("--strengths", type=float, nargs="+", default=[1.0], help="dial settings to measure")
+    parser.add_argument("--out", type=Path, help="write the means as JSON here")
     args = parser.parse_args()
     pairs = decodes(args.val, args.limit, args.scale, args.cache)
-    rows = {"decode": [measures(o, d) for o, d, _ in pairs]}
+    rows = {
+        "decode": [measures(o, d) for o, d, _ in pairs],
+        "bicubic": [measures(o, rescale_baseline(o, args.scale, Image.Resampling.BICUBIC)) for o, _, _ in pairs],
+    }
     sheet = [pairs[0][0][:160, :240], pairs[0][1][:160, :240]]
     for folder in args.priors:
         prior = TexturePrior.from_pretrained(folder)
         outputs = [refined(prior, d, t) for _, d, t in pairs]
-        rows[str(folder)] = [measures(o, r) for (o, _, _), r in zip(pairs, outputs, strict=True)]
+        for strength in args.strengths:
+            blends = [np.round(d + strength * (r.astype(np.float64) - d)).clip(0, 255).astype(np.uint8)
+                      for (_, d, _), r in zip(pairs, outputs, strict=True)]  # fmt: skip
+            rows[f"{folder} at {strength}"] = [measures(o, b) for (o, _, _), b in zip(pairs, blends, strict=True)]
         sheet.append(outputs[0][:160, :240])
-    for name, values in rows.items():
-        print(json.dumps({"model": name} | {k: round(float(np.mean([v[k] for v in values])), 4) for k in values[0]}))
+    means = {name: {k: round(float(np.mean([v[k] for v in values])), 4) for k in values[0]} | {"images": len(values)}
+             for name, values in rows.items()}  # fmt: skip
+    for name, values in means.items():
+        print(json.dumps({"model": name} | values))
+    if args.out:
+        args.out.write_text(json.dumps({"scale": args.scale, "val": str(args.val), "means": means}, indent=1) + "\n")
     if args.sheet:
         Image.fromarray(np.concatenate(sheet, 1)).resize((240 * len(sheet) * 2, 320), Image.NEAREST).save(args.sheet)
 
