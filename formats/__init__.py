@@ -12,7 +12,7 @@ from .errors import (
 )
 from .header import LATENT_FACTOR, MAX_SIDE, SCALES, ColourSpace, ColourType, Header, LRCodec, latent_size_of
 from .metadata import Metadata
-from .patches import MAX_TIMESTEP, PatchGrid, PatchSummary, patch_count, patch_starts
+from .patches import MAX_TIMESTEP, PatchGrid, PatchSummary, grid_shape, patch_count, patch_starts
 from .reader import TadmContents, TadmReader, read_tadm
 from .writer import AlphaSource, TadmWriter, area_average, write_tadm
 
@@ -40,6 +40,7 @@ __all__ = [
     "UnknownModelError",
     "UnsupportedFeatureError",
     "UnsupportedVersionError",
+    "grid_shape",
     "latent_size_of",
     "patch_count",
     "area_average",

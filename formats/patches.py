@@ -35,6 +35,11 @@ def patch_count(length: int, patch: int, overlap: int) -> int:
     return 1 if length <= patch else -(-(length - patch) // (patch - overlap)) + 1
 
 
+def grid_shape(latent_width: int, latent_height: int, patch: int, overlap: int) -> tuple[int, int]:
+    """(rows, cols) of the patch grid a latent of that size has."""
+    return patch_count(latent_height, patch, overlap), patch_count(latent_width, patch, overlap)
+
+
 @dataclass(frozen=True)
 class PatchGrid:
     """Latent patches (size and overlap in latent pixels) and their timesteps, shape (rows, cols)."""
@@ -76,10 +81,7 @@ class PatchGrid:
 
     def check_fits(self, latent_width: int, latent_height: int) -> None:
         """The grid must be the one the latent size, patch size and overlap define."""
-        want = (
-            patch_count(latent_height, self.patch_size, self.overlap),
-            patch_count(latent_width, self.patch_size, self.overlap),
-        )
+        want = grid_shape(latent_width, latent_height, self.patch_size, self.overlap)
         if (self.rows, self.cols) != want:
             raise CorruptFileError(
                 f"PTCH grid {self.rows}x{self.cols} does not match {want[0]}x{want[1]} for a "
@@ -151,9 +153,11 @@ def _grid_shape(payload: bytes, latent_size: tuple[int, int], where: str) -> tup
     patch, overlap, cols, rows = _FIXED.unpack_from(payload)
     if not MIN_PATCH <= patch <= MAX_PATCH or overlap > patch // 2:
         raise CorruptFileError(f"{where}: invalid patch size {patch} or overlap {overlap}")
-    want = (patch_count(latent_size[0], patch, overlap), patch_count(latent_size[1], patch, overlap))
-    if (cols, rows) != want:
-        raise CorruptFileError(f"{where}: grid {cols}x{rows} does not match the latent (expected {want[0]}x{want[1]})")
+    want_rows, want_cols = grid_shape(*latent_size, patch, overlap)
+    if (cols, rows) != (want_cols, want_rows):
+        raise CorruptFileError(
+            f"{where}: grid {cols}x{rows} does not match the latent (expected {want_cols}x{want_rows})"
+        )
     if cols * rows > MAX_PATCHES:
         raise LimitExceededError(
             f"{where}: grid {cols}x{rows} has {cols * rows} patches, above the limit {MAX_PATCHES}"

@@ -13,7 +13,7 @@ later block can still use them, so memory follows the image width, never its are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -77,14 +77,8 @@ class TiledDecoder:
     def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:
         """(block box, (3, h, w) float32 pixels in [-1, 1]) for size x size blocks covering box in raster
         order, streaming."""
-        x0, y0, x1, y1 = box
         try:
-            for top in range(y0, y1, size):
-                self.evict_above(top)
-                for left in range(x0, x1, size):
-                    block = (left, top, min(left + size, x1), min(top + size, y1))
-                    yield block, self.pixels(block, progress)
-                    trim_heap()
+            yield from raster_blocks(box, size, self.evict_above, lambda block: self.pixels(block, progress))
         finally:
             self.clear()
 
@@ -153,6 +147,20 @@ class TiledDecoder:
                 self._latents[window.index] = latent
             if progress is not None:
                 progress.update(len(group))
+
+
+def raster_blocks(
+    box: Box, size: int, evict_above: Callable[[int], None], pixels: Callable[[Box], np.ndarray]
+) -> Iterator[tuple[Box, np.ndarray]]:
+    """(block, pixels(block)) for size x size blocks of box in raster order, calling evict_above(top)
+    before each row of blocks so a streaming decoder forgets what no later block needs."""
+    x0, y0, x1, y1 = box
+    for top in range(y0, y1, size):
+        evict_above(top)
+        for left in range(x0, x1, size):
+            block = (left, top, min(left + size, x1), min(top + size, y1))
+            yield block, pixels(block)
+            trim_heap()
 
 
 def blend_patch_values(

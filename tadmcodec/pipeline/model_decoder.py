@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tadmcodec_formats import CorruptFileError, PatchGrid, PatchSummary, latent_size_of, patch_count
+from tadmcodec_formats import CorruptFileError, PatchGrid, PatchSummary, grid_shape, latent_size_of
 
 from ..errors import TadmError
 from ..progress import Progress
@@ -96,11 +96,7 @@ def check_grid(config: Any, model: str, lr_size: tuple[int, int], grid: PatchGri
             f"PTCH patch size {grid.patch_size} / overlap {grid.overlap}: model {model!r} uses "
             f"{config.patch_size} / {config.patch_overlap}"
         )
-    latent_width, latent_height = latent_size_of(*lr_size, config.scale)
-    want = (
-        patch_count(latent_height, grid.patch_size, grid.overlap),
-        patch_count(latent_width, grid.patch_size, grid.overlap),
-    )
+    want = grid_shape(*latent_size_of(*lr_size, config.scale), grid.patch_size, grid.overlap)
     if (grid.rows, grid.cols) != want:
         raise CorruptFileError(
             f"PTCH grid {grid.rows}x{grid.cols} does not fit model {model!r} ({config.scale}x): a "

@@ -23,10 +23,9 @@ import numpy as np
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from ..heap import trim_heap
 from ..progress import Progress
 from ..raster import Box
-from .decode import TiledDecoder, blend_patch_values
+from .decode import TiledDecoder, blend_patch_values, raster_blocks
 from .geometry import patch_windows
 from .networks import DecodingNetworks
 
@@ -85,14 +84,8 @@ class TexturedDecoder:
     def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:
         """(block box, (3, h, w) float32 pixels in [-1, 1]) for size x size blocks covering box in raster
         order, streaming."""
-        x0, y0, x1, y1 = box
         try:
-            for top in range(y0, y1, size):
-                self._evict_above(top)
-                for left in range(x0, x1, size):
-                    block = (left, top, min(left + size, x1), min(top + size, y1))
-                    yield block, self._pixels(block, progress)
-                    trim_heap()
+            yield from raster_blocks(box, size, self._evict_above, lambda block: self._pixels(block, progress))
         finally:
             self._tiles.clear()
             self.renderer.clear()
