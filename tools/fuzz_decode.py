@@ -133,6 +133,7 @@ def fuzz(model: str, count: int, seed: int, seconds: float = 20.0) -> dict[str, 
     scale = model_scale(resolve_model(model, allow_path=True))
     tadmcodec.encode(image.astype(np.uint8), original, model=model, scale=scale)
     outcomes: Counter[str] = Counter()
+    pairings: Counter[str] = Counter()  # the outcomes of the wrong-pairing mutants among them
     bugs = []
     models = installed_models()
     start = time.perf_counter()
@@ -144,12 +145,18 @@ def fuzz(model: str, count: int, seed: int, seconds: float = 20.0) -> dict[str, 
         )
         result = outcome(mutant, seconds)
         if pairing:
-            outcomes[f"pairing {result.split(':')[0]}"] += 1
+            pairings[result.split(":")[0]] += 1
         outcomes[result.split(":")[0]] += 1
         if result.startswith("BUG"):
             bugs.append({"mutant": [seed, index], "result": result})
-    return {"count": count, "seconds": round(time.perf_counter() - start, 1), "outcomes": dict(outcomes),
-            "bugs": bugs}  # fmt: skip
+    seconds_taken = round(time.perf_counter() - start, 1)
+    return {
+        "count": count,
+        "seconds": seconds_taken,
+        "outcomes": dict(outcomes),
+        "pairings": dict(pairings),
+        "bugs": bugs,
+    }
 
 
 def main() -> None:

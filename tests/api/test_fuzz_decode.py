@@ -13,6 +13,7 @@ def test_mutated_payloads_with_valid_crcs_decode_or_raise_tadm_errors() -> None:
     report = fuzz("test-16x", count=40, seed=7, seconds=30.0)
     assert report["bugs"] == []
     assert sum(report["outcomes"].values()) == 40
+    assert 0 < sum(report["pairings"].values()) < 40  # some mutants pair a valid structure with the wrong model
     assert set(report["outcomes"]) - {"decoded"}  # some mutants were refused: the mutations reach the checks
 
 
