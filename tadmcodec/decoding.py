@@ -40,10 +40,7 @@ def decoder_for_header(header: Header, device: str | None = None, runtime: str =
     except UnknownModelError as err:
         message = f"the file was encoded with model {header.model_id!r}, which is not installed: {err}"
         raise UnknownModelError(message) from None
-    if header.scale != decoder.networks.scale:
-        raise CorruptFileError(
-            f"the header says {header.scale}x but names model {header.model_id!r}, which is {decoder.networks.scale}x"
-        )
+    _check_scale(header, decoder.networks.scale)
     if decoder.digest != header.model_sha256:
         raise UnknownModelError(
             f"the file was encoded with model {header.model_id!r} sha256 {header.model_sha256.hex()[:16]}..., "
@@ -79,11 +76,15 @@ def check_against_model(header: Header, grid: PatchGrid | PatchSummary) -> None:
     if model_digest(folder, backbone_folder(folder)[0]) != header.model_sha256:
         raise UnknownModelError(f"the installed {header.model_id!r} is another version than the file's")
     config = read_config(folder)
-    if header.scale != config.scale:
-        raise CorruptFileError(
-            f"the header says {header.scale}x but names model {header.model_id!r}, which is {config.scale}x"
-        )
+    _check_scale(header, config.scale)
     check_grid(config, header.model_id, (header.lr_width, header.lr_height), grid)
+
+
+def _check_scale(header: Header, scale: int) -> None:
+    if header.scale != scale:
+        raise CorruptFileError(
+            f"the header says {header.scale}x but names model {header.model_id!r}, which is {scale}x"
+        )
 
 
 def _onnx_unusable(folder: Path, device: str | None, detail: float | None) -> str | None:

@@ -44,11 +44,6 @@ class TexturePrior(ConfiguredModule):
         layers.append(nn.Conv2d(width, 3 * FACTOR * FACTOR, 3, padding=1))
         self.body = nn.Sequential(*layers)
 
-    @property
-    def receptive_radius(self) -> int:
-        """Pixels of context each output pixel sees on each side (depth + 2 convs at quarter resolution)."""
-        return (self.depth + 2) * FACTOR + FACTOR
-
     def forward(self, decoded: torch.Tensor, texture: torch.Tensor | None = None) -> torch.Tensor:
         """decoded (B, 3, H, W); texture (B, 1, H/8, W/8) the texture positions (with texture_input only)."""
         unit = (decoded + 1) * 0.5  # the pretrained network's [0, 1] range

@@ -113,7 +113,7 @@ class TiledDecoder:
         for group in groups:
             latents = np.stack([self._blend_latent(w) for w in group])
             if self.detail is not None:
-                detail = np.stack([self._detail_energy(w) for w in group])
+                detail = np.stack([self.blend_values(self.detail, w.box) for w in group])
                 origins = [(w.box[0] * LATENT_FACTOR, w.box[1] * LATENT_FACTOR) for w in group]
                 pixels = self.networks.render(latents, detail, origins)
             else:
@@ -128,10 +128,6 @@ class TiledDecoder:
         parts = ((self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
                  for o in self.windows_in(window.box))  # fmt: skip
         return _blend(parts, self.networks.config.latent_channels, window.box)
-
-    def _detail_energy(self, window: PatchWindow) -> np.ndarray:
-        """(1, h, w) detail energy to synthesise over one window."""
-        return self.blend_values(self.detail, window.box)
 
     def blend_values(self, values: np.ndarray, latent_box: Box) -> np.ndarray:
         """(1, h, w) float32 map of one value per patch over a latent box, blended as the latents are (a

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tadmcodec_formats import LATENT_FACTOR
+from tadmcodec_formats import LATENT_FACTOR, latent_size_of
 
 from ..progress import Progress
 from ..raster import Box
@@ -44,7 +44,7 @@ def texture_map(stored: np.ndarray, size: tuple[int, int], config: Any) -> np.nd
     """(h/8, w/8) texture positions over the whole latent grid of an image of size (height, width) that a
     model (its config) encoded, blended as decoding blends them (to train and probe a prior)."""
     scale = config.scale
-    latent = (-(-size[1] // scale) * scale // LATENT_FACTOR, -(-size[0] // scale) * scale // LATENT_FACTOR)
+    latent = latent_size_of(-(-size[1] // scale), -(-size[0] // scale), scale)
     windows = patch_windows(latent, config.patch_size, config.patch_overlap)
     values = texture_positions(stored, config.texture_timesteps)
     return blend_patch_values(values, windows, latent, config.patch_overlap, (0, 0, *latent))[0]
