@@ -19,8 +19,12 @@ class OutputExistsError(TadmError):
     """The output file exists and no flag allows replacing or skipping it."""
 
 
-__all__ = ["DeviceUnavailableError", "InputImageError", "MissingWeightsError", "OutputExistsError", "TadmError",
-           "UnknownModelError"]  # fmt: skip
+class BatchLockedError(TadmError):
+    """Another batch is writing into the same output folder."""
+
+
+__all__ = ["BatchLockedError", "DeviceUnavailableError", "InputImageError", "MissingWeightsError",
+           "OutputExistsError", "TadmError", "UnknownModelError"]  # fmt: skip
 
 
 class InputWarning(UserWarning):

@@ -3,9 +3,10 @@
 `run_batch(inputs, out_dir, options)` lists the inputs (files, folders, globs), plans one output per
 input, and runs them on an engine: "local" (this process, one file after another; the default, no Ray
 needed) or "ray" (an actor pool on a Ray cluster, `ray_engine`). Either way the output folder gets a
-fixity manifest (`manifest`), outputs are written atomically, inputs whose recorded output is intact
-are kept, a bad input is recorded as failed without stopping the job (unless failures exceed
-max_failures), and the returned BatchReport sums up what this run did.
+fixity manifest (`manifest`) and is locked against a second batch (`lock`), outputs are written
+atomically, inputs whose recorded output is intact are kept, each file's work is budgeted (`budget`), a
+bad input is recorded as failed without stopping the job (unless failures exceed max_failures), and the
+returned BatchReport sums up what this run did.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from tqdm import tqdm
 from ..image_io import IMAGE_SUFFIXES
 from .jobs import BatchOptions, FileJob
 from .local import run_local
+from .lock import batch_lock
 from .manifest import MANIFEST_NAME, append, check_output, read, recorded_outputs
 from .paths import TADM_SUFFIXES, expand_inputs, plan_outputs, remove_dead_temporaries
 from .ray_engine import RayOptions, map_on_ray, run_ray
 from .report import BatchReport
 
 Engine = Literal["local", "ray"]
-__all__ = ["BatchOptions", "BatchReport", "Engine", "RayOptions", "audit", "plan_jobs", "run_batch", "run_jobs"]
+__all__ = ["BatchOptions", "BatchReport", "Engine", "RayOptions", "audit", "batch_lock", "plan_jobs", "run_batch",
+           "run_jobs"]  # fmt: skip
 
 
 def run_batch(
@@ -42,9 +45,10 @@ def run_batch(
 ) -> BatchReport:
     """Encode or decode (options.operation) every input into out_dir with a manifest; see the module."""
     out_dir = Path(out_dir)
-    jobs = plan_jobs([str(path) for path in inputs], out_dir, options)
-    return run_jobs(jobs, options, manifest=out_dir / MANIFEST_NAME, engine=engine, ray=ray,
-                    max_failures=max_failures, quiet=quiet, on_failure=on_failure)  # fmt: skip
+    with batch_lock(out_dir):
+        jobs = plan_jobs([str(path) for path in inputs], out_dir, options)
+        return run_jobs(jobs, options, manifest=out_dir / MANIFEST_NAME, engine=engine, ray=ray,
+                        max_failures=max_failures, quiet=quiet, on_failure=on_failure)  # fmt: skip
 
 
 def plan_jobs(inputs: list[str], out_dir: Path, options: BatchOptions) -> list[FileJob]:

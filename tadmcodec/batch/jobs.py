@@ -19,6 +19,7 @@ from ..errors import OutputExistsError
 from ..hashing import file_sha256
 from ..progress import Progress
 from ..raster import Box
+from .budget import check_budget
 from .manifest import still_good
 from .paths import should_write
 
@@ -31,7 +32,8 @@ class BatchOptions:
     webp), box, timestep_scale, timestep, detail, runtime (tadmcodec.decoding). Both: device (default CUDA
     when available), threads (CPU threads per process or worker), overwrite / skip_existing for outputs
     the manifest does not know; accept_identical keeps such an output when it is byte-identical to what
-    the job writes (the output of an attempt that died before its record), refusing only different ones."""
+    the job writes (the output of an attempt that died before its record), refusing only different ones;
+    max_pixels, each file's work budget (budget.py; None: Pillow's policy, 0: none)."""
 
     operation: Operation
     scale: int = 16
@@ -48,6 +50,7 @@ class BatchOptions:
     overwrite: bool = False
     skip_existing: bool = False
     accept_identical: bool = True
+    max_pixels: int | None = None
 
     @property
     def output_suffix(self) -> str:
@@ -92,6 +95,7 @@ class FileCoder:
             try:
                 if not should_write(source, target, replace, options.skip_existing):
                     return _record(source, target, "skipped", start)
+                check_budget(source, options.operation, options.model, options.scale, options.max_pixels)
                 with nullcontext() if replace else no_clobber():
                     pixels, metadata_bytes = self._publish(source, target, progress)
             except OutputExistsError:

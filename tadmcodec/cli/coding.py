@@ -4,9 +4,11 @@ and a summary."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import ExitStack, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 from tadmcodec_formats import MAX_TIMESTEP
 from tadmcodec_formats.atomic import no_clobber
 
-from ..batch import BatchOptions, RayOptions, plan_jobs, run_jobs
+from ..batch import BatchOptions, RayOptions, batch_lock, plan_jobs, run_jobs
 from ..batch.jobs import FileJob
 from ..batch.manifest import MANIFEST_NAME
 from ..decoding import RUNTIMES
@@ -44,6 +46,12 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     batch.add_argument(
         "--max-failures", type=non_negative_int, help="stop the job once more inputs than this have failed"
     )
+    parser.add_argument(
+        "--max-pixels",
+        type=non_negative_int,
+        help="refuse a file whose work (pixels in whole 256-px patch windows) exceeds this "
+        "(default: twice PIL.Image.MAX_IMAGE_PIXELS; 0: no limit)",
+    )
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -56,7 +64,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     encode.add_argument("--strip-metadata", action="store_true", help="do not carry EXIF, ICC, XMP and text")
     _add_output_flags(encode)
-    encode.set_defaults(run=_encode)
+    encode.set_defaults(run=_holding_out_dir(_encode))
     decode = commands.add_parser("decode", help="decode .tadm files to PNG, TIFF, JPEG or WebP")
     decode.add_argument("paths", nargs="+", help="INPUT.tadm OUTPUT.png|tif|jpg|webp, or inputs with --out-dir")
     decode.add_argument("--format", default="png", help="output format with --out-dir: png, tif, jpg or webp")
@@ -83,12 +91,30 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "model ships graphs and the CPU decodes, else torch",
     )
     _add_output_flags(decode)
-    decode.set_defaults(run=_decode)
+    decode.set_defaults(run=_holding_out_dir(_decode))
+
+
+def _holding_out_dir(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The command, holding --out-dir's batch lock while it plans and runs (two batches on one folder
+    must not both run; the second gets one line and status 2)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        with ExitStack() as stack:
+            if args.out_dir is not None:
+                try:
+                    stack.enter_context(batch_lock(args.out_dir))
+                except TadmError as err:
+                    print(f"tadmcodec {args.command}: {err}", file=sys.stderr)
+                    return 2
+            return command(args)
+
+    return run
 
 
 def _options(args: argparse.Namespace, **specific: Any) -> BatchOptions:
     return BatchOptions(operation=args.command, device=args.device, threads=args.threads, overwrite=args.overwrite,
-                        skip_existing=args.skip_existing, **specific)  # fmt: skip
+                        skip_existing=args.skip_existing, max_pixels=args.max_pixels, **specific)  # fmt: skip
 
 
 def _jobs(args: argparse.Namespace, options: BatchOptions) -> tuple[BatchOptions, list[FileJob]]:

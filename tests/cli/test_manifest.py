@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -119,6 +120,52 @@ def test_max_failures_stops_the_job(tmp_path: Path, capsys: pytest.CaptureFixtur
                  "--max-failures", "1"]) == 1  # fmt: skip
     assert sorted(Path(r["input"]).name for r in records(out).values()) == ["a-bad.png", "b-bad.png"]
     assert not (out / "c.tadm").exists() and "stopped: too many failures" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", ["flag", "pillow"])
+def test_a_file_over_the_work_budget_is_refused_and_recorded(
+    tmp_path: Path, registered_models: Path, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    Image.fromarray(np.zeros((1, 700, 3), np.uint8)).save(folder / "thin.png")  # costs whole patch windows
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(folder / "small.png")
+    window = 8 * json.loads((registered_models / "test-16x" / "config.json").read_text())["patch_size"]
+    budget = 2 * window * window  # the small image's one window fits; the thin one's three do not
+    arguments = ["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet"]
+    if limit == "flag":
+        arguments += ["--max-pixels", str(budget)]
+    else:  # the default budget is twice Pillow's MAX_IMAGE_PIXELS, read at run time
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", budget // 2)
+    assert main(arguments) == 1
+    found = records(out)
+    assert found["small.png"]["status"] == "ok" and found["thin.png"]["status"] == "failed"
+    assert found["thin.png"]["error_type"] == "LimitExceededError" and "700 x 1" in found["thin.png"]["error"]
+    assert not (out / "thin.tadm").exists()
+    assert main(["decode", str(out / "small.tadm"), str(tmp_path / "a.png"), "--max-pixels", str(budget // 4)]) == 1
+    assert main(["decode", str(out / "small.tadm"), str(tmp_path / "b.png"), "--max-pixels", "0"]) == 0
+    assert not (tmp_path / "a.png").exists() and (tmp_path / "b.png").is_file()
+
+
+def test_a_second_batch_on_one_folder_is_refused_and_a_stale_lock_is_taken_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tadmcodec.batch import batch_lock
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(folder / "a.png")
+    arguments = ["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet"]
+    with batch_lock(out):  # another batch, running (flock conflicts between open files, even in one process)
+        capsys.readouterr()
+        assert main(arguments) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and f"in use by another batch (pid {os.getpid()} on" in error
+        assert not (out / "a.tadm").exists() and not (out / "manifest.jsonl").exists()
+    assert not (out / ".tadmcodec-batch.lock").exists()  # released and removed
+    (out / ".tadmcodec-batch.lock").write_text("999999999 elsewhere\n")  # what a killed batch leaves
+    assert main(arguments) == 0 and (out / "a.tadm").is_file()
+    assert not (out / ".tadmcodec-batch.lock").exists()
 
 
 def test_the_ray_engine_without_ray_is_a_clear_error(
