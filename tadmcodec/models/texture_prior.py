@@ -5,14 +5,17 @@ Architecture (Real-ESRGAN's SRVGGNetCompact, Wang et al. 2021, written from its 
 input is the TADM decode at full resolution, folded 4x4 into 48 channels at quarter resolution
 (pixel unshuffle, so no detail the decode holds is lost), then a 3x3 conv to `width` channels, PReLU,
 `depth` x (3x3 conv + PReLU), a 3x3 conv to 48 channels unfolded 4x (pixel shuffle), added to the
-nearest-neighbour enlargement of the decode's 4x4 box average. With the first conv's weights spread
-evenly over the 16 folded copies of each colour, the network computes exactly what the pretrained x4
-network computes on the box-downscaled decode: the starting point of fine-tuning.
+decode itself. Real-ESRGAN adds its residual to the nearest-neighbour enlargement of its input; here that
+would be the 4x4 box average of the decode, a staircase the residual must cancel exactly, and what it
+failed to cancel showed as a 4-pixel block pattern (a 15 % grid excess). With the first conv's weights
+spread evenly over the 16 folded copies of each colour, the network reads what the pretrained x4 network
+reads on the box-downscaled decode: the starting point of fine-tuning.
 
 With `texture_input`, the network also reads where the original had texture: the file's per-patch
 texture position (the stored timesteps of a texture-timestep model, 0 flat to 1 the most textured, blended
 over patches as latents are; tadmcodec.pipeline.texture_stage.texture_positions), one channel at latent
-resolution, enlarged 2x to the network's quarter resolution. Its first-conv weights start at zero, so
+resolution, enlarged 2x bilinearly to the network's quarter resolution (a nearest enlargement steps at
+every 8-pixel boundary). Its first-conv weights start at zero, so
 the pretrained network is still the starting point; it lets the prior put texture where the original had
 it and keep flat areas flat, which a perceptual loss alone does not (it paints a uniform canvas).
 
@@ -47,11 +50,11 @@ class TexturePrior(ConfiguredModule):
     def forward(self, decoded: torch.Tensor, texture: torch.Tensor | None = None) -> torch.Tensor:
         """decoded (B, 3, H, W); texture (B, 1, H/8, W/8) the texture positions (with texture_input only)."""
         unit = (decoded + 1) * 0.5  # the pretrained network's [0, 1] range
-        base = F.interpolate(F.avg_pool2d(unit, FACTOR), scale_factor=FACTOR, mode="nearest")
         folded = F.pixel_unshuffle(unit, FACTOR)
         if self.texture_input:
-            folded = torch.cat([folded, F.interpolate(texture, scale_factor=2, mode="nearest")], 1)
-        out = F.pixel_shuffle(self.body(folded), FACTOR) + base
+            texture = F.interpolate(texture, scale_factor=2, mode="bilinear", align_corners=False)
+            folded = torch.cat([folded, texture], 1)
+        out = F.pixel_shuffle(self.body(folded), FACTOR) + unit
         return out * 2 - 1
 
 

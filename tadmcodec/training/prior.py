@@ -11,8 +11,10 @@ texture input reads, as decoding computes them.
 
 The loss is L1 + ST-LPIPS-VGG (weight `perceptual`) + the thumbnail term (L1 of the scale's area
 downscale, weight `thumbnail`) + the pattern term (phase_deviation: without it the perceptual term paints
-a 4-pixel canvas over everything; weight `pattern`) + a hinge adversarial term from a spectrally normalised patch
-discriminator (weight `adversarial`); ST-LPIPS-Alex is left out, to judge. Resumes from
+a 4-pixel canvas over everything; weight `pattern`) + the grid term (gradient_profile: edges where
+decoding's 8-pixel latent blocks and the prior's 4-pixel unfolding meet; weight `grid`) + a hinge
+adversarial term from a spectrally normalised patch discriminator (weight `adversarial`); ST-LPIPS-Alex
+is left out, to judge. Resumes from
 RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
 there) and exports the prior to RUN_FOLDER/prior (save_pretrained) at each checkpoint.
 """
@@ -53,6 +55,7 @@ class PriorTraining:
     perceptual: float = 1.0
     thumbnail: float = 1.0
     pattern: float = 5.0
+    grid: float = 2.0
     adversarial: float = 0.05
     adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
     checkpoint_every: int = 100
@@ -67,6 +70,19 @@ def phase_deviation(x: torch.Tensor, period: int = FACTOR, area: int = 16) -> to
     folded = F.avg_pool2d(F.pixel_unshuffle(x, period), area // period)
     folded = folded.unflatten(1, (x.shape[1], period * period))
     return folded - folded.mean(2, keepdim=True)
+
+
+def gradient_profile(x: torch.Tensor, period: int = LATENT_FACTOR) -> torch.Tensor:
+    """(B, 2, period): the mean absolute horizontal and vertical gradient (over colours) at each pixel
+    phase, over the image's mean; a block grid lifts the last phase (tadmcodec.metrics.grid_excess
+    measures it) and a 4-pixel one the middle phase too. Crops start on the latent grid, so phases are
+    decoding's."""
+    profiles = []
+    for gradient in ((x[..., :, 1:] - x[..., :, :-1]).abs(), (x[..., 1:, :] - x[..., :-1, :]).abs().transpose(-1, -2)):
+        columns = gradient.mean((1, 2))
+        columns = columns[:, : columns.shape[1] // period * period]
+        profiles.append(columns.unflatten(1, (-1, period)).mean(1) / columns.mean(1, keepdim=True))
+    return torch.stack(profiles, 1)
 
 
 class DecodedPairs:
@@ -151,9 +167,10 @@ def train_prior(run: Path, pairs: list[Path], prior: TexturePrior, settings: Pri
             "perceptual": vgg(out, original).mean(),
             "thumbnail": F.l1_loss(F.avg_pool2d(out, scale), F.avg_pool2d(original, scale)),
             "pattern": F.l1_loss(phase_deviation(out), phase_deviation(original)),
+            "grid": F.l1_loss(gradient_profile(out), gradient_profile(original)),
         }
         total = losses["l1"] + settings.perceptual * losses["perceptual"] + settings.thumbnail * losses["thumbnail"]
-        total = total + settings.pattern * losses["pattern"]
+        total = total + settings.pattern * losses["pattern"] + settings.grid * losses["grid"]
         adversarial = step >= settings.adversarial_from and settings.adversarial > 0
         if adversarial:
             discriminator.requires_grad_(False)
