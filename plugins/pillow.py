@@ -65,16 +65,25 @@ class TadmImageFile(ImageFile.ImageFile):
         from tadmcodec.image_io import apply_metadata
         from tadmcodec.tadm_file import TadmFile
 
-        self.tadm = TadmFile(self.fp, device=_options.device, timestep_scale=_options.timestep_scale,
-                             detail=_options.detail, runtime=_options.runtime)  # fmt: skip
+        self.tadm = TadmFile(
+            self.fp,
+            device=_options.device,
+            timestep_scale=_options.timestep_scale,
+            detail=_options.detail,
+            runtime=_options.runtime,
+        )
         header = self.tadm.header
         self._size = (header.width, header.height)
         self._mode = header.colour_type.mode
         self.tile = [ImageFile._Tile(DECODER, (0, 0, *self._size), 0, (self.tadm, False))]
-        self.info.update({
-            "tadm_scale": header.scale, "tadm_model": header.model_id,
-            "tadm_model_sha256": header.model_sha256.hex(), "tadm_lr_size": (header.lr_width, header.lr_height),
-        })  # fmt: skip
+        self.info.update(
+            {
+                "tadm_scale": header.scale,
+                "tadm_model": header.model_id,
+                "tadm_model_sha256": header.model_sha256.hex(),
+                "tadm_lr_size": (header.lr_width, header.lr_height),
+            }
+        )
         apply_metadata(self, self.tadm.metadata)
 
     def draft(self, mode: str | None, size: tuple[int, int] | None) -> tuple[str, tuple[int, int, int, int]] | None:
@@ -126,12 +135,23 @@ def _save(image: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     from tadmcodec.api import encode
 
     options = image.encoderinfo
-    encode(image, fp, scale=options.get("scale", 16), model=options.get("model"),
-           device=options.get("device", _options.device))  # fmt: skip
+    encode(
+        image,
+        fp,
+        scale=options.get("scale", 16),
+        model=options.get("model"),
+        device=options.get("device", _options.device),
+    )
 
 
-def register(*, device: str | None = None, timestep_scale: float = 1.0, lr_upscale_limit: float = 4.0,
-             detail: float | None = None, runtime: str = "auto") -> None:  # fmt: skip
+def register(
+    *,
+    device: str | None = None,
+    timestep_scale: float = 1.0,
+    lr_upscale_limit: float = 4.0,
+    detail: float | None = None,
+    runtime: str = "auto",
+) -> None:
     """Register open, save, the decoder, the .tadm extension and the MIME type with Pillow, with options
     that apply to every .tadm image opened afterwards (see Options). Calling it again replaces them."""
     global _options

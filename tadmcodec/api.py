@@ -69,9 +69,13 @@ def load_image(image: ImageInput) -> Image.Image:
             warnings.simplefilter("always", Image.DecompressionBombWarning)
             opened = Image.open(image)
         if caught:  # Pillow's warning threshold: say it in one line of our own
-            warnings.warn(f"{image} is {opened.width} x {opened.height} ({opened.width * opened.height / 1e6:.0f} MP), "
-                          f"above PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP): encoding it "
-                          "takes long; twice that is refused", LargeImageWarning, stacklevel=2)  # fmt: skip
+            warnings.warn(
+                f"{image} is {opened.width} x {opened.height} ({opened.width * opened.height / 1e6:.0f} MP), "
+                f"above PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP): encoding it "
+                "takes long; twice that is refused",
+                LargeImageWarning,
+                stacklevel=2,
+            )
         deep = [tile.args for tile in opened.tile if ";16" in str(tile.args)]
         if deep:  # Pillow reads 16-bit RGB(A) PNGs as 8-bit: refuse rather than truncate
             raise InputImageError(f"{image} has 16 bits per sample ({deep[0]}); .tadm version 1 stores 8 bits")
@@ -129,9 +133,14 @@ def encode(
         lr, grid = codec.encode(prepared.rgb, progress)
         width, height = prepared.size
         header = Header(
-            width=width, height=height, scale=scale, colour_type=prepared.colour_type, model_id=codec.model.name,
-            model_sha256=codec.model.digest, colour_space=prepared.colour_space,
-        )  # fmt: skip
+            width=width,
+            height=height,
+            scale=scale,
+            colour_type=prepared.colour_type,
+            model_id=codec.model.name,
+            model_sha256=codec.model.digest,
+            colour_space=prepared.colour_space,
+        )
         with TadmWriter(output, header, metadata) as writer:
             writer.write_image(lr, grid, prepared.alpha)
     written = Path(output).stat().st_size if isinstance(output, (str, os.PathLike)) else output.tell()
@@ -169,8 +178,9 @@ def decode(
     """Decode a .tadm file, or the box (left, upper, right, lower) of it, to a Pillow image in the stored
     mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C). The dials (timestep_scale
     or timestep, detail) and the runtime (auto, onnx, torch: tadmcodec.decoding) are TadmFile's."""
-    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail,
-                  runtime=runtime) as opened:  # fmt: skip
+    with TadmFile(
+        source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime
+    ) as opened:
         image = opened.decode(box, progress=progress)
     return np.asarray(image) if as_array else image
 
@@ -191,8 +201,9 @@ def decode_to_file(
 ) -> int:
     """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
     (.tif, .tiff) without holding the image; written atomically. Returns the bytes written."""
-    with TadmFile(source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail,
-                  runtime=runtime) as opened:  # fmt: skip
+    with TadmFile(
+        source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime
+    ) as opened:
         return opened.save(output, format=format, box=box, progress=progress, tile=tile)
 
 

@@ -66,19 +66,34 @@ class Codec:
         steps = encoder.timesteps(lr, progress, texture=texture)
         return lr, PatchGrid(config.patch_size, config.patch_overlap, steps)
 
-    def decoder(self, source: Raster, grid: PatchGrid, detail: float | None = None,
-                texture: np.ndarray | None = None) -> TiledDecoder:  # fmt: skip
+    def decoder(
+        self, source: Raster, grid: PatchGrid, detail: float | None = None, texture: np.ndarray | None = None
+    ) -> TiledDecoder:
         """ModelDecoder.decoder, in torch on this codec's device."""
         return self.decoding.decoder(source, grid, detail, texture)
 
-    def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
-               progress: Progress | None = None, detail: float | None = None,
-               texture: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    def decode(
+        self,
+        source: Raster,
+        grid: PatchGrid,
+        size: tuple[int, int],
+        box: Box | None = None,
+        progress: Progress | None = None,
+        detail: float | None = None,
+        texture: np.ndarray | None = None,
+    ) -> np.ndarray:
         """ModelDecoder.decode, in torch on this codec's device."""
         return self.decoding.decode(source, grid, size, box, progress, detail, texture)
 
-    def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int, progress: Progress | None = None,
-                      detail: float | None = None, texture: np.ndarray | None = None
-                      ) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+    def decode_blocks(
+        self,
+        source: Raster,
+        grid: PatchGrid,
+        box: Box,
+        block: int,
+        progress: Progress | None = None,
+        detail: float | None = None,
+        texture: np.ndarray | None = None,
+    ) -> Iterator[tuple[Box, np.ndarray]]:
         """ModelDecoder.decode_blocks, in torch on this codec's device."""
         return self.decoding.decode_blocks(source, grid, box, block, progress, detail, texture)

@@ -31,8 +31,9 @@ _LOADED: dict[tuple[str, int | None], DecodingNetworks] = {}
 _LOADING = threading.Lock()
 
 
-def decoder_for_header(header: Header, device: str | None = None, runtime: str = "auto",
-                       detail: float | None = None) -> ModelDecoder:  # fmt: skip
+def decoder_for_header(
+    header: Header, device: str | None = None, runtime: str = "auto", detail: float | None = None
+) -> ModelDecoder:
     """The decoder of the model that encoded a file, on the runtime chosen (see the module docstring) for
     the device and the `detail` asked for; refuses a missing or different model."""
     try:
@@ -50,8 +51,9 @@ def decoder_for_header(header: Header, device: str | None = None, runtime: str =
     return decoder
 
 
-def load_decoder(name: str, device: str | None = None, runtime: str = "auto", detail: float | None = None,
-                 allow_path: bool = False) -> ModelDecoder:  # fmt: skip
+def load_decoder(
+    name: str, device: str | None = None, runtime: str = "auto", detail: float | None = None, allow_path: bool = False
+) -> ModelDecoder:
     """The decoder of an installed model (with allow_path, also a model folder the user names) on the
     runtime chosen for the device and the detail asked for; loaded once per process."""
     if runtime not in RUNTIMES:

@@ -23,8 +23,15 @@ class BatchLockedError(TadmError):
     """Another batch is writing into the same output folder."""
 
 
-__all__ = ["BatchLockedError", "DeviceUnavailableError", "InputImageError", "MissingWeightsError",
-           "OutputExistsError", "TadmError", "UnknownModelError"]  # fmt: skip
+__all__ = [
+    "BatchLockedError",
+    "DeviceUnavailableError",
+    "InputImageError",
+    "MissingWeightsError",
+    "OutputExistsError",
+    "TadmError",
+    "UnknownModelError",
+]
 
 
 class InputWarning(UserWarning):

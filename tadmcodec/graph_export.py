@@ -80,11 +80,17 @@ def export_graphs(model: TADM, folder: Path) -> dict[str, list[str]]:
     channels, lr = model.config.latent_channels, 16
     latent = torch.zeros(2, channels, 32, 32)
     examples = {
-        "rescaled_latent": (_RescaledLatent(traced), {"y": torch.zeros(2, 3, lr, lr),
-                            "rows": torch.zeros(lr * model.scale, lr), "columns": torch.zeros(lr * model.scale, lr)}),
+        "rescaled_latent": (
+            _RescaledLatent(traced),
+            {
+                "y": torch.zeros(2, 3, lr, lr),
+                "rows": torch.zeros(lr * model.scale, lr),
+                "columns": torch.zeros(lr * model.scale, lr),
+            },
+        ),
         "denoise": (_Method(traced, "denoise"), {"z_hat": latent, "t": torch.tensor([10, 90])}),
         "render": (_Method(traced, "render"), {"latents": latent}),
-    }  # fmt: skip
+    }
     if model.texture_prior is not None:
         inputs = {"pixels": torch.zeros(2, 3, 64, 64)}
         if model.texture_prior.texture_input:
@@ -109,9 +115,17 @@ def export_graphs(model: TADM, folder: Path) -> dict[str, list[str]]:
         for name, (module, inputs) in examples.items():
             path = Path(scratch) / f"{name}.onnx"
             dynamic = {key: axes[key] for key in [*inputs, "out"]}
-            torch.onnx.export(module.eval(), tuple(inputs.values()), path, dynamo=False, opset_version=OPSET,
-                              input_names=list(inputs), output_names=["out"], dynamic_axes=dynamic,
-                              do_constant_folding=False)  # fmt: skip
+            torch.onnx.export(
+                module.eval(),
+                tuple(inputs.values()),
+                path,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=list(inputs),
+                output_names=["out"],
+                dynamic_axes=dynamic,
+                do_constant_folding=False,
+            )
             taken[name] = _externalize(path, target / f"{name}.onnx", weights)
     manifest = {"digest": model.digest.hex(), "opset": OPSET, "weights": taken}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

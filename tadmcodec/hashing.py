@@ -153,16 +153,19 @@ def linked_sha256(link: Path) -> str:
     else:
         actual = weight_sha256(target)
     if actual != record.get("sha256"):
-        raise MissingWeightsError(f"weight link {link}: its target gives SHA-256 {actual}, the link records "
-                                  f"{record.get('sha256')}")  # fmt: skip
+        raise MissingWeightsError(
+            f"weight link {link}: its target gives SHA-256 {actual}, the link records {record.get('sha256')}"
+        )
     return actual
 
 
 def write_link(path: Path, target: Path) -> None:
     """Replace the file `path` by a weight link to `target`: a byte-identical file, or a safetensors file
     with the same tensors under another header (ValueError otherwise; `path` is then kept)."""
-    record = {"target": Path(os.path.relpath(target.resolve(), path.parent.resolve())).as_posix(),
-              "sha256": file_sha256(path)}  # fmt: skip
+    record = {
+        "target": Path(os.path.relpath(target.resolve(), path.parent.resolve())).as_posix(),
+        "sha256": file_sha256(path),
+    }
     if record["sha256"] != file_sha256(target):
         from safetensors import safe_open
 

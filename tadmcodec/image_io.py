@@ -26,8 +26,21 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".g
 EXIF_PREFIX = b"Exif\x00\x00"
 ORIENTATION = 0x0112
 XMP_TIFF_TAG = 700
-_TARGET_MODE = {"L": "L", "1": "L", "LA": "LA", "La": "LA", "RGB": "RGB", "RGBA": "RGBA", "RGBa": "RGBA",
-                "PA": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}  # fmt: skip
+_TARGET_MODE = {
+    "L": "L",
+    "1": "L",
+    "LA": "LA",
+    "La": "LA",
+    "RGB": "RGB",
+    "RGBA": "RGBA",
+    "RGBa": "RGBA",
+    "PA": "RGBA",
+    "RGBX": "RGB",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+    "LAB": "RGB",
+    "HSV": "RGB",
+}
 _HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
@@ -70,8 +83,9 @@ def prepare(image: Image.Image) -> PreparedImage:
     if upright.mode == "CMYK":
         metadata.icc_profile = None
     converted = upright.convert(mode)
-    colour_type = {"L": ColourType.GRAY, "LA": ColourType.GRAY_ALPHA, "RGB": ColourType.RGB,
-                   "RGBA": ColourType.RGBA}[mode]  # fmt: skip
+    colour_type = {"L": ColourType.GRAY, "LA": ColourType.GRAY_ALPHA, "RGB": ColourType.RGB, "RGBA": ColourType.RGBA}[
+        mode
+    ]
     pixels = np.asarray(converted)
     alpha = ArrayRaster(pixels[..., -1].copy()) if colour_type.has_alpha else None
     space = ColourSpace.ICC if metadata.icc_profile else ColourSpace.SRGB
@@ -90,8 +104,9 @@ def _metadata(image: Image.Image) -> Metadata:
         xmp = xmp.encode("utf-8")
     text = {str(k): v for k, v in getattr(image, "text", {}).items() if k != "XML:com.adobe.xmp" and isinstance(v, str)}
     text = {k: v for k, v in text.items() if 1 <= len(k.encode("utf-8")) <= 79 and "\0" not in k}
-    return Metadata(exif=exif_bytes or None, icc_profile=image.info.get("icc_profile") or None, xmp=xmp or None,
-                    text=text)  # fmt: skip
+    return Metadata(
+        exif=exif_bytes or None, icc_profile=image.info.get("icc_profile") or None, xmp=xmp or None, text=text
+    )
 
 
 def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, colour_type: ColourType, metadata: Metadata) -> Image.Image:

@@ -190,8 +190,9 @@ def st_lpips(reference: np.ndarray, test: np.ndarray, network: str) -> float:
     return float(stlpips.load(network)(a, b)[0])
 
 
-def quality(reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = True,
-            with_perceptual: bool = True) -> dict[str, float]:  # fmt: skip
+def quality(
+    reference: np.ndarray, test: np.ndarray, with_ssimulacra2: bool = True, with_perceptual: bool = True
+) -> dict[str, float]:
     """All metrics of `test` against `reference`, both (H, W, 3) uint8."""
     a, b = _tensor(reference), _tensor(test)
     result = {

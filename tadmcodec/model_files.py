@@ -57,8 +57,9 @@ def backbone_folder(folder: Path) -> tuple[Path, Path | None]:
     return path, table
 
 
-def write_backbone_reference(folder: Path, backbone_path: str | Path, pinned: str | None = None,
-                             beside: Path | None = None) -> None:  # fmt: skip
+def write_backbone_reference(
+    folder: Path, backbone_path: str | Path, pinned: str | None = None, beside: Path | None = None
+) -> None:
     """Write folder/backbone.json naming backbone_path: relative ("../NAME/...") when the backbone lies
     beside the model folder (or beside `beside`, the folder's final place), so the pair can move together;
     absolute otherwise."""

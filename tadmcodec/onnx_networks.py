@@ -119,8 +119,9 @@ class OnnxNetworks:
     def denoise(self, z_hat: np.ndarray, t: np.ndarray) -> np.ndarray:
         return self._run("denoise", z_hat=z_hat, t=t.astype(np.int64))
 
-    def render(self, latents: np.ndarray, detail: np.ndarray | None = None,
-               origins: list[tuple[int, int]] | None = None) -> np.ndarray:  # fmt: skip
+    def render(
+        self, latents: np.ndarray, detail: np.ndarray | None = None, origins: list[tuple[int, int]] | None = None
+    ) -> np.ndarray:
         if detail is not None:
             raise ValueError("the onnx runtime renders without synthesised detail")
         return self._run("render", latents=latents)
@@ -169,9 +170,11 @@ def inference_weights(folder: Path) -> dict[str, np.ndarray]:
 
     backbone = backbone_folder(folder)[0]
     weights = {}
-    for prefix, path in [("tadm.", folder / "diffusion_pytorch_model.safetensors"),
-                         ("backbone.vae.", backbone / "vae" / "diffusion_pytorch_model.safetensors"),
-                         ("backbone.unet.", backbone / "unet" / "diffusion_pytorch_model.safetensors")]:  # fmt: skip
+    for prefix, path in [
+        ("tadm.", folder / "diffusion_pytorch_model.safetensors"),
+        ("backbone.vae.", backbone / "vae" / "diffusion_pytorch_model.safetensors"),
+        ("backbone.unet.", backbone / "unet" / "diffusion_pytorch_model.safetensors"),
+    ]:
         weights |= {prefix + key: value.astype(np.float32) for key, value in load_file(linked_file(path)).items()}
     if has_texture_prior(folder):
         path = folder / TEXTURE_PRIOR / "diffusion_pytorch_model.safetensors"

@@ -57,8 +57,16 @@ class TadmFile:
     original's texture energy to synthesise (None: the model's default; 0: none, the most faithful
     pixels)."""
 
-    def __init__(self, source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
-                 timestep: int | None = None, detail: float | None = None, runtime: str = "auto") -> None:  # fmt: skip
+    def __init__(
+        self,
+        source: Source | TadmReader,
+        *,
+        device: str | None = None,
+        timestep_scale: float = 1.0,
+        timestep: int | None = None,
+        detail: float | None = None,
+        runtime: str = "auto",
+    ) -> None:
         check_timestep_dial(timestep_scale, timestep)
         self._owns_reader = not isinstance(source, TadmReader)
         self._reader = TadmReader(source) if self._owns_reader else source
@@ -94,8 +102,11 @@ class TadmFile:
             raise TadmError(f"thumbnail size {size}: give a positive number of pixels")
         factor = 1
         if size is not None:
-            while (max(header.lr_width, header.lr_height) // (2 * factor) >= size
-                   and header.tile_width % (2 * factor) == 0 and header.tile_height % (2 * factor) == 0):  # fmt: skip
+            while (
+                max(header.lr_width, header.lr_height) // (2 * factor) >= size
+                and header.tile_width % (2 * factor) == 0
+                and header.tile_height % (2 * factor) == 0
+            ):
                 factor *= 2
         check_in_memory_size((0, 0, -(-header.lr_width // factor), -(-header.lr_height // factor)))
         lr = self._reader.read_lr() if factor == 1 else self._reduced_lr(factor)
@@ -128,8 +139,10 @@ class TadmFile:
             return 0, 0, width, height
         x0, y0, x1, y1 = (int(v) for v in box)
         if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
-            raise TadmError(f"box {tuple(box)} is empty or outside the image: need 0 <= left < right <= {width} "
-                            f"and 0 <= upper < lower <= {height}")  # fmt: skip
+            raise TadmError(
+                f"box {tuple(box)} is empty or outside the image: need 0 <= left < right <= {width} "
+                f"and 0 <= upper < lower <= {height}"
+            )
         return x0, y0, x1, y1
 
     def codec(self) -> ModelDecoder:
@@ -142,8 +155,9 @@ class TadmFile:
             self._codec = decoder_for_header(self.header, self.device, self.runtime, self.detail)
         return self._codec
 
-    def blocks(self, box: Box | None = None, *, size: int = 512,
-               progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+    def blocks(
+        self, box: Box | None = None, *, size: int = 512, progress: Progress | None = None
+    ) -> Iterator[tuple[Box, np.ndarray]]:
         """(block box, (h, w, C) uint8 pixels in the stored mode) for size x size blocks of box in raster
         order, streamed: memory follows the image width, not its area."""
         box = self.check_box(box)
@@ -175,8 +189,15 @@ class TadmFile:
         )
         return to_pil(rgb, self._reader.read_alpha(box), self.header.colour_type, self.metadata)
 
-    def save(self, path: str | os.PathLike[str], *, format: str | None = None, box: Box | None = None,
-             progress: Progress | None = None, tile: int = 512) -> int:  # fmt: skip
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        box: Box | None = None,
+        progress: Progress | None = None,
+        tile: int = 512,
+    ) -> int:
         """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
         (.tif, .tiff; tile x tile tiles) without holding the image; written atomically. Returns bytes written."""
         from .image_output import output_format, save_image
@@ -198,8 +219,9 @@ class TadmFile:
 
         grid = self.patches
         backdrop = np.asarray(self.thumbnail().convert("RGB").resize(self.size))
-        return render_timestep_map(backdrop, grid.timesteps, grid.patch_size, grid.overlap, self.size,
-                                   self.header.scale)  # fmt: skip
+        return render_timestep_map(
+            backdrop, grid.timesteps, grid.patch_size, grid.overlap, self.size, self.header.scale
+        )
 
     def close(self) -> None:
         if self._owns_reader:
@@ -234,8 +256,15 @@ class _ReaderLR:
         return self.reader.read_lr(box)
 
 
-def open(source: Source | TadmReader, *, device: str | None = None, timestep_scale: float = 1.0,
-         timestep: int | None = None, detail: float | None = None, runtime: str = "auto") -> TadmFile:  # fmt: skip
+def open(
+    source: Source | TadmReader,
+    *,
+    device: str | None = None,
+    timestep_scale: float = 1.0,
+    timestep: int | None = None,
+    detail: float | None = None,
+    runtime: str = "auto",
+) -> TadmFile:
     """Open a .tadm file (path, bytes, binary file, or an open TadmReader, which stays the caller's)."""
     return TadmFile(
         source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime

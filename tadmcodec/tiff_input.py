@@ -93,8 +93,12 @@ def open_tiff(path: str | os.PathLike[str]) -> tuple[tifffile.TiffFile, Prepared
         tiff.close()
         return None
     alpha = page.samplesperpixel == photometric + 1
-    colour_type = {(1, False): ColourType.GRAY, (1, True): ColourType.GRAY_ALPHA, (3, False): ColourType.RGB,
-                   (3, True): ColourType.RGBA}[photometric, alpha]  # fmt: skip
+    colour_type = {
+        (1, False): ColourType.GRAY,
+        (1, True): ColourType.GRAY_ALPHA,
+        (3, False): ColourType.RGB,
+        (3, True): ColourType.RGBA,
+    }[photometric, alpha]
     icc = page.tags.valueof(ICC_TAG)
     xmp = page.tags.valueof(XMP_TIFF_TAG)
     metadata = Metadata(icc_profile=bytes(icc) if icc else None, xmp=bytes(xmp) if xmp else None)

@@ -120,9 +120,13 @@ def write_pyramid_tiff(
         levels = _LevelFiles(Path(folder), size, decoded_levels, channels, tile)
         with AtomicFile(path) as target, tifffile.TiffWriter(target.file, bigtiff=True) as tiff:
             tiff.write(
-                _full_tiles(blocks, box, levels), shape=(size[1], size[0], channels), subifds=count,
-                iccprofile=metadata.icc_profile, extratags=_xmp_tag(metadata), **options,
-            )  # fmt: skip
+                _full_tiles(blocks, box, levels),
+                shape=(size[1], size[0], channels),
+                subifds=count,
+                iccprofile=metadata.icc_profile,
+                extratags=_xmp_tag(metadata),
+                **options,
+            )
             for level in range(decoded_levels):
                 width, height = levels.sizes[level]
                 tiff.write(levels.tiles(level), shape=(height, width, channels), subfiletype=1, **options)
@@ -149,9 +153,13 @@ def _small_levels(thumbnail: np.ndarray, count: int) -> list[np.ndarray]:
 
 def _options(channels: int, tile: int) -> dict[str, object]:
     options: dict[str, object] = {
-        "dtype": np.uint8, "tile": (tile, tile), "compression": "zlib", "predictor": True, "metadata": None,
+        "dtype": np.uint8,
+        "tile": (tile, tile),
+        "compression": "zlib",
+        "predictor": True,
+        "metadata": None,
         "photometric": "rgb" if channels >= 3 else "minisblack",
-    }  # fmt: skip
+    }
     if channels in (2, 4):
         options["extrasamples"] = ("unassalpha",)
     return options

@@ -33,9 +33,16 @@ def timestep_field(timesteps: np.ndarray, patch: int, overlap: int, size: tuple[
     return timesteps.reshape(len(ys), len(xs))[row[:, None], column[None, :]]
 
 
-def render_timestep_map(image: np.ndarray | None, timesteps: np.ndarray, patch: int, overlap: int,
-                        size: tuple[int, int], scale: int, opacity: float = 0.55,
-                        value_range: tuple[float, float] = (0.0, 999.0)) -> Image.Image:  # fmt: skip
+def render_timestep_map(
+    image: np.ndarray | None,
+    timesteps: np.ndarray,
+    patch: int,
+    overlap: int,
+    size: tuple[int, int],
+    scale: int,
+    opacity: float = 0.55,
+    value_range: tuple[float, float] = (0.0, 999.0),
+) -> Image.Image:
     """The timestep map over the image (or alone when image is None), as an RGB picture; colours span
     value_range (the full 0-999 by default, so maps of different files compare)."""
     field = timestep_field(timesteps, patch, overlap, size, scale).astype(float)

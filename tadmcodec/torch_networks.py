@@ -49,8 +49,9 @@ class TorchNetworks:
         return self.model.denoise(z_hat_tensor, torch.from_numpy(t).to(self.device)).cpu().numpy()
 
     @torch.no_grad()
-    def render(self, latents: np.ndarray, detail: np.ndarray | None = None,
-               origins: list[tuple[int, int]] | None = None) -> np.ndarray:  # fmt: skip
+    def render(
+        self, latents: np.ndarray, detail: np.ndarray | None = None, origins: list[tuple[int, int]] | None = None
+    ) -> np.ndarray:
         """Channels-last latents: about 1.4x faster VAE decoding on the CPU, within float32 rounding of
         the contiguous form."""
         latent = torch.from_numpy(latents).to(self.device).contiguous(memory_format=torch.channels_last)

@@ -27,8 +27,18 @@ def container() -> tuple[bytes, dict]:
     return make_container(metadata=Metadata(exif=b"II*\x00", icc_profile=b"icc", xmp=b"<x/>", text={"k": "v"}))
 
 
-SMALL = {"dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8, "tpm_width": 8,
-         "scheduler_width": 16, "patch_size": 16, "patch_overlap": 4, "lr_halo": 4, "lora_rank": 2}  # fmt: skip
+SMALL = {
+    "dfrm_width": 16,
+    "dfrm_blocks": 1,
+    "flow_blocks": 2,
+    "flow_hidden": 8,
+    "tpm_width": 8,
+    "scheduler_width": 16,
+    "patch_size": 16,
+    "patch_overlap": 4,
+    "lr_halo": 4,
+    "lora_rank": 2,
+}
 
 
 def build_model_folder(
@@ -59,16 +69,18 @@ def build_model_folder(
     if not backbone_path.exists():
         vae = None
         if detail_synthesis:
-            vae = TinyAutoencoder(latent_channels=4, width=8, decoder="hybrid", decoder_widths=(8, 8, 8, 8),
-                                  detail_head=8)  # fmt: skip
+            vae = TinyAutoencoder(
+                latent_channels=4, width=8, decoder="hybrid", decoder_widths=(8, 8, 8, 8), detail_head=8
+            )
             with torch.no_grad():
                 for parameter in vae.parameters():
                     if parameter.abs().sum() == 0:
                         parameter.normal_(0, 0.1)
         save_tiny_backbone(backbone_path, latent_channels=4, vae_width=8, unet_width=16, vae=vae)
     backbone = load_backbone(backbone_path)
-    model = TADMModel(**{"scale": scale, "latent_channels": 4, "encode_tile": 8 * scale, "encode_halo": 2 * scale,
-                         **SMALL, **config})  # fmt: skip
+    model = TADMModel(
+        **{"scale": scale, "latent_channels": 4, "encode_tile": 8 * scale, "encode_halo": 2 * scale, **SMALL, **config}
+    )
     model.set_schedule(backbone.alphas_cumprod)
     add_lora(backbone.unet, model.config.lora_rank, model.config.lora_targets)
     if perturb:

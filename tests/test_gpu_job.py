@@ -36,8 +36,12 @@ def gpu_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_job(mode: str, out: Path, *options: str) -> subprocess.CompletedProcess:
-    environment = os.environ | {"OUT": str(out), "PYTHON": sys.executable, "TADM_SITE": str(out.parent / "site"),
-                                "TADM_NO_WHEELS": "1"}  # fmt: skip
+    environment = os.environ | {
+        "OUT": str(out),
+        "PYTHON": sys.executable,
+        "TADM_SITE": str(out.parent / "site"),
+        "TADM_NO_WHEELS": "1",
+    }
     command = ["bash", "tools/gpu/run.sh", mode, "--tiny", "--device", "cpu", *options]
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
 
@@ -61,10 +65,19 @@ def test_train_mode_and_adoption(tmp_path: Path, gpu_pack: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     recipe = json.loads((ROOT / "tools" / "gpu" / "recipe.json").read_text())
     assert [s["name"] for s in summary["stages"]] == [stage["name"] for stage in recipe["stages"]]
-    assert set(summary["validation"]) == {DEFAULT_MODELS[16], "default-16x-candidate", DEFAULT_MODELS[32],
-                                          "default-32x-candidate"}  # fmt: skip
-    adopted = subprocess.run([sys.executable, "-m", "tools.gpu.adopt", str(out), "--val", str(gpu_pack / "val.npz"),
-                              "--limit", "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert set(summary["validation"]) == {
+        DEFAULT_MODELS[16],
+        "default-16x-candidate",
+        DEFAULT_MODELS[32],
+        "default-32x-candidate",
+    }
+    adopted = subprocess.run(
+        [sys.executable, "-m", "tools.gpu.adopt", str(out), "--val", str(gpu_pack / "val.npz"), "--limit", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert adopted.returncode == 0, adopted.stderr[-3000:]
     comparison = Path(adopted.stdout.strip().splitlines()[-1].split("comparison: ")[1].split(" (")[0])
     report = json.loads(comparison.read_text())

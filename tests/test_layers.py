@@ -17,11 +17,27 @@ PACKAGES = {
 # layer or lower ones, never a higher one.
 LAYERS = [
     ["tadmcodec_formats"],
-    ["tadmcodec.errors", "tadmcodec.metrics", "tadmcodec.stlpips", "tadmcodec.pixels", "tadmcodec.blocks",
-     "tadmcodec.configured", "tadmcodec.raster", "tadmcodec.version",
-     "tadmcodec.progress", "tadmcodec.heap", "tadmcodec.hashing", "tadmcodec.device", "tadmcodec.registry",
-     "tadmcodec.image_io", "tadmcodec.image_output", "tadmcodec.tiff_input", "tadmcodec.tiff_output",
-     "tadmcodec.model_files", "tadmcodec.cpu_threads"],
+    [
+        "tadmcodec.errors",
+        "tadmcodec.metrics",
+        "tadmcodec.stlpips",
+        "tadmcodec.pixels",
+        "tadmcodec.blocks",
+        "tadmcodec.configured",
+        "tadmcodec.raster",
+        "tadmcodec.version",
+        "tadmcodec.progress",
+        "tadmcodec.heap",
+        "tadmcodec.hashing",
+        "tadmcodec.device",
+        "tadmcodec.registry",
+        "tadmcodec.image_io",
+        "tadmcodec.image_output",
+        "tadmcodec.tiff_input",
+        "tadmcodec.tiff_output",
+        "tadmcodec.model_files",
+        "tadmcodec.cpu_threads",
+    ],
     ["tadmcodec.backbones"],
     ["tadmcodec.models", "tadmcodec.model_folder", "tadmcodec.torch_networks", "tadmcodec.onnx_networks"],
     ["tadmcodec.pipeline", "tadmcodec.timestep_map"],
@@ -31,7 +47,7 @@ LAYERS = [
     ["tadmcodec.training", "tadmcodec.evaluation", "tadmcodec.batch"],
     ["tadmcodec.cli", "tadmcodec.__main__"],
     ["tadmcodec"],  # the package itself (its __init__): re-exports the API, registers the plugin
-]  # fmt: skip
+]
 PACKAGE_ONLY = {"tadmcodec"}  # matches that module alone, not everything below it
 
 
@@ -86,8 +102,12 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_no_import_reaches_up_a_layer() -> None:
-    wrong = [f"{a} (layer {layer(a)}) imports {b} (layer {layer(b)})"
-             for a, targets in graph().items() for b in targets if layer(b) > layer(a)]  # fmt: skip
+    wrong = [
+        f"{a} (layer {layer(a)}) imports {b} (layer {layer(b)})"
+        for a, targets in graph().items()
+        for b in targets
+        if layer(b) > layer(a)
+    ]
     assert not wrong, "\n".join(sorted(wrong))
 
 

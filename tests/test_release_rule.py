@@ -8,11 +8,14 @@ from typing import Any
 from tools.release import compare
 
 
-def _validation(psnr_gain: float = 1.2, s2_gain: float = 13.0, detail: float = 0.023, lr: float = 32.5,
-                grid: float = -0.02) -> dict[str, Any]:  # fmt: skip
-    return {"mean": {"tadm": {"detail_ratio": detail, "lr_psnr_vs_area": lr, "grid_h": grid, "grid_v": grid}},
-            "gain_over_bicubic": {"psnr_y": psnr_gain, "ssimulacra2": s2_gain},
-            "timesteps": {"spearman_t_vs_hf_energy_mean_per_image": 0.9}}  # fmt: skip
+def _validation(
+    psnr_gain: float = 1.2, s2_gain: float = 13.0, detail: float = 0.023, lr: float = 32.5, grid: float = -0.02
+) -> dict[str, Any]:
+    return {
+        "mean": {"tadm": {"detail_ratio": detail, "lr_psnr_vs_area": lr, "grid_h": grid, "grid_v": grid}},
+        "gain_over_bicubic": {"psnr_y": psnr_gain, "ssimulacra2": s2_gain},
+        "timesteps": {"spearman_t_vs_hf_energy_mean_per_image": 0.9},
+    }
 
 
 def test_a_candidate_that_keeps_every_met_target_and_gains_is_better() -> None:
@@ -61,8 +64,13 @@ def test_a_waived_figure_may_move_but_must_keep_its_target() -> None:
 
 
 def _record(alex: float, previous_alex: float, psnr_y: float, grid: float = 0.01) -> dict[str, Any]:
-    return {"means": {"model": {"alex": alex, "psnr_y": psnr_y, "grid": grid}, "previous": {"alex": previous_alex},
-                      "bicubic": {"psnr_y": 22.0}}}  # fmt: skip
+    return {
+        "means": {
+            "model": {"alex": alex, "psnr_y": psnr_y, "grid": grid},
+            "previous": {"alex": previous_alex},
+            "bicubic": {"psnr_y": 22.0},
+        }
+    }
 
 
 def test_the_perceptual_rule_wants_a_lower_st_lpips_and_fidelity_above_bicubic() -> None:

@@ -26,8 +26,9 @@ SAMPLE = Path(stlpips.__file__).parent / "samples" / "chelsea.png"
 @pytest.fixture(scope="module")
 def published_package(tmp_path_factory: pytest.TempPathFactory) -> types.ModuleType:
     folder = tmp_path_factory.mktemp("stlpips-wheel")
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", stlpips.WHEEL, "-d", str(folder)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", stlpips.WHEEL, "-d", str(folder)], check=True
+    )
     with zipfile.ZipFile(next(folder.glob("*.whl"))) as archive:
         archive.extractall(folder / "site")
     stubs = {name: types.ModuleType(name) for name in ("torchvision", "IPython", "torchsummary")}

@@ -36,8 +36,11 @@ def main() -> None:
     megapixels = sum(Image.open(path).width * Image.open(path).height for path in inputs) / 1e6
     start = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    results: dict = {"files": len(inputs), "megapixels": round(megapixels, 3),
-                     "ray_start_seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
+    results: dict = {
+        "files": len(inputs),
+        "megapixels": round(megapixels, 3),
+        "ray_start_seconds": round(time.perf_counter() - start, 2),
+    }
     runs = {
         "local-2-threads": ({"threads": 2}, "local", None),
         "ray-2-workers": ({"threads": 1}, "ray", RayOptions(workers=2)),
@@ -46,11 +49,15 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as scratch:
         for name, (options, engine, ray_options) in runs.items():
-            report = run_batch(inputs, Path(scratch) / name, BatchOptions("encode", **options), engine=engine,
-                               ray=ray_options)  # fmt: skip
+            report = run_batch(
+                inputs, Path(scratch) / name, BatchOptions("encode", **options), engine=engine, ray=ray_options
+            )
             assert report.done == len(inputs), report.summary()
-            results[name] = {"seconds": round(report.seconds, 2), "files_per_s": round(len(inputs) / report.seconds, 3),
-                             "mp_per_s": round(megapixels / report.seconds, 3)}  # fmt: skip
+            results[name] = {
+                "seconds": round(report.seconds, 2),
+                "files_per_s": round(len(inputs) / report.seconds, 3),
+                "mp_per_s": round(megapixels / report.seconds, 3),
+            }
     ray.shutdown()
     results["ray_over_local_2_cores"] = round(
         results["ray-2-workers"]["seconds"] / results["local-2-threads"]["seconds"], 3

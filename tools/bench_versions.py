@@ -68,8 +68,13 @@ def write_files(site: Path, folder: Path, scale: int) -> None:
     for name, size in (("tiny", (64, 48)), ("one-mp", (1152, 864))):
         photo(*size).save(folder / f"{name}.png")
         command = ["-m", "tadmcodec", "encode", f"{name}.png", f"{name}.tadm", "--scale", str(scale)]
-        subprocess.run([sys.executable, *command], cwd=folder, env=os.environ | {"PYTHONPATH": str(site)}, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, *command],
+            cwd=folder,
+            env=os.environ | {"PYTHONPATH": str(site)},
+            check=True,
+            capture_output=True,
+        )
     for index in range(1000):
         shutil.copy(folder / "tiny.tadm", folder / "many" / f"{index:04d}.tadm")
 
@@ -109,10 +114,12 @@ def main() -> None:
             # cwd: `python -c` puts the working directory first on sys.path, before the SITE (a run from a
             # checkout measured that checkout twice)
             command = [sys.executable, "-c", IN_PROCESS, "3464", str(args.scale)]
-            out = subprocess.run(command, env=environment, cwd=work / version, capture_output=True, text=True,
-                                 check=True).stdout.split()  # fmt: skip
-            report.setdefault("12 MP in-process MP/s (encode, decode)", {})[version] = [round(12.0 / float(v), 3)
-                                                                                       for v in out]  # fmt: skip
+            out = subprocess.run(
+                command, env=environment, cwd=work / version, capture_output=True, text=True, check=True
+            ).stdout.split()
+            report.setdefault("12 MP in-process MP/s (encode, decode)", {})[version] = [
+                round(12.0 / float(v), 3) for v in out
+            ]
     for row in report.values():
         if all(isinstance(v, float) for v in row.values()):
             row["new/old"] = round(row["new"] / row["old"], 3)

@@ -23,8 +23,9 @@ from tadmcodec.models.tadm import TADMModel
 from tadmcodec.registry import resolve_model
 
 
-def derive(source: Path, output: Path, backbone: Path | None, values: dict[str, object],
-           texture_prior: Path | None = None) -> None:  # fmt: skip
+def derive(
+    source: Path, output: Path, backbone: Path | None, values: dict[str, object], texture_prior: Path | None = None
+) -> None:
     """Write output (a new folder) from source with another backbone, texture prior and config values, and
     check that it loads."""
     if output.exists():

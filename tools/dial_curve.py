@@ -41,14 +41,21 @@ def main() -> None:
         for value in settings:
             dialed = dial_timesteps(grid, value if dial == "timestep_scale" else 1.0)
             detail = value if dial == "detail" else None
-            decoded = codec.decode(ArrayRaster(lr), dialed, (image.shape[1], image.shape[0]), detail=detail,
-                                   texture=grid.timesteps)  # fmt: skip
-            rows[value].append({"psnr_y": psnr_y_images(image, decoded),
-                                "ssimulacra2": ssimulacra2_score(image, decoded),
-                                "detail_ratio": detail_ratio(image, decoded),
-                                "mean_timestep": float(dialed.timesteps.mean())})  # fmt: skip
-    curve = [{dial: value} | {k: round(float(np.nanmean([r[k] for r in rows[value]])), 4) for k in rows[value][0]}
-             for value in settings]  # fmt: skip
+            decoded = codec.decode(
+                ArrayRaster(lr), dialed, (image.shape[1], image.shape[0]), detail=detail, texture=grid.timesteps
+            )
+            rows[value].append(
+                {
+                    "psnr_y": psnr_y_images(image, decoded),
+                    "ssimulacra2": ssimulacra2_score(image, decoded),
+                    "detail_ratio": detail_ratio(image, decoded),
+                    "mean_timestep": float(dialed.timesteps.mean()),
+                }
+            )
+    curve = [
+        {dial: value} | {k: round(float(np.nanmean([r[k] for r in rows[value]])), 4) for k in rows[value][0]}
+        for value in settings
+    ]
     emit({"model": args.model, "images": len(rows[settings[0]]), "curve": curve}, args.out)
 
 

@@ -29,8 +29,9 @@ from tadmcodec.raster import ArrayRaster
 from tools.reports import emit
 
 
-def refine(model: TADM, image: np.ndarray, lr: np.ndarray, timesteps: np.ndarray, floor_db: float, steps: int,
-           step_size: float) -> np.ndarray:  # fmt: skip
+def refine(
+    model: TADM, image: np.ndarray, lr: np.ndarray, timesteps: np.ndarray, floor_db: float, steps: int, step_size: float
+) -> np.ndarray:
     """The LR after `steps` Adam steps on the decoder's squared error, within floor_db of the area downscale."""
     scale, config = model.scale, model.config
     x = images_to_tensor(padded_to_lr(image, lr, scale)[None])
@@ -88,13 +89,25 @@ def main() -> None:
             seconds[f"floor {floor}"] += time.perf_counter() - start
         for name, candidate in candidates.items():
             decoded = codec.decode(ArrayRaster(candidate), grid, (image.shape[1], image.shape[0]))
-            rows[name].append({"psnr_y": psnr_y_images(image, decoded), "detail_ratio": detail_ratio(image, decoded),
-                               "lr_psnr": psnr_images(area_downscale(image, model.scale), candidate)})  # fmt: skip
+            rows[name].append(
+                {
+                    "psnr_y": psnr_y_images(image, decoded),
+                    "detail_ratio": detail_ratio(image, decoded),
+                    "lr_psnr": psnr_images(area_downscale(image, model.scale), candidate),
+                }
+            )
     count = len(rows["encoded"])
-    report = {"model": args.model, "images": count, "steps": args.steps, "step_size": args.step_size,
-              "lrs": {name: {k: round(float(np.mean([r[k] for r in v])), 4) for k in v[0]}
-                      | ({"seconds_per_image": round(seconds[name] / count, 2)} if name in seconds else {})
-                      for name, v in rows.items()}}  # fmt: skip
+    report = {
+        "model": args.model,
+        "images": count,
+        "steps": args.steps,
+        "step_size": args.step_size,
+        "lrs": {
+            name: {k: round(float(np.mean([r[k] for r in v])), 4) for k in v[0]}
+            | ({"seconds_per_image": round(seconds[name] / count, 2)} if name in seconds else {})
+            for name, v in rows.items()
+        },
+    }
     emit(report, args.out)
 
 

@@ -60,11 +60,19 @@ class StageMeter:
     def of_model(cls, codec: Codec) -> StageMeter:
         """The TADM stages of a loaded torch model."""
         model = codec.model
-        return cls({"vae encode": (model.backbone, "encode"), "vae decode": (model.backbone, "decode"),
-                    "unet": (model.backbone, "predict_noise"), "G_e": (model.tadm.dfrm.encoder, "forward"),
-                    "G_d": (model.tadm.dfrm.decoder, "forward"), "F": (model.tadm.dfrm.mapping, "forward"),
-                    "F inverse": (model.tadm.dfrm.mapping, "inverse"), "tpm": (model.tadm.tpm, "forward"),
-                    "scheduler": (model.tadm.scheduler, "forward")})  # fmt: skip
+        return cls(
+            {
+                "vae encode": (model.backbone, "encode"),
+                "vae decode": (model.backbone, "decode"),
+                "unet": (model.backbone, "predict_noise"),
+                "G_e": (model.tadm.dfrm.encoder, "forward"),
+                "G_d": (model.tadm.dfrm.decoder, "forward"),
+                "F": (model.tadm.dfrm.mapping, "forward"),
+                "F inverse": (model.tadm.dfrm.mapping, "inverse"),
+                "tpm": (model.tadm.tpm, "forward"),
+                "scheduler": (model.tadm.scheduler, "forward"),
+            }
+        )
 
     @contextmanager
     def installed(self) -> Iterator[StageMeter]:
@@ -82,8 +90,7 @@ def profile(codec: Codec, size: int) -> dict[str, dict[str, dict[str, float]]]:
     image = synthetic(size)
     codec.encode(image[:64, :64])  # warm-up
     lr, grid = codec.encode(image)
-    runs = {"encode": lambda: codec.encode(image),
-            "decode": lambda: codec.decode(ArrayRaster(lr), grid, (size, size))}  # fmt: skip
+    runs = {"encode": lambda: codec.encode(image), "decode": lambda: codec.decode(ArrayRaster(lr), grid, (size, size))}
     report = {}
     for what, run in runs.items():
         with StageMeter.of_model(codec).installed() as meter:
@@ -93,8 +100,10 @@ def profile(codec: Codec, size: int) -> dict[str, dict[str, dict[str, float]]]:
             with FlopCounterMode(display=False) as meter.mode:
                 run()
         meter.seconds["other"] = total - sum(meter.seconds.values())
-        rows = {label: {"seconds": round(seconds, 3), "gflop": round(meter.flops[label] / 1e9, 2)}
-                for label, seconds in meter.seconds.most_common()}  # fmt: skip
+        rows = {
+            label: {"seconds": round(seconds, 3), "gflop": round(meter.flops[label] / 1e9, 2)}
+            for label, seconds in meter.seconds.most_common()
+        }
         report[what] = rows | {"total": {"seconds": round(total, 3), "gflop": round(meter.flops.total() / 1e9, 2)}}
     return report
 
@@ -120,9 +129,15 @@ def onnx_decode(name: str, size: int, torch_decode: dict[str, dict[str, float]])
         total = time.perf_counter() - start
     seconds = meter.seconds
     seconds["other"] = total - sum(seconds.values())
-    rows = {call: {"onnx_seconds": round(s, 3), "torch_seconds": round(sum(
-        torch_decode.get(stage, {}).get("seconds", 0.0) for stage in CALLS.get(call, ("other",))), 3)}
-        for call, s in seconds.items()}  # fmt: skip
+    rows = {
+        call: {
+            "onnx_seconds": round(s, 3),
+            "torch_seconds": round(
+                sum(torch_decode.get(stage, {}).get("seconds", 0.0) for stage in CALLS.get(call, ("other",))), 3
+            ),
+        }
+        for call, s in seconds.items()
+    }
     return rows | {"total": {"onnx_seconds": round(total, 3), "torch_seconds": torch_decode["total"]["seconds"]}}
 
 
@@ -134,8 +149,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     set_cpu_threads(args.threads)
-    report = {"model": args.model, "size": args.size, "threads": args.threads,
-              **profile(Codec.load(args.model, allow_path=True), args.size)}  # fmt: skip
+    report = {
+        "model": args.model,
+        "size": args.size,
+        "threads": args.threads,
+        **profile(Codec.load(args.model, allow_path=True), args.size),
+    }
     if unusable_reason(resolve_model(args.model, allow_path=True), 0.0) is None:
         report["decode by runtime"] = onnx_decode(args.model, args.size, report["decode"])
     emit(report, args.out)

@@ -61,8 +61,14 @@ TARGETS = [
 ]
 RECORDED = "validation-bsd100-all.json"  # a released model's validation, beside its weights
 # How far a figure may move on BSD100 without counting as a change (rounding, thread-count noise).
-TOLERANCE = {"psnr_y_gain": 0.02, "ssimulacra2_gain": 0.5, "detail_ratio": 0.002, "lr_psnr_vs_area": 0.05,
-             "spearman": 0.01, "grid_excess": 0.01}  # fmt: skip
+TOLERANCE = {
+    "psnr_y_gain": 0.02,
+    "ssimulacra2_gain": 0.5,
+    "detail_ratio": 0.002,
+    "lr_psnr_vs_area": 0.05,
+    "spearman": 0.01,
+    "grid_excess": 0.01,
+}
 
 
 PERCEPTUAL_NOISE = 0.005
@@ -88,10 +94,14 @@ def perceptual_rule(record: dict[str, Any]) -> dict[str, Any]:
 def figures(measured: dict[str, Any]) -> dict[str, float]:
     """The target figures of a validation result."""
     mean, gain = measured["mean"]["tadm"], measured["gain_over_bicubic"]
-    return {"psnr_y_gain": gain["psnr_y"], "ssimulacra2_gain": gain.get("ssimulacra2", float("nan")),
-            "detail_ratio": mean["detail_ratio"], "lr_psnr_vs_area": mean["lr_psnr_vs_area"],
-            "spearman": measured["timesteps"]["spearman_t_vs_hf_energy_mean_per_image"] or float("nan"),
-            "grid_excess": max(mean["grid_h"], mean["grid_v"])}  # fmt: skip
+    return {
+        "psnr_y_gain": gain["psnr_y"],
+        "ssimulacra2_gain": gain.get("ssimulacra2", float("nan")),
+        "detail_ratio": mean["detail_ratio"],
+        "lr_psnr_vs_area": mean["lr_psnr_vs_area"],
+        "spearman": measured["timesteps"]["spearman_t_vs_hf_energy_mean_per_image"] or float("nan"),
+        "grid_excess": max(mean["grid_h"], mean["grid_v"]),
+    }
 
 
 def met(values: dict[str, float], scale: int) -> dict[str, bool]:
@@ -99,8 +109,9 @@ def met(values: dict[str, float], scale: int) -> dict[str, bool]:
     return {t[0]: (values[t[0]] >= t[column]) if t[3] else (values[t[0]] < t[column]) for t in TARGETS}
 
 
-def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int,
-            waived: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+def compare(
+    shipped: dict[str, Any], candidate: dict[str, Any], scale: int, waived: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Both validations' target figures, which targets each meets, and whether the candidate is better or
     the same. `waived` figures are left out of "same": a release that changes what a figure is measured
     over (a new patch grid changes the patches the Spearman correlation ranks) must still meet their
@@ -109,8 +120,10 @@ def compare(shipped: dict[str, Any], candidate: dict[str, Any], scale: int,
     for label, measured in (("shipped", shipped), ("candidate", candidate)):
         values = figures(measured)
         rows[label] = {"figures": values, "met": met(values, scale)}
-        print(f"{scale}x {label}: " + ", ".join(f"{k} {v:.3f}{'*' if rows[label]['met'][k] else ''}"
-                                                for k, v in values.items()))  # fmt: skip
+        print(
+            f"{scale}x {label}: "
+            + ", ".join(f"{k} {v:.3f}{'*' if rows[label]['met'][k] else ''}" for k, v in values.items())
+        )
     old, new = rows["shipped"]["met"], rows["candidate"]["met"]
     same = all(
         _within_noise(key, value, rows["candidate"]["figures"][key]) or (key in waived and (new[key] or not old[key]))
@@ -136,8 +149,9 @@ def forward(shipped: dict[str, Any], candidate: dict[str, Any]) -> bool:
     """The candidate keeps every target the shipped model meets, no figure falls by more than its
     tolerance (measurement noise on these images), and at least one figure rises by more than it."""
     keeps = all(candidate["met"][key] for key, met_before in shipped["met"].items() if met_before)
-    changes = {key: _merit(key, candidate["figures"][key]) - _merit(key, value)
-               for key, value in shipped["figures"].items()}  # fmt: skip
+    changes = {
+        key: _merit(key, candidate["figures"][key]) - _merit(key, value) for key, value in shipped["figures"].items()
+    }
     no_worse = all(change >= -TOLERANCE[key] for key, change in changes.items())
     return keeps and no_worse and any(change > TOLERANCE[key] for key, change in changes.items())
 
@@ -220,14 +234,26 @@ def main() -> None:
         help="the candidate's validation written by an earlier run (MODEL-validation.json)",
     )
     parser.add_argument("--release", metavar="SUFFIX", help="ship the candidate if it beats the shipped model")
-    parser.add_argument("--perceptual", type=Path, metavar="COMPARE.json",
-                        help="judge by the perceptual rule on this tools.prior.compare record instead")  # fmt: skip
-    parser.add_argument("--allow-same", action="store_true",
-                        help="also ship a candidate whose figures equal the shipped model's within TOLERANCE: a "
-                        "release that adds an option (a dial) or speed, no change beyond noise")  # fmt: skip
-    parser.add_argument("--waive", nargs="+", default=[], choices=[t[0] for t in TARGETS],
-                        help="figures --allow-same does not compare, only requires to keep their targets: e.g. "
-                        "spearman for a release with a new patch grid (say why in the model card)")  # fmt: skip
+    parser.add_argument(
+        "--perceptual",
+        type=Path,
+        metavar="COMPARE.json",
+        help="judge by the perceptual rule on this tools.prior.compare record instead",
+    )
+    parser.add_argument(
+        "--allow-same",
+        action="store_true",
+        help="also ship a candidate whose figures equal the shipped model's within TOLERANCE: a "
+        "release that adds an option (a dial) or speed, no change beyond noise",
+    )
+    parser.add_argument(
+        "--waive",
+        nargs="+",
+        default=[],
+        choices=[t[0] for t in TARGETS],
+        help="figures --allow-same does not compare, only requires to keep their targets: e.g. "
+        "spearman for a release with a new patch grid (say why in the model card)",
+    )
     args = parser.parse_args()
     candidate_codec = Codec.load(str(args.model), allow_path=True)
     scale = candidate_codec.scale
@@ -238,8 +264,11 @@ def main() -> None:
         print(json.dumps(report))
         return
     images = named_images(args.val)
-    shipped = (saved_validation(args.shipped_validation, images) if args.shipped_validation
-               else shipped_validation(scale, images))  # fmt: skip
+    shipped = (
+        saved_validation(args.shipped_validation, images)
+        if args.shipped_validation
+        else shipped_validation(scale, images)
+    )
     if args.candidate_validation:
         candidate = saved_validation(args.candidate_validation, images)
     else:

@@ -45,11 +45,17 @@ def main() -> None:
         decoded = codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
         for sigma, amount in settings:
             sharpened = unsharp(decoded, sigma, amount)
-            rows[sigma, amount].append({"psnr_y": psnr_y_images(image, sharpened),
-                                        "ssimulacra2": ssimulacra2_score(image, sharpened),
-                                        "detail_ratio": detail_ratio(image, sharpened)})  # fmt: skip
-    curve = [{"sigma": sigma, "amount": amount} | {k: round(float(np.mean([r[k] for r in v])), 4) for k in v[0]}
-             for (sigma, amount), v in rows.items()]  # fmt: skip
+            rows[sigma, amount].append(
+                {
+                    "psnr_y": psnr_y_images(image, sharpened),
+                    "ssimulacra2": ssimulacra2_score(image, sharpened),
+                    "detail_ratio": detail_ratio(image, sharpened),
+                }
+            )
+    curve = [
+        {"sigma": sigma, "amount": amount} | {k: round(float(np.mean([r[k] for r in v])), 4) for k in v[0]}
+        for (sigma, amount), v in rows.items()
+    ]
     emit({"model": args.model, "images": len(rows[settings[0]]), "curve": curve}, args.out)
 
 

@@ -37,8 +37,9 @@ def patch_log_energies(codec: Codec, image: np.ndarray) -> np.ndarray:
     padded = np.pad(image, ((0, -image.shape[0] % scale), (0, -image.shape[1] % scale), (0, 0)), mode="edge")
     with torch.no_grad():
         texture = model.texture(images_to_tensor(padded[None]))[0].double().numpy()
-    windows = lr_patch_windows((texture.shape[1], texture.shape[0]), scale, model.config.patch_size,
-                               model.config.patch_overlap)  # fmt: skip
+    windows = lr_patch_windows(
+        (texture.shape[1], texture.shape[0]), scale, model.config.patch_size, model.config.patch_overlap
+    )
     return np.log1p(window_means(texture, windows, scale))
 
 
@@ -65,8 +66,16 @@ def main() -> None:
     config["texture_timesteps"] = [log_low, log_high, *args.timesteps]
     (args.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     write_backbone_reference(args.out, args.backbone or backbone_folder(source)[0])
-    emit({"model": str(args.out), "images": len(picked), "patches": int(energies.size),
-          "texture_timesteps": config["texture_timesteps"], "percentiles": list(args.percentiles)}, None)  # fmt: skip
+    emit(
+        {
+            "model": str(args.out),
+            "images": len(picked),
+            "patches": int(energies.size),
+            "texture_timesteps": config["texture_timesteps"],
+            "percentiles": list(args.percentiles),
+        },
+        None,
+    )
 
 
 if __name__ == "__main__":

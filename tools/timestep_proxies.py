@@ -47,7 +47,9 @@ def main() -> None:
     codecs = {name: Codec.load(name, allow_path=True) for name in args.models}
     for name, codec in codecs.items():
         if codec.scale != args.scale or (codec.model.config.patch_size, codec.model.config.patch_overlap) != (
-            PATCH, OVERLAP):  # fmt: skip
+            PATCH,
+            OVERLAP,
+        ):
             raise SystemExit(f"{name} is not a {args.scale}x model with {PATCH}/{OVERLAP} patches")
     scores: dict[str, list[float]] = {"lr_upscaled_energy": [], **{name: [] for name in codecs}}
     for _, image in named_images(args.val):
@@ -58,8 +60,11 @@ def main() -> None:
         scores["lr_upscaled_energy"].append(spearman(lr_upscaled_energy(image, lr, args.scale), energy))
         for name, codec in codecs.items():
             scores[name].append(spearman(codec.encode(image)[1].timesteps.reshape(-1).astype(float), energy))
-    report = {"scale": args.scale, "images": len(scores["lr_upscaled_energy"]),
-              "spearman_mean_per_image": {name: mean_per_image(values) for name, values in scores.items()}}  # fmt: skip
+    report = {
+        "scale": args.scale,
+        "images": len(scores["lr_upscaled_energy"]),
+        "spearman_mean_per_image": {name: mean_per_image(values) for name, values in scores.items()},
+    }
     emit(report, args.out)
 
 

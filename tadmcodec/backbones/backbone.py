@@ -55,8 +55,9 @@ class Backbone(nn.Module):
         """Whether the VAE decoder can add texture of a requested detail energy (decode's `detail`)."""
         return bool(self.vae.config.get("detail_head", 0))
 
-    def decode(self, z: torch.Tensor, detail: torch.Tensor | None = None,
-               origins: list[tuple[int, int]] | None = None) -> torch.Tensor:  # fmt: skip
+    def decode(
+        self, z: torch.Tensor, detail: torch.Tensor | None = None, origins: list[tuple[int, int]] | None = None
+    ) -> torch.Tensor:
         """Scaled latent to an image in [-1, 1] (not clamped); with a detail-synthesising VAE, `detail` is the
         detail energy per latent pixel and `origins` each latent's top-left pixel (see TinyAutoencoder)."""
         config = self.vae.config
@@ -109,7 +110,8 @@ def _load_part(folder: Path, part: str) -> nn.Module:
     except ImportError:
         raise MissingWeightsError(f"{folder}/{part} is a {name}: install tadmcodec[sd21] for diffusers") from None
     try:
-        return getattr(diffusers, name).from_pretrained(folder, subfolder=part, local_files_only=True,
-                                                        use_safetensors=True)  # fmt: skip
+        return getattr(diffusers, name).from_pretrained(
+            folder, subfolder=part, local_files_only=True, use_safetensors=True
+        )
     except (OSError, ValueError) as err:
         raise MissingWeightsError(f"cannot load the backbone in {folder}: {err}") from None

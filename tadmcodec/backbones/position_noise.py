@@ -24,8 +24,9 @@ def _mix(h: torch.Tensor) -> torch.Tensor:
     return h ^ (h >> 16)
 
 
-def position_noise(channels: int, height: int, width: int, origin: tuple[int, int],
-                   device: torch.device | str = "cpu") -> torch.Tensor:  # fmt: skip
+def position_noise(
+    channels: int, height: int, width: int, origin: tuple[int, int], device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """(channels, height, width) noise for the pixels whose top-left is origin (x, y); uniform with mean 0
     and variance 1."""
     x = torch.arange(origin[0], origin[0] + width, device=device, dtype=torch.int64)

@@ -12,8 +12,12 @@ from ..errors import MissingWeightsError
 
 TIMESTEPS = 1000
 # SD's noise schedule: scaled-linear betas from 0.00085 to 0.012 over 1000 steps.
-SD_SCHEDULE = {"num_train_timesteps": TIMESTEPS, "beta_start": 0.00085, "beta_end": 0.012,
-               "beta_schedule": "scaled_linear"}  # fmt: skip
+SD_SCHEDULE = {
+    "num_train_timesteps": TIMESTEPS,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+}
 
 
 def alphas_cumprod(config: dict) -> torch.Tensor:

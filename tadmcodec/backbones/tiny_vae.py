@@ -86,9 +86,11 @@ class TinyAutoencoder(ConfiguredModule):
         self.unshuffle = nn.PixelUnshuffle(BLOCK)
         self.encode_linear = nn.Conv2d(BLOCK_VALUES, latent_channels, 1)
         self.encode_refine = nn.Sequential(
-            nn.Conv2d(BLOCK_VALUES, width, 3, padding=1), *[ResBlock(width) for _ in range(blocks)], nn.SiLU(),
+            nn.Conv2d(BLOCK_VALUES, width, 3, padding=1),
+            *[ResBlock(width) for _ in range(blocks)],
+            nn.SiLU(),
             zero_module(nn.Conv2d(width, latent_channels, 3, padding=1)),
-        )  # fmt: skip
+        )
         self.register_buffer("logvar", torch.full((latent_channels,), initial_logvar))
         if decoder != "block":
             self.conv_decoder = ConvDecoder(latent_channels, tuple(decoder_widths))
@@ -101,22 +103,27 @@ class TinyAutoencoder(ConfiguredModule):
         self.shuffle = nn.PixelShuffle(BLOCK)
         self.decode_linear = nn.Conv2d(latent_channels, BLOCK_VALUES, 1)
         self.decode_refine = nn.Sequential(
-            nn.Conv2d(latent_channels, width, 3, padding=1), *[ResBlock(width) for _ in range(blocks)], nn.SiLU(),
+            nn.Conv2d(latent_channels, width, 3, padding=1),
+            *[ResBlock(width) for _ in range(blocks)],
+            nn.SiLU(),
             zero_module(nn.Conv2d(width, BLOCK_VALUES, 3, padding=1)),
-        )  # fmt: skip
+        )
         self.pixel_refine = nn.Sequential(
-            nn.Conv2d(3, refine_width, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(refine_width, refine_width, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(3, refine_width, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(refine_width, refine_width, 3, padding=1),
+            nn.SiLU(),
             zero_module(nn.Conv2d(refine_width, 3, 3, padding=1)),
-        )  # fmt: skip
+        )
 
     def encode(self, x: torch.Tensor) -> EncoderOutput:
         blocks = self.unshuffle(x)
         mean = self.encode_linear(blocks) + self.encode_refine(blocks)
         return EncoderOutput(Posterior(mean, self.logvar[None, :, None, None].expand_as(mean)))
 
-    def decode(self, z: torch.Tensor, detail: torch.Tensor | None = None,
-               origins: list[tuple[int, int]] | None = None) -> DecoderOutput:  # fmt: skip
+    def decode(
+        self, z: torch.Tensor, detail: torch.Tensor | None = None, origins: list[tuple[int, int]] | None = None
+    ) -> DecoderOutput:
         """Pixels from latents z (B, c, h, w); with a detail head, `detail` (B, 1, h, w) is the detail energy
         to synthesise per latent pixel and `origins` each latent's top-left pixel (x, y) in the image,
         which keys the noise (default (0, 0))."""
@@ -165,11 +172,17 @@ class ConvDecoder(nn.Module):
         super().__init__()
         if len(widths) != 4:
             raise ValueError("the conv decoder needs four widths: 1/8, 1/4, 1/2 and full resolution")
-        layers: list[nn.Module] = [nn.Conv2d(latent_channels, widths[0], 3, padding=1), ResBlock(widths[0]),
-                                   ResBlock(widths[0])]  # fmt: skip
+        layers: list[nn.Module] = [
+            nn.Conv2d(latent_channels, widths[0], 3, padding=1),
+            ResBlock(widths[0]),
+            ResBlock(widths[0]),
+        ]
         for previous, width in itertools.pairwise(widths):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(previous, width, 3, padding=1),
-                       ResBlock(width)]  # fmt: skip
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(previous, width, 3, padding=1),
+                ResBlock(width),
+            ]
         layers += [nn.SiLU(), nn.Conv2d(widths[-1], 3, 3, padding=1)]
         self.layers = nn.Sequential(*layers)
 
@@ -189,15 +202,20 @@ class DetailHead(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(3 + self.NOISE_CHANNELS, width, 3, padding=1), ResBlock(width), ResBlock(width), nn.SiLU(),
+            nn.Conv2d(3 + self.NOISE_CHANNELS, width, 3, padding=1),
+            ResBlock(width),
+            ResBlock(width),
+            nn.SiLU(),
             nn.Conv2d(width, 1, 3, padding=1),
-        )  # fmt: skip
+        )
 
     def forward(self, image: torch.Tensor, detail: torch.Tensor, origins: list[tuple[int, int]]) -> torch.Tensor:
         height, width = image.shape[-2:]
-        noise = torch.stack([position_noise(self.NOISE_CHANNELS, height, width, origin, device=image.device)
-                             for origin in origins]).to(image.dtype)  # fmt: skip
-        amplitude = F.interpolate(detail.clamp_min(0).sqrt() / 10.0, size=(height, width), mode="bilinear",
-                                  align_corners=False)  # fmt: skip
+        noise = torch.stack(
+            [position_noise(self.NOISE_CHANNELS, height, width, origin, device=image.device) for origin in origins]
+        ).to(image.dtype)
+        amplitude = F.interpolate(
+            detail.clamp_min(0).sqrt() / 10.0, size=(height, width), mode="bilinear", align_corners=False
+        )
         grey = self.layers(torch.cat([image, noise], dim=1))
         return (amplitude.to(image.dtype) * grey).expand(-1, 3, -1, -1)

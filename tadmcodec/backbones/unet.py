@@ -19,11 +19,23 @@ from ..configured import ConfiguredModule, register_config
 
 DOWN_BLOCKS = {"DownBlock2D": False, "AttnDownBlock2D": True}  # type -> has attention
 UP_BLOCKS = {"UpBlock2D": False, "AttnUpBlock2D": True}
-FIXED = {"act_fn": "silu", "center_input_sample": False, "class_embed_type": None, "num_class_embeds": None,
-         "downsample_type": "conv", "upsample_type": "conv", "mid_block_type": "UNetMidBlock2D",
-         "resnet_time_scale_shift": "default", "time_embedding_type": "positional", "time_embedding_dim": None,
-         "add_attention": True, "attn_norm_num_groups": None, "dropout": 0.0, "mid_block_scale_factor": 1,
-         "downsample_padding": 1}  # fmt: skip
+FIXED = {
+    "act_fn": "silu",
+    "center_input_sample": False,
+    "class_embed_type": None,
+    "num_class_embeds": None,
+    "downsample_type": "conv",
+    "upsample_type": "conv",
+    "mid_block_type": "UNetMidBlock2D",
+    "resnet_time_scale_shift": "default",
+    "time_embedding_type": "positional",
+    "time_embedding_dim": None,
+    "add_attention": True,
+    "attn_norm_num_groups": None,
+    "dropout": 0.0,
+    "mid_block_scale_factor": 1,
+    "downsample_padding": 1,
+}
 
 
 def timestep_embedding(timesteps: torch.Tensor, dim: int, flip_sin_to_cos: bool, shift: float) -> torch.Tensor:
@@ -109,8 +121,13 @@ class Resample(nn.Module):
 class Block(nn.Module):
     """One level of the U-Net: resnets, each followed by attention when the block has it, then resampling."""
 
-    def __init__(self, resnets: list[ResnetBlock], attention: list[Attention] | None, resample: Resample | None,
-                 resample_name: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        resnets: list[ResnetBlock],
+        attention: list[Attention] | None,
+        resample: Resample | None,
+        resample_name: str,
+    ) -> None:
         super().__init__()
         self.resnets = nn.ModuleList(resnets)
         if attention is not None:
@@ -161,8 +178,10 @@ class UNet(ConfiguredModule):
         down, output = [], channels[0]
         for index, kind in enumerate(down_block_types):
             previous, output = output, channels[index]
-            resnets = [ResnetBlock(previous if i == 0 else output, output, time_dim, groups, eps)
-                       for i in range(layers_per_block)]  # fmt: skip
+            resnets = [
+                ResnetBlock(previous if i == 0 else output, output, time_dim, groups, eps)
+                for i in range(layers_per_block)
+            ]
             attention = (
                 [Attention(output, attention_head_dim, groups, eps) for _ in resnets] if DOWN_BLOCKS[kind] else None
             )
@@ -170,16 +189,28 @@ class UNet(ConfiguredModule):
             down.append(Block(resnets, attention, None if last else Resample(output, down=True), "downsamplers"))
         self.down_blocks = nn.ModuleList(down)
         middle = channels[-1]
-        self.mid_block = Block([ResnetBlock(middle, middle, time_dim, groups, eps) for _ in range(2)],
-                               [Attention(middle, attention_head_dim, groups, eps)], None, "")  # fmt: skip
+        self.mid_block = Block(
+            [ResnetBlock(middle, middle, time_dim, groups, eps) for _ in range(2)],
+            [Attention(middle, attention_head_dim, groups, eps)],
+            None,
+            "",
+        )
         up, reversed_channels = [], channels[::-1]
         output = reversed_channels[0]
         for index, kind in enumerate(up_block_types):
             previous, output = output, reversed_channels[index]
             skip_in = reversed_channels[min(index + 1, len(channels) - 1)]
             count = layers_per_block + 1
-            resnets = [ResnetBlock((previous if i == 0 else output) + (skip_in if i == count - 1 else output), output,
-                                   time_dim, groups, eps) for i in range(count)]  # fmt: skip
+            resnets = [
+                ResnetBlock(
+                    (previous if i == 0 else output) + (skip_in if i == count - 1 else output),
+                    output,
+                    time_dim,
+                    groups,
+                    eps,
+                )
+                for i in range(count)
+            ]
             attention = (
                 [Attention(output, attention_head_dim, groups, eps) for _ in resnets] if UP_BLOCKS[kind] else None
             )
@@ -193,8 +224,9 @@ class UNet(ConfiguredModule):
     def forward(self, sample: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """eps for latents (B, c, h, w) at one timestep per batch element (B,), integer or float."""
         timesteps = timesteps * torch.ones(sample.shape[0], dtype=timesteps.dtype, device=timesteps.device)
-        embedding = timestep_embedding(timesteps, self.config.block_out_channels[0], self.config.flip_sin_to_cos,
-                                       self.config.freq_shift)  # fmt: skip
+        embedding = timestep_embedding(
+            timesteps, self.config.block_out_channels[0], self.config.flip_sin_to_cos, self.config.freq_shift
+        )
         time = self.time_embedding(embedding.to(dtype=self.dtype))
         h = self.conv_in(sample)
         skips = [h]

@@ -28,8 +28,17 @@ from .ray_engine import RayOptions, map_on_ray, run_ray
 from .report import BatchReport
 
 Engine = Literal["local", "ray"]
-__all__ = ["BatchOptions", "BatchReport", "Engine", "RayOptions", "audit", "batch_lock", "plan_jobs", "run_batch",
-           "run_jobs"]  # fmt: skip
+__all__ = [
+    "BatchOptions",
+    "BatchReport",
+    "Engine",
+    "RayOptions",
+    "audit",
+    "batch_lock",
+    "plan_jobs",
+    "run_batch",
+    "run_jobs",
+]
 
 
 def run_batch(
@@ -47,8 +56,16 @@ def run_batch(
     out_dir = Path(out_dir)
     with batch_lock(out_dir):
         jobs = plan_jobs([str(path) for path in inputs], out_dir, options)
-        return run_jobs(jobs, options, manifest=out_dir / MANIFEST_NAME, engine=engine, ray=ray,
-                        max_failures=max_failures, quiet=quiet, on_failure=on_failure)  # fmt: skip
+        return run_jobs(
+            jobs,
+            options,
+            manifest=out_dir / MANIFEST_NAME,
+            engine=engine,
+            ray=ray,
+            max_failures=max_failures,
+            quiet=quiet,
+            on_failure=on_failure,
+        )
 
 
 def plan_jobs(inputs: list[str], out_dir: Path, options: BatchOptions) -> list[FileJob]:
@@ -102,8 +119,9 @@ def run_jobs(
     return report
 
 
-def _records(jobs: list[FileJob], options: BatchOptions, engine: Engine, ray: RayOptions | None,
-             quiet: bool) -> Generator[dict[str, Any] | None]:  # fmt: skip
+def _records(
+    jobs: list[FileJob], options: BatchOptions, engine: Engine, ray: RayOptions | None, quiet: bool
+) -> Generator[dict[str, Any] | None]:
     if engine == "local":
         return run_local(jobs, options, quiet)
     if engine == "ray":

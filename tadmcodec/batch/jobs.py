@@ -133,13 +133,26 @@ class FileCoder:
         if options.operation == "encode":
             from ..api import encode
 
-            result = encode(source, target, scale=options.scale, model=options.model, device=options.device,
-                            progress=progress, strip_metadata=options.strip_metadata)  # fmt: skip
+            result = encode(
+                source,
+                target,
+                scale=options.scale,
+                model=options.model,
+                device=options.device,
+                progress=progress,
+                strip_metadata=options.strip_metadata,
+            )
             return result.width * result.height, result.metadata_bytes
         from ..tadm_file import TadmFile
 
-        with TadmFile(source, device=options.device, timestep_scale=options.timestep_scale,
-                      timestep=options.timestep, detail=options.detail, runtime=options.runtime) as tadm:  # fmt: skip
+        with TadmFile(
+            source,
+            device=options.device,
+            timestep_scale=options.timestep_scale,
+            timestep=options.timestep,
+            detail=options.detail,
+            runtime=options.runtime,
+        ) as tadm:
             tadm.save(target, box=options.box, progress=progress)
             return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
 
@@ -150,8 +163,16 @@ def one_line(err: BaseException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def _record(source: Path, target: Path, status: str, start: float, pixels: int = 0, metadata_bytes: int = 0,
-            error: str = "", error_type: str = "") -> dict[str, Any]:  # fmt: skip
+def _record(
+    source: Path,
+    target: Path,
+    status: str,
+    start: float,
+    pixels: int = 0,
+    metadata_bytes: int = 0,
+    error: str = "",
+    error_type: str = "",
+) -> dict[str, Any]:
     """A manifest record: both files' sizes and SHA-256, the model and scale of the container, bpp."""
     from ..api import read_header
 
@@ -165,8 +186,13 @@ def _record(source: Path, target: Path, status: str, start: float, pixels: int =
     container = target if target.suffix == ".tadm" else source
     header = read_header(container)
     return record | {
-        "output_bytes": target.stat().st_size, "output_sha256": file_sha256(target), "scale": header.scale,
-        "model": header.model_id, "model_sha256": header.model_sha256.hex(), "pixels": pixels,
-        "metadata_bytes": metadata_bytes, "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
+        "output_bytes": target.stat().st_size,
+        "output_sha256": file_sha256(target),
+        "scale": header.scale,
+        "model": header.model_id,
+        "model_sha256": header.model_sha256.hex(),
+        "pixels": pixels,
+        "metadata_bytes": metadata_bytes,
+        "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
         "seconds": round(time.perf_counter() - start, 3),
-    }  # fmt: skip
+    }

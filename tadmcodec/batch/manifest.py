@@ -57,9 +57,14 @@ def read(manifest: Path) -> dict[str, dict[str, Any]]:
 
 def still_good(record: dict[str, Any] | None, source: Path, target: Path) -> bool:
     """The record says the input was done, and neither the input nor the output changed since."""
-    return (record is not None and record.get("status") == "ok" and target.is_file()
-            and record.get("output") == str(target) and record.get("output_sha256") == file_sha256(target)
-            and record.get("input_sha256") == file_sha256(source))  # fmt: skip
+    return (
+        record is not None
+        and record.get("status") == "ok"
+        and target.is_file()
+        and record.get("output") == str(target)
+        and record.get("output_sha256") == file_sha256(target)
+        and record.get("input_sha256") == file_sha256(source)
+    )
 
 
 def recorded_outputs(manifest: Path) -> tuple[list[dict[str, Any]], list[str]]:

@@ -93,8 +93,14 @@ def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions)
 
     try:
         workers = ray_options.workers or _default_workers(ray.cluster_resources(), threads, gpus)
-        items = [{"source": str(job.source), "target": str(job.target),
-                  "previous": json.dumps(job.previous) if job.previous else ""} for job in jobs]  # fmt: skip
+        items = [
+            {
+                "source": str(job.source),
+                "target": str(job.target),
+                "previous": json.dumps(job.previous) if job.previous else "",
+            }
+            for job in jobs
+        ]
         with warnings.catch_warnings():  # bounded retries have no named parameter yet (Ray 2.60)
             warnings.simplefilter("ignore", DeprecationWarning)
             dataset = _map_files(items, options, threads, gpus, min(workers, len(items)), ray_options.retries)
@@ -107,17 +113,25 @@ def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions)
             ray.shutdown()
 
 
-def _map_files(items: list[dict[str, str]], options: BatchOptions, threads: int, gpus: float, workers: int,
-               retries: int) -> ray.data.Dataset:  # fmt: skip
+def _map_files(
+    items: list[dict[str, str]], options: BatchOptions, threads: int, gpus: float, workers: int, retries: int
+) -> ray.data.Dataset:
     """The dataset of records: an actor pool of _Worker over one block per file."""
     import ray
 
     environment = {name: os.environ[name] for name in FORWARDED_ENVIRONMENT if name in os.environ}
     return ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS)).map_batches(
-        _Worker, fn_constructor_kwargs={"options": options}, batch_size=1, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads, num_gpus=gpus,
-        max_restarts=retries, max_task_retries=retries, runtime_env={"env_vars": environment},
-    )  # fmt: skip
+        _Worker,
+        fn_constructor_kwargs={"options": options},
+        batch_size=1,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=threads,
+        num_gpus=gpus,
+        max_restarts=retries,
+        max_task_retries=retries,
+        runtime_env={"env_vars": environment},
+    )
 
 
 def _default_workers(resources: dict[str, float], threads: int, gpus: float) -> int:
@@ -126,8 +140,9 @@ def _default_workers(resources: dict[str, float], threads: int, gpus: float) -> 
     return max(1, int(resources.get("CPU", 1) // threads))
 
 
-def map_on_ray(function: Callable[[dict[str, Any]], Any], records: list[dict[str, Any]],
-               ray_options: RayOptions) -> list[Any]:  # fmt: skip
+def map_on_ray(
+    function: Callable[[dict[str, Any]], Any], records: list[dict[str, Any]], ray_options: RayOptions
+) -> list[Any]:
     """function(record) for every record, as Ray tasks (no model, so no actors), in any order."""
     started = connect(ray_options.address)
     import ray

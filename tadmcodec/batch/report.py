@@ -47,11 +47,15 @@ class BatchReport:
         pixels = max(sum(record["pixels"] for record in done), 1)
         metadata = sum(record["metadata_bytes"] for record in done)
         tadm_bytes = bytes_out if self.operation == "encode" else bytes_in
-        text = (f"{self.operation}d {len(done)} file(s), {len(self.failed)} failed: {bytes_in} bytes in, "
-                f"{bytes_out} bytes out, {8 * tadm_bytes / pixels:.4f} bpp "
-                f"({8 * (tadm_bytes - metadata) / pixels:.4f} without {metadata} bytes of metadata), "
-                f"{self.seconds:.1f} s")  # fmt: skip
-        extras = [f"{self.kept} kept from an earlier run" if self.kept else "",
-                  f"{self.skipped} skipped (existing)" if self.skipped else "",
-                  "stopped: too many failures" if self.stopped_early else ""]  # fmt: skip
+        text = (
+            f"{self.operation}d {len(done)} file(s), {len(self.failed)} failed: {bytes_in} bytes in, "
+            f"{bytes_out} bytes out, {8 * tadm_bytes / pixels:.4f} bpp "
+            f"({8 * (tadm_bytes - metadata) / pixels:.4f} without {metadata} bytes of metadata), "
+            f"{self.seconds:.1f} s"
+        )
+        extras = [
+            f"{self.kept} kept from an earlier run" if self.kept else "",
+            f"{self.skipped} skipped (existing)" if self.skipped else "",
+            "stopped: too many failures" if self.stopped_early else "",
+        ]
         return "; ".join([text, *filter(None, extras)])

@@ -113,8 +113,15 @@ def _holding_out_dir(command: Callable[[argparse.Namespace], int]) -> Callable[[
 
 
 def _options(args: argparse.Namespace, **specific: Any) -> BatchOptions:
-    return BatchOptions(operation=args.command, device=args.device, threads=args.threads, overwrite=args.overwrite,
-                        skip_existing=args.skip_existing, max_pixels=args.max_pixels, **specific)  # fmt: skip
+    return BatchOptions(
+        operation=args.command,
+        device=args.device,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        skip_existing=args.skip_existing,
+        max_pixels=args.max_pixels,
+        **specific,
+    )
 
 
 def _jobs(args: argparse.Namespace, options: BatchOptions) -> tuple[BatchOptions, list[FileJob]]:
@@ -141,8 +148,16 @@ def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -
     ray = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     manifest = args.out_dir / MANIFEST_NAME if args.out_dir is not None else None
     try:
-        report = run_jobs(jobs, options, manifest=manifest, engine=args.engine, ray=ray,
-                          max_failures=args.max_failures, quiet=args.quiet, on_failure=report_failure)  # fmt: skip
+        report = run_jobs(
+            jobs,
+            options,
+            manifest=manifest,
+            engine=args.engine,
+            ray=ray,
+            max_failures=args.max_failures,
+            quiet=args.quiet,
+            on_failure=report_failure,
+        )
     except TadmError as err:  # the engine itself (Ray missing, cluster unreachable); files fail one by one
         print(f"tadmcodec {args.command}: {err}", file=sys.stderr)
         return 2
@@ -180,8 +195,15 @@ def _decode(args: argparse.Namespace) -> int:
     from ..image_output import output_format
 
     try:
-        options = _options(args, format=args.format, box=_parse_box(args.box), timestep_scale=args.timestep_scale,
-                           timestep=args.timestep, detail=args.detail, runtime=args.runtime)  # fmt: skip
+        options = _options(
+            args,
+            format=args.format,
+            box=_parse_box(args.box),
+            timestep_scale=args.timestep_scale,
+            timestep=args.timestep,
+            detail=args.detail,
+            runtime=args.runtime,
+        )
         options, jobs = _jobs(args, options)
         for job in jobs:
             output_format(job.target)

@@ -80,14 +80,22 @@ def run_tadmcodec(
     decode_s = time.perf_counter() - start
     size = len(buffer.getvalue())
     metrics = measure(rgb, decoded, with_ssimulacra2) | {
-        "bpp": 8 * size / pixels, "bytes": size, "encode_s_per_mp": encode_s / megapixels,
+        "bpp": 8 * size / pixels,
+        "bytes": size,
+        "encode_s_per_mp": encode_s / megapixels,
         "decode_s_per_mp": decode_s / megapixels,
-    }  # fmt: skip
+    }
     return metrics, decoded, buffer.getvalue()
 
 
-def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulacra2: bool,
-                   previous: str | None = None, codecs: tuple[str, ...] = tuple(CODECS)) -> dict:  # fmt: skip
+def evaluate_image(
+    rgb: np.ndarray,
+    scale: int,
+    model: str | None,
+    with_ssimulacra2: bool,
+    previous: str | None = None,
+    codecs: tuple[str, ...] = tuple(CODECS),
+) -> dict:
     """Every method on one image at one scale: metrics, bpp, times; plus what the pictures need."""
     height, width = rgb.shape[:2]
     pixels, megapixels = width * height, width * height / 1e6
@@ -95,8 +103,9 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
     budget = len(tadm)
     methods, outputs = {"tadmcodec": metrics}, {"tadmcodec": decoded}
     if previous:
-        methods["tadmcodec-previous"], outputs["tadmcodec-previous"], _ = run_tadmcodec(rgb, scale, previous,
-                                                                                        with_ssimulacra2)  # fmt: skip
+        methods["tadmcodec-previous"], outputs["tadmcodec-previous"], _ = run_tadmcodec(
+            rgb, scale, previous, with_ssimulacra2
+        )
     lr_size = (-(-width // scale), -(-height // scale))
     for name, method in RESCALERS.items():
         lr_bytes = _png_bytes(Image.fromarray(rgb).resize(lr_size, method))
@@ -111,9 +120,11 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
             methods[codec] = {"skipped": fitted.note} | ({"smallest_bytes": len(fitted.data)} if fitted.data else {})
             continue
         methods[codec] = measure(rgb, fitted.decoded, with_ssimulacra2) | {
-            "bpp": 8 * len(fitted.data) / pixels, "bytes": len(fitted.data), "quality": fitted.quality,
+            "bpp": 8 * len(fitted.data) / pixels,
+            "bytes": len(fitted.data),
+            "quality": fitted.quality,
             "search_s_per_mp": (time.perf_counter() - start) / megapixels,
-        }  # fmt: skip
+        }
     pipeline = (
         rescaled_avif(rgb, budget, lambda out: quality(rgb, out, False, False)["psnr_y"]) if available("avif") else None
     )
@@ -123,15 +134,25 @@ def evaluate_image(rgb: np.ndarray, scale: int, model: str | None, with_ssimulac
         outputs["avif-rescaled"] = pipeline.decoded
         data = pipeline.fitted.data
         methods["avif-rescaled"] = measure(rgb, pipeline.decoded, with_ssimulacra2) | {
-            "bpp": 8 * len(data) / pixels, "bytes": len(data), "factor": pipeline.factor,
-            "quality": pipeline.fitted.quality}  # fmt: skip
-    return {"width": width, "height": height, "scale": scale, "methods": methods, "tadm": tadm,
-            "outputs": outputs}  # fmt: skip
+            "bpp": 8 * len(data) / pixels,
+            "bytes": len(data),
+            "factor": pipeline.factor,
+            "quality": pipeline.fitted.quality,
+        }
+    return {"width": width, "height": height, "scale": scale, "methods": methods, "tadm": tadm, "outputs": outputs}
 
 
-def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str | None], crop: int | None,
-        ssimulacra2_limit: int | None, pictures: int, previous: dict[int, str | None] | None = None,
-        codecs: tuple[str, ...] = tuple(CODECS)) -> None:  # fmt: skip
+def run(
+    folders: list[Path],
+    scales: list[int],
+    out: Path,
+    model: dict[int, str | None],
+    crop: int | None,
+    ssimulacra2_limit: int | None,
+    pictures: int,
+    previous: dict[int, str | None] | None = None,
+    codecs: tuple[str, ...] = tuple(CODECS),
+) -> None:
     """Evaluate every image of every folder at every scale (skipping finished ones), then report."""
     from .pictures import side_by_side
     from .report import write_report
@@ -151,8 +172,12 @@ def run(folders: list[Path], scales: list[int], out: Path, model: dict[int, str 
             picture = out / "pictures" / dataset / f"{path.name}-{scale}x.jpg"
             picture.parent.mkdir(parents=True, exist_ok=True)
             side_by_side(rgb, result, picture)
-        record = {"image": path.name, "dataset": dataset, "crop": crop, **{k: result[k] for k in
-                  ("width", "height", "scale", "methods")}}  # fmt: skip
+        record = {
+            "image": path.name,
+            "dataset": dataset,
+            "crop": crop,
+            **{k: result[k] for k in ("width", "height", "scale", "methods")},
+        }
         record_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = record_path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(record, indent=1) + "\n")
@@ -166,9 +191,17 @@ def main_from_args(args: argparse.Namespace) -> int:
         raise TadmError(f"not a folder: {', '.join(missing)}")
     if args.out.exists() and not args.out.is_dir():
         raise TadmError(f"--out {args.out} exists and is not a folder")
-    run(args.folders, args.scale, args.out, {16: args.model_16, 32: args.model_32}, args.crop,
-        args.ssimulacra2_limit, args.pictures, {16: args.previous_16, 32: args.previous_32},
-        tuple(args.codecs))  # fmt: skip
+    run(
+        args.folders,
+        args.scale,
+        args.out,
+        {16: args.model_16, 32: args.model_32},
+        args.crop,
+        args.ssimulacra2_limit,
+        args.pictures,
+        {16: args.previous_16, 32: args.previous_32},
+        tuple(args.codecs),
+    )
     summary = args.out / "summary.md"
     print(f"{summary}:\n\n{summary.read_text()}" if summary.is_file() else f"{args.out}: no images evaluated")
     return 0

@@ -58,8 +58,17 @@ def _tile(photos: list[np.ndarray], x0: int, y0: int, size: int) -> np.ndarray:
 def make_tiff(path: Path, width: int, height: int, photos: list[np.ndarray]) -> None:
     """A width x height tiled BigTIFF written tile by tile (never held whole)."""
     tiles = (_tile(photos, x, y, TILE) for y in range(0, height, TILE) for x in range(0, width, TILE))
-    tifffile.imwrite(path, tiles, shape=(height, width, 3), dtype=np.uint8, tile=(TILE, TILE), photometric="rgb",
-                     bigtiff=True, compression="zlib", metadata=None)  # fmt: skip
+    tifffile.imwrite(
+        path,
+        tiles,
+        shape=(height, width, 3),
+        dtype=np.uint8,
+        tile=(TILE, TILE),
+        photometric="rgb",
+        bigtiff=True,
+        compression="zlib",
+        metadata=None,
+    )
 
 
 def _child(what: str, source: str, target: str, model: str | None) -> dict[str, float]:
@@ -91,8 +100,9 @@ def _child(what: str, source: str, target: str, model: str | None) -> dict[str, 
 
 def _run(what: str, source: Path, target: Path, model: str | None) -> dict[str, float]:
     command = [sys.executable, "-m", "tadmcodec.evaluation.large_images", "--child", what, str(source), str(target)]
-    output = subprocess.run(command + (["--model", model] if model else []), check=True, capture_output=True,
-                            text=True).stdout  # fmt: skip
+    output = subprocess.run(
+        command + (["--model", model] if model else []), check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -110,8 +120,9 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def benchmark(photo_dir: Path, sizes: list[tuple[int, int]], work: Path, model: str | None,
-              steps: list[str]) -> dict[str, object]:  # fmt: skip
+def benchmark(
+    photo_dir: Path, sizes: list[tuple[int, int]], work: Path, model: str | None, steps: list[str]
+) -> dict[str, object]:
     work.mkdir(parents=True, exist_ok=True)
     photos = _photos(photo_dir)
     rows = []
@@ -120,10 +131,18 @@ def benchmark(photo_dir: Path, sizes: list[tuple[int, int]], work: Path, model: 
         tiff, tadm = work / f"input-{name}.tif", work / f"image-{name}.tadm"
         if not tiff.exists():
             make_tiff(tiff, width, height, photos)
-        row: dict[str, object] = {"megapixels": width * height / 1e6, "width": width, "height": height,
-                                  "input_bytes": tiff.stat().st_size}  # fmt: skip
-        targets = {"encode": tadm, "decode": work / f"decoded-{name}.tif", "region": work / f"region-{name}.png",
-                   "thumbnail": work / "unused"}  # fmt: skip
+        row: dict[str, object] = {
+            "megapixels": width * height / 1e6,
+            "width": width,
+            "height": height,
+            "input_bytes": tiff.stat().st_size,
+        }
+        targets = {
+            "encode": tadm,
+            "decode": work / f"decoded-{name}.tif",
+            "region": work / f"region-{name}.png",
+            "thumbnail": work / "unused",
+        }
         for step in steps:
             row[step] = _run(step, tiff if step == "encode" else tadm, targets[step], model)
             if step in ("encode", "decode"):
@@ -140,12 +159,21 @@ def benchmark(photo_dir: Path, sizes: list[tuple[int, int]], work: Path, model: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, help="PHOTO_DIR (or child arguments)")
-    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[parse_size(v) for v in ("25", "100", "400")],
-                        help="megapixels of a square image, or WIDTHxHEIGHT")  # fmt: skip
+    parser.add_argument(
+        "--sizes",
+        type=parse_size,
+        nargs="+",
+        default=[parse_size(v) for v in ("25", "100", "400")],
+        help="megapixels of a square image, or WIDTHxHEIGHT",
+    )
     parser.add_argument("--work", type=Path, default=Path("large-image-bench"))
     parser.add_argument("--model")
-    parser.add_argument("--steps", nargs="+", choices=("encode", "decode", "region", "thumbnail"),
-                        default=["encode", "decode", "region", "thumbnail"])  # fmt: skip
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        choices=("encode", "decode", "region", "thumbnail"),
+        default=["encode", "decode", "region", "thumbnail"],
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

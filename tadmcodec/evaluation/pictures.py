@@ -51,19 +51,25 @@ def side_by_side(rgb: np.ndarray, result: dict, target: Path, crop: int = CROP) 
     # colours span 0 to the file's largest timestep rounded up to a hundred (labelled), so the few
     # hundred steps a model uses show as more than one colour
     high = 100 * max(1, -(-int(grid.timesteps.max()) // 100))
-    steps = render_timestep_map(rgb, grid.timesteps, grid.patch_size, grid.overlap, (width, height), scale,
-                                value_range=(0.0, float(high)))  # fmt: skip
+    steps = render_timestep_map(
+        rgb, grid.timesteps, grid.patch_size, grid.overlap, (width, height), scale, value_range=(0.0, float(high))
+    )
     codec = codec_panel(methods, outputs)
-    panels = [("original", rgb), (f"LR thumbnail ({scale}x)", lr_up[:height, :width]),
-              (f"bicubic {methods['bicubic']['psnr']:.2f} dB", outputs["bicubic"])]  # fmt: skip
+    panels = [
+        ("original", rgb),
+        (f"LR thumbnail ({scale}x)", lr_up[:height, :width]),
+        (f"bicubic {methods['bicubic']['psnr']:.2f} dB", outputs["bicubic"]),
+    ]
     panels.append(codec or ("no standard codec available", np.full_like(rgb, 128)))
     if "tadmcodec-previous" in outputs:
         panels.append(
             (f"previous release {methods['tadmcodec-previous']['psnr']:.2f} dB", outputs["tadmcodec-previous"])
         )
     t = methods["tadmcodec"]
-    panels += [(f"tadmcodec {t['bpp']:.3f} bpp {t['psnr']:.2f} dB", outputs["tadmcodec"]),
-               (f"timesteps: blue 0, red {high}", np.asarray(steps))]  # fmt: skip
+    panels += [
+        (f"tadmcodec {t['bpp']:.3f} bpp {t['psnr']:.2f} dB", outputs["tadmcodec"]),
+        (f"timesteps: blue 0, red {high}", np.asarray(steps)),
+    ]
     panel_w, panel_h = x1 - x0, y1 - y0
     canvas = Image.new("RGB", (panel_w * len(panels), panel_h + LABEL_HEIGHT), "white")
     draw = ImageDraw.Draw(canvas)

@@ -70,8 +70,11 @@ def aggregate(records: list[dict]) -> dict:
                     entry[key] = float(np.median(values) if median else np.mean(values))
                     entry[f"{key}_n"] = len(values)
             for key, lower in WINS.items():
-                pairs = [(r["methods"]["tadmcodec"][key], r["methods"][method][key]) for r in group
-                         if key in r["methods"]["tadmcodec"] and key in r["methods"][method]]  # fmt: skip
+                pairs = [
+                    (r["methods"]["tadmcodec"][key], r["methods"][method][key])
+                    for r in group
+                    if key in r["methods"]["tadmcodec"] and key in r["methods"][method]
+                ]
                 if pairs and method != "tadmcodec":
                     entry[f"{key}_wins"] = [sum(a < b if lower else a > b for a, b in pairs), len(pairs)]
             if 0 < len(measured) < len(group):  # compare on the same images, not on all of them
@@ -95,8 +98,11 @@ def write_compressai(table: dict, out: Path) -> None:
                 for key, name in METRICS.items():
                     if key in entry:
                         results[name].append(round(entry[key], 5))
-            document = {"name": method, "description": f"{DESCRIPTIONS.get(method, method)}; dataset {dataset}; "
-                        f"scales {points}", "results": dict(results)}  # fmt: skip
+            document = {
+                "name": method,
+                "description": f"{DESCRIPTIONS.get(method, method)}; dataset {dataset}; scales {points}",
+                "results": dict(results),
+            }
             (out / f"{dataset}-{method}.json").write_text(json.dumps(document, indent=1) + "\n")
 
 
@@ -133,8 +139,17 @@ def summary_markdown(table: dict) -> str:
                 if entry["n"] == 0:
                     lines.append(f"| {method} | {entry.get('skipped', 'not measured')} |{'|' * (len(columns) - 2)}")
                     continue
-                cells = [f"{entry[k]:.4f}" if k == "bpp" else f"{entry[k]:.3f}" if k in ("ssim", "ms_ssim", *RATIOS)
-                         else f"{entry[k]:.2f}" if k in entry else "" for k in METRICS if k != "bpp"]  # fmt: skip
+                cells = [
+                    f"{entry[k]:.4f}"
+                    if k == "bpp"
+                    else f"{entry[k]:.3f}"
+                    if k in ("ssim", "ms_ssim", *RATIOS)
+                    else f"{entry[k]:.2f}"
+                    if k in entry
+                    else ""
+                    for k in METRICS
+                    if k != "bpp"
+                ]
                 name = method
                 if entry["n"] != entry["images"]:
                     same = entry["tadmcodec_psnr_same_images"]

@@ -58,8 +58,16 @@ def main() -> None:
         return
     report: dict[str, object] = {"model": args.model, "size": args.size}
     for what in ("encode", "decode"):
-        command = [sys.executable, "-m", "tadmcodec.evaluation.speed", args.model, "--size", str(args.size),
-                   "--child", what] + (["--device", args.device] if args.device else [])  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "tadmcodec.evaluation.speed",
+            args.model,
+            "--size",
+            str(args.size),
+            "--child",
+            what,
+        ] + (["--device", args.device] if args.device else [])
         measured = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
         report[f"{what}_peak_rss_mb"] = round(measured["peak_rss_mb"], 1)
         report[f"{what}_mp_per_s"] = round(args.size**2 / 1e6 / measured[f"{what}_s"], 4)

@@ -46,9 +46,19 @@ def main() -> None:
     if not tadm.exists():
         encode(image, tadm, scale=args.scale)
     jpeg_s, tadm_s = best_thumbnail_seconds(jpeg, args.repeat), best_thumbnail_seconds(tadm, args.repeat)
-    print(json.dumps({"size": args.size, "jpeg_q90_s": round(jpeg_s, 4), "tadm_s": round(tadm_s, 4),
-                      "tadm_over_jpeg": round(tadm_s / jpeg_s, 3), "jpeg_bytes": jpeg.stat().st_size,
-                      "tadm_bytes": tadm.stat().st_size}, indent=1))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "size": args.size,
+                "jpeg_q90_s": round(jpeg_s, 4),
+                "tadm_s": round(tadm_s, 4),
+                "tadm_over_jpeg": round(tadm_s / jpeg_s, 3),
+                "jpeg_bytes": jpeg.stat().st_size,
+                "tadm_bytes": tadm.stat().st_size,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

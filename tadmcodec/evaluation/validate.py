@@ -56,12 +56,15 @@ def area_downscale(image: np.ndarray, scale: int) -> np.ndarray:
 
 def realism(original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     horizontal, vertical = grid_excess(decoded)
-    return {"detail_ratio": detail_ratio(original, decoded), "grid_h": horizontal, "grid_v": vertical,
-            "checkerboard": checkerboard(decoded)}  # fmt: skip
+    return {
+        "detail_ratio": detail_ratio(original, decoded),
+        "grid_h": horizontal,
+        "grid_v": vertical,
+        "checkerboard": checkerboard(decoded),
+    }
 
 
-def validate(codec: Codec, images: list[tuple[str, np.ndarray]], ssimulacra2_limit: int,
-             map_path: Path | None) -> dict:  # fmt: skip
+def validate(codec: Codec, images: list[tuple[str, np.ndarray]], ssimulacra2_limit: int, map_path: Path | None) -> dict:
     rows, steps, energies, per_image = [], [], [], []
     seconds = {"encode": 0.0, "decode": 0.0, "megapixels": 0.0}
     for index, (name, image) in enumerate(tqdm(images, desc="validate")):
@@ -86,8 +89,9 @@ def validate(codec: Codec, images: list[tuple[str, np.ndarray]], ssimulacra2_lim
         if len(t) > 2:
             per_image.append(spearman(t, energy))
         if map_path is not None and index == 0:
-            render_timestep_map(image, grid.timesteps, grid.patch_size, grid.overlap,
-                                (image.shape[1], image.shape[0]), codec.scale).save(map_path)  # fmt: skip
+            render_timestep_map(
+                image, grid.timesteps, grid.patch_size, grid.overlap, (image.shape[1], image.shape[0]), codec.scale
+            ).save(map_path)
     summary = {}
     for method in ("tadm", *BASELINES):
         keys = rows[0][method].keys() | rows[min(ssimulacra2_limit, len(rows)) - 1][method].keys()
@@ -98,14 +102,19 @@ def validate(codec: Codec, images: list[tuple[str, np.ndarray]], ssimulacra2_lim
         "images": len(rows),
         "ssimulacra2_images": min(ssimulacra2_limit, len(rows)),
         "mean": summary,
-        "gain_over_bicubic": {k: round(v - summary["bicubic"][k], 4)
-                              for k, v in summary["tadm"].items() if k in summary["bicubic"]},
-        "timesteps": {"min": float(all_steps.min()), "max": float(all_steps.max()), "mean": float(all_steps.mean()),
-                      "spearman_t_vs_hf_energy_pooled": round(spearman(all_steps, all_energy), 4),
-                      "spearman_t_vs_hf_energy_mean_per_image": round(float(np.mean(valid)), 4) if valid else None},
+        "gain_over_bicubic": {
+            k: round(v - summary["bicubic"][k], 4) for k, v in summary["tadm"].items() if k in summary["bicubic"]
+        },
+        "timesteps": {
+            "min": float(all_steps.min()),
+            "max": float(all_steps.max()),
+            "mean": float(all_steps.mean()),
+            "spearman_t_vs_hf_energy_pooled": round(spearman(all_steps, all_energy), 4),
+            "spearman_t_vs_hf_energy_mean_per_image": round(float(np.mean(valid)), 4) if valid else None,
+        },
         "seconds_per_megapixel": {k: round(seconds[k] / seconds["megapixels"], 3) for k in ("encode", "decode")},
         "per_image": rows,
-    }  # fmt: skip
+    }
 
 
 def named_images(sources: list[str], limit: int | None = None) -> list[tuple[str, np.ndarray]]:

@@ -35,8 +35,15 @@ class TADM(nn.Module):
     """A loaded TADM model: the trainable modules (DFRM, TPM, hybrid scheduler: `tadm`) and the latent
     diffusion backbone (VAE, U-Net with LoRA: `backbone`), with its name, folder and weight digest."""
 
-    def __init__(self, tadm: TADMModel, backbone: Backbone, name: str = "", folder: Path | None = None,
-                 digest: bytes = b"", texture_prior: TexturePrior | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        tadm: TADMModel,
+        backbone: Backbone,
+        name: str = "",
+        folder: Path | None = None,
+        digest: bytes = b"",
+        texture_prior: TexturePrior | None = None,
+    ) -> None:
         """texture_prior: the network that refines the rendered pixels last (tadmcodec.pipeline.texture_stage)."""
         super().__init__()
         self.tadm, self.backbone, self.texture_prior = tadm, backbone, texture_prior
@@ -70,8 +77,12 @@ class TADM(nn.Module):
         return self.tadm.dfrm.downscale(x.float(), z.float())
 
     # --- decoding -------------------------------------------------------------------------
-    def rescaled_latent(self, y: torch.Tensor, z_lr: torch.Tensor | None = None,
-                        upsample: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
+    def rescaled_latent(
+        self,
+        y: torch.Tensor,
+        z_lr: torch.Tensor | None = None,
+        upsample: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """z_hat from an LR image y in [0, 1]: G_d(F^-1(y)) (or G_d(z_lr) when given), plus, with
         lr_skip, the backbone's latent of the bicubically upsampled y (`upsample` computes that upsampling
         another way: the exported graphs' matrix products, tadmcodec.graph_export)."""
@@ -123,8 +134,9 @@ class TADM(nn.Module):
             eps = self.backbone.predict_noise(z_hat, steps)
         return self.tadm.scheduler(z_hat, eps.float(), t.float())
 
-    def render(self, latent: torch.Tensor, detail: torch.Tensor | None = None,
-               origins: list[tuple[int, int]] | None = None) -> torch.Tensor:  # fmt: skip
+    def render(
+        self, latent: torch.Tensor, detail: torch.Tensor | None = None, origins: list[tuple[int, int]] | None = None
+    ) -> torch.Tensor:
         """Pixels in [-1, 1] (not clamped) from a latent, through the backbone's VAE decoder; `detail` (B, 1,
         h, w) the detail energy to synthesise and `origins` each latent's top-left pixel in the image."""
         with autocast(latent.device, self.mixed_precision):
@@ -144,8 +156,14 @@ class TADM(nn.Module):
             z = self.backbone.encode(x)
         z_lr, y = self.tadm.dfrm.downscale(x, z)
         y_q = quantize_lr(y)
-        out = {"z": z, "z_lr": z_lr, "y": y, "y_q": y_q, "z_hat": self.rescaled_latent(y_q),
-               "guide": area_guide(x, self.scale)}  # fmt: skip
+        out = {
+            "z": z,
+            "z_lr": z_lr,
+            "y": y,
+            "y_q": y_q,
+            "z_hat": self.rescaled_latent(y_q),
+            "guide": area_guide(x, self.scale),
+        }
         latent = out["z_hat"]
         if denoise:
             out["t"] = self.timestep(out["z_hat"])

@@ -74,8 +74,15 @@ class DFRM(nn.Module):
     """The three DFRM parts; the encoder side is (x, z) -> y, the decoder side G_d(F^-1(y)) (see
     TADM.rescaled_latent, which adds the optional skip from the upsampled LR)."""
 
-    def __init__(self, latent_channels: int, scale: int, width: int = 64, blocks: int = 2,
-                 flow_blocks: int = 4, flow_hidden: int = 32) -> None:  # fmt: skip
+    def __init__(
+        self,
+        latent_channels: int,
+        scale: int,
+        width: int = 64,
+        blocks: int = 2,
+        flow_blocks: int = 4,
+        flow_hidden: int = 32,
+    ) -> None:
         super().__init__()
         self.encoder = FeatureEncoder(latent_channels, scale, width, blocks)
         self.mapping = InvertibleMapping(LR_CHANNELS, flow_blocks, flow_hidden)

@@ -52,10 +52,12 @@ class AffineCoupling(nn.Module):
     @staticmethod
     def _subnet(inputs: int, outputs: int, hidden: int) -> nn.Sequential:
         return nn.Sequential(
-            nn.Conv2d(inputs, hidden, 3, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(inputs, hidden, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(hidden, hidden, 1),
+            nn.LeakyReLU(0.2),
             zero_module(nn.Conv2d(hidden, outputs, 3, padding=1)),
-        )  # fmt: skip
+        )
 
     def _scale_shift(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raw_scale, shift = self.sg(a).chunk(2, dim=1)

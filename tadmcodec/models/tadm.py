@@ -57,15 +57,18 @@ class TADMModel(ConfiguredModule):
         step = scale // LATENT_FACTOR
         latent_sizes, pixel_sizes = (patch_size, patch_overlap, latent_block), (encode_tile, encode_halo)
         if any(v % step for v in latent_sizes) or any(v % scale for v in pixel_sizes):
-            raise ValueError("patch size, overlap and latent block must be multiples of scale/8; "
-                             "encode tile and halo of scale")  # fmt: skip
+            raise ValueError(
+                "patch size, overlap and latent block must be multiples of scale/8; encode tile and halo of scale"
+            )
         if latent_block < 0:
             raise ValueError(f"latent_block {latent_block}: 0 (per patch) or a block size")
         if texture_timesteps is not None:
             log_low, log_high, t_low, t_high = texture_timesteps
             if not (log_low < log_high and 0 <= t_low <= t_high < num_timesteps):
-                raise ValueError(f"texture_timesteps {texture_timesteps}: need log_low < log_high and "
-                                 f"0 <= t_low <= t_high < {num_timesteps}")  # fmt: skip
+                raise ValueError(
+                    f"texture_timesteps {texture_timesteps}: need log_low < log_high and "
+                    f"0 <= t_low <= t_high < {num_timesteps}"
+                )
         self.dfrm = DFRM(latent_channels, scale, dfrm_width, dfrm_blocks, flow_blocks, flow_hidden)
         if lr_skip:  # G_d then learns a residual over the latent of the upsampled LR, starting at zero
             zero_module(self.dfrm.decoder.layers[-1])

@@ -15,10 +15,13 @@ class TimestepPredictor(nn.Module):
         super().__init__()
         self.num_timesteps = num_timesteps
         self.features = nn.Sequential(
-            nn.Conv2d(latent_channels, width, 3, stride=2, padding=1), nn.SiLU(),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.SiLU(),
-            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.SiLU(),
-        )  # fmt: skip
+            nn.Conv2d(latent_channels, width, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1),
+            nn.SiLU(),
+        )
         self.head = nn.Linear(2 * width, 1)
         nn.init.zeros_(self.head.weight)
         fraction = (initial - 1.0) / (num_timesteps - 2.0)

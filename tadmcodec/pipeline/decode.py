@@ -30,15 +30,25 @@ from .networks import DecodingNetworks
 class TiledDecoder:
     """Decodes boxes of one image from its LR raster and per-patch timesteps."""
 
-    def __init__(self, networks: DecodingNetworks, source: Raster, patch: int, overlap: int, timesteps: np.ndarray,
-                 batch_size: int = 4, detail: np.ndarray | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        networks: DecodingNetworks,
+        source: Raster,
+        patch: int,
+        overlap: int,
+        timesteps: np.ndarray,
+        batch_size: int = 4,
+        detail: np.ndarray | None = None,
+    ) -> None:
         """detail: the detail energy to synthesise per patch (None: none; needs a detail-synthesising VAE)."""
         self.networks, self.source, self.batch_size = networks, source, batch_size
         self.patch, self.overlap = patch, overlap
         self.latent_size = latent_size_of(source.width, source.height, networks.scale)
         self.windows = patch_windows(self.latent_size, patch, overlap)
-        self._starts = (np.asarray(patch_starts(self.latent_size[0], patch, overlap)),
-                        np.asarray(patch_starts(self.latent_size[1], patch, overlap)))  # fmt: skip
+        self._starts = (
+            np.asarray(patch_starts(self.latent_size[0], patch, overlap)),
+            np.asarray(patch_starts(self.latent_size[1], patch, overlap)),
+        )
         if timesteps.size != len(self.windows):
             raise ValueError(f"{timesteps.size} timesteps for {len(self.windows)} patches")
         self.timesteps = timesteps.reshape(-1)
@@ -60,8 +70,9 @@ class TiledDecoder:
     def windows_under(self, box: Box) -> list[PatchWindow]:
         """The windows whose pixels reach into a pixel box."""
         x0, y0, x1, y1 = box
-        return self.windows_in((x0 // LATENT_FACTOR, y0 // LATENT_FACTOR, -(-x1 // LATENT_FACTOR),
-                                -(-y1 // LATENT_FACTOR)))  # fmt: skip
+        return self.windows_in(
+            (x0 // LATENT_FACTOR, y0 // LATENT_FACTOR, -(-x1 // LATENT_FACTOR), -(-y1 // LATENT_FACTOR))
+        )
 
     def groups(self, windows: list[PatchWindow]) -> list[list[PatchWindow]]:
         """The fixed batches (batch_size consecutive indices) that hold the given windows."""
@@ -101,8 +112,14 @@ class TiledDecoder:
         """(3, h, w) float32 pixels in [-1, 1] of any box, from cached patches and those it lacks."""
         windows = self.windows_under(box)
         self._decode_windows([w for w in windows if w.index not in self._pixels], progress)
-        parts = ((self._pixels[w.index], w.weights(self.latent_size, self.overlap, LATENT_FACTOR),
-                  tuple(v * LATENT_FACTOR for v in w.box)) for w in windows)  # fmt: skip
+        parts = (
+            (
+                self._pixels[w.index],
+                w.weights(self.latent_size, self.overlap, LATENT_FACTOR),
+                tuple(v * LATENT_FACTOR for v in w.box),
+            )
+            for w in windows
+        )
         return _blend(parts, 3, box)
 
     def _decode_windows(self, windows: list[PatchWindow], progress: Progress | None) -> None:
@@ -125,8 +142,10 @@ class TiledDecoder:
 
     def _blend_latent(self, window: PatchWindow) -> np.ndarray:
         """The blended latent over one window's box, from every cached patch overlapping it."""
-        parts = ((self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
-                 for o in self.windows_in(window.box))  # fmt: skip
+        parts = (
+            (self._latents[o.index], o.weights(self.latent_size, self.overlap), o.box)
+            for o in self.windows_in(window.box)
+        )
         return _blend(parts, self.networks.config.latent_channels, window.box)
 
     def blend_values(self, values: np.ndarray, latent_box: Box) -> np.ndarray:
@@ -177,8 +196,9 @@ def _blend(parts: Iterable[tuple[np.ndarray, np.ndarray, Box]], channels: int, a
     return (total / weight).astype(np.float32)
 
 
-def _accumulate(total: np.ndarray, weight: np.ndarray, tile: np.ndarray, tile_weight: np.ndarray,
-                tile_box: Box, area: Box) -> None:  # fmt: skip
+def _accumulate(
+    total: np.ndarray, weight: np.ndarray, tile: np.ndarray, tile_weight: np.ndarray, tile_box: Box, area: Box
+) -> None:
     """Add tile * weights over the intersection of tile_box and area into the running sums."""
     x0, y0 = max(tile_box[0], area[0]), max(tile_box[1], area[1])
     x1, y1 = min(tile_box[2], area[2]), min(tile_box[3], area[3])

@@ -33,8 +33,11 @@ class TiledEncoder:
     def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         """Non-overlapping encode tiles (pixel boxes) covering the padded image."""
         size = self.model.config.encode_tile
-        return [(x, y, min(x + size, width), min(y + size, height))
-                for y in range(0, height, size) for x in range(0, width, size)]  # fmt: skip
+        return [
+            (x, y, min(x + size, width), min(y + size, height))
+            for y in range(0, height, size)
+            for x in range(0, width, size)
+        ]
 
     def work(self, width: int, height: int) -> int:
         """Tiles plus timestep patches an encode of a width x height image computes: a progress total. Only
@@ -70,8 +73,9 @@ class TiledEncoder:
         return lr, texture
 
     @torch.no_grad()
-    def timesteps(self, lr: np.ndarray, progress: Progress | None = None, *,
-                  texture: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    def timesteps(
+        self, lr: np.ndarray, progress: Progress | None = None, *, texture: np.ndarray | None = None
+    ) -> np.ndarray:
         """(rows, cols) integer timesteps, one per latent patch: from the original's texture per LR pixel
         when given, else predicted from the quantized LR."""
         config = self.model.config
@@ -98,5 +102,9 @@ class TiledEncoder:
 def window_means(texture: np.ndarray, windows: list[PatchWindow], scale: int) -> np.ndarray:
     """Each patch window's mean (float64) of a per-LR-pixel map such as the original's texture."""
     step = scale // LATENT_FACTOR
-    return np.array([texture[y0 // step : y1 // step, x0 // step : x1 // step].astype(np.float64).mean()
-                     for x0, y0, x1, y1 in (w.box for w in windows)])  # fmt: skip
+    return np.array(
+        [
+            texture[y0 // step : y1 // step, x0 // step : x1 // step].astype(np.float64).mean()
+            for x0, y0, x1, y1 in (w.box for w in windows)
+        ]
+    )

@@ -37,8 +37,9 @@ class ModelDecoder:
     def config(self) -> Any:
         return self.networks.config
 
-    def decoder(self, source: Raster, grid: PatchGrid, detail: float | None = None,
-                texture: np.ndarray | None = None) -> TiledDecoder | TexturedDecoder:  # fmt: skip
+    def decoder(
+        self, source: Raster, grid: PatchGrid, detail: float | None = None, texture: np.ndarray | None = None
+    ) -> TiledDecoder | TexturedDecoder:
         """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a
         CRC-valid but hostile file) is refused before any model runs.
 
@@ -55,17 +56,25 @@ class ModelDecoder:
         if detail > 0 and self.networks.synthesises_detail:
             stored = grid.timesteps if texture is None else texture
             energy = detail * texture_energy(np.asarray(stored, np.float64), config.texture_timesteps)
-        renderer = TiledDecoder(self.networks, source, grid.patch_size, grid.overlap, grid.timesteps,
-                                self.batch_size, energy)  # fmt: skip
+        renderer = TiledDecoder(
+            self.networks, source, grid.patch_size, grid.overlap, grid.timesteps, self.batch_size, energy
+        )
         if detail > 0 and self.networks.has_texture_prior:
             stored = grid.timesteps if texture is None else texture
             positions = texture_positions(stored, config.texture_timesteps) if self.networks.reads_texture else None
             return TexturedDecoder(renderer, self.networks, detail, positions)
         return renderer
 
-    def decode(self, source: Raster, grid: PatchGrid, size: tuple[int, int], box: Box | None = None,
-               progress: Progress | None = None, detail: float | None = None,
-               texture: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    def decode(
+        self,
+        source: Raster,
+        grid: PatchGrid,
+        size: tuple[int, int],
+        box: Box | None = None,
+        progress: Progress | None = None,
+        detail: float | None = None,
+        texture: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The (h, w, 3) uint8 pixels of box (default: the whole width x height image), assembled from
         streamed blocks, so memory is the uint8 result plus one row of patches."""
         x0, y0, x1, y1 = box or (0, 0, *size)
@@ -76,9 +85,16 @@ class ModelDecoder:
             pixels[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = block
         return pixels
 
-    def decode_blocks(self, source: Raster, grid: PatchGrid, box: Box, block: int, progress: Progress | None = None,
-                      detail: float | None = None, texture: np.ndarray | None = None
-                      ) -> Iterator[tuple[Box, np.ndarray]]:  # fmt: skip
+    def decode_blocks(
+        self,
+        source: Raster,
+        grid: PatchGrid,
+        box: Box,
+        block: int,
+        progress: Progress | None = None,
+        detail: float | None = None,
+        texture: np.ndarray | None = None,
+    ) -> Iterator[tuple[Box, np.ndarray]]:
         """(block box, (h, w, 3) uint8 pixels) for block x block tiles of box in raster order, streamed;
         detail and texture as decoder() takes them."""
         decoder = self.decoder(source, grid, detail, texture)

@@ -45,8 +45,9 @@ class DecodingNetworks(Protocol):
         """z0 (B, c, h, w) from z_hat and the patches' integer timesteps t (B,) int64."""
         ...
 
-    def render(self, latents: np.ndarray, detail: np.ndarray | None = None,
-               origins: list[tuple[int, int]] | None = None) -> np.ndarray:  # fmt: skip
+    def render(
+        self, latents: np.ndarray, detail: np.ndarray | None = None, origins: list[tuple[int, int]] | None = None
+    ) -> np.ndarray:
         """Pixels (B, 3, 8h, 8w) in [-1, 1] (not clamped) from latents; `detail` (B, 1, h, w) float32 the
         detail energy to synthesise and `origins` each latent's top-left pixel (detail models only)."""
         ...

@@ -53,8 +53,9 @@ def texture_map(stored: np.ndarray, size: tuple[int, int], config: Any) -> np.nd
 class TexturedDecoder:
     """Decodes boxes of one image: TiledDecoder's rendered pixels refined by the texture prior."""
 
-    def __init__(self, renderer: TiledDecoder, networks: DecodingNetworks, strength: float,
-                 positions: np.ndarray | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, renderer: TiledDecoder, networks: DecodingNetworks, strength: float, positions: np.ndarray | None = None
+    ) -> None:
         """positions: texture_positions of the file's stored timesteps, for a prior that reads them."""
         self.renderer, self.networks, self.strength = renderer, networks, np.float32(strength)
         self.positions = positions
@@ -70,15 +71,18 @@ class TexturedDecoder:
         """The rendered box one tile is refined from: the tile grown by HALO, clipped to the image."""
         width, height = self.size
         top, left = tile[0] * TILE, tile[1] * TILE
-        return (max(left - HALO, 0), max(top - HALO, 0), min(left + TILE + HALO, width),
-                min(top + TILE + HALO, height))  # fmt: skip
+        return (max(left - HALO, 0), max(top - HALO, 0), min(left + TILE + HALO, width), min(top + TILE + HALO, height))
 
     def work(self, box: Box) -> int:
         """Patch computations and tiles a decode of box needs: a progress total."""
         tiles = self.tiles_under(box)
         sources = [self.source_box(t) for t in tiles]
-        grown = (min(s[0] for s in sources), min(s[1] for s in sources), max(s[2] for s in sources),
-                 max(s[3] for s in sources))  # fmt: skip
+        grown = (
+            min(s[0] for s in sources),
+            min(s[1] for s in sources),
+            max(s[2] for s in sources),
+            max(s[3] for s in sources),
+        )
         return self.renderer.work(grown) + len(tiles)
 
     def blocks(self, box: Box, size: int, progress: Progress | None = None) -> Iterator[tuple[Box, np.ndarray]]:

@@ -53,8 +53,9 @@ def generator_adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
-def adaptive_weight(fidelity: torch.Tensor, adversarial: torch.Tensor, last_layer: torch.Tensor,
-                    limit: float = 1e4) -> torch.Tensor:  # fmt: skip
+def adaptive_weight(
+    fidelity: torch.Tensor, adversarial: torch.Tensor, last_layer: torch.Tensor, limit: float = 1e4
+) -> torch.Tensor:
     """VQGAN's balance: the ratio of the two losses' gradient norms at the last layer (no gradient)."""
     fidelity_grad = torch.autograd.grad(fidelity, last_layer, retain_graph=True)[0]
     adversarial_grad = torch.autograd.grad(adversarial, last_layer, retain_graph=True)[0]
@@ -76,8 +77,9 @@ class AdversarialTerm:
         self.optimizer = torch.optim.AdamW(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.9))
         self.step = 0
 
-    def __call__(self, real: torch.Tensor, fake: torch.Tensor, fidelity: torch.Tensor,
-                 last_layer: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+    def __call__(
+        self, real: torch.Tensor, fake: torch.Tensor, fidelity: torch.Tensor, last_layer: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Update the discriminator on (real, fake) and return the generator's weighted term (zero while
         the term is off) with the values to log."""
         self.step += 1

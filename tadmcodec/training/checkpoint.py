@@ -21,8 +21,12 @@ def _flatten(prefix: str, value: Any, tensors: dict[str, torch.Tensor]) -> Any:
         tensors[prefix] = value.detach().cpu().contiguous()
         return {"__tensor__": prefix}
     if isinstance(value, dict):
-        return {"__dict__": [[_flatten(f"{prefix}.k{i}", k, tensors), _flatten(f"{prefix}.{i}", v, tensors)]
-                             for i, (k, v) in enumerate(value.items())]}  # fmt: skip
+        return {
+            "__dict__": [
+                [_flatten(f"{prefix}.k{i}", k, tensors), _flatten(f"{prefix}.{i}", v, tensors)]
+                for i, (k, v) in enumerate(value.items())
+            ]
+        }
     if isinstance(value, (list, tuple)):
         return {"__list__": [_flatten(f"{prefix}.{i}", v, tensors) for i, v in enumerate(value)]}
     return value

@@ -134,8 +134,15 @@ class DecodedPairs:
         return images_to_tensor(np.stack(decoded)), images_to_tensor(np.stack(original)), texture
 
 
-def train_prior(run: Path, pairs: list[Path], prior: TexturePrior, settings: PriorTraining, steps: int,
-                minutes: float | None, model: str) -> None:  # fmt: skip
+def train_prior(
+    run: Path,
+    pairs: list[Path],
+    prior: TexturePrior,
+    settings: PriorTraining,
+    steps: int,
+    minutes: float | None,
+    model: str,
+) -> None:
     """Fine-tune `prior` (the initial weights unless RUN/checkpoint holds a later state) on pairs that
     `model` (a name or folder) made."""
     config = read_config(resolve_model(model, allow_path=True))
@@ -181,8 +188,9 @@ def train_prior(run: Path, pairs: list[Path], prior: TexturePrior, settings: Pri
         optimiser.step()
         if adversarial:
             discriminator.requires_grad_(True)
-            d_loss = discriminator_hinge_loss(discriminator(random_shift(original)),
-                                              discriminator(random_shift(out.detach())))  # fmt: skip
+            d_loss = discriminator_hinge_loss(
+                discriminator(random_shift(original)), discriminator(random_shift(out.detach()))
+            )
             d_optimiser.zero_grad(set_to_none=True)
             d_loss.backward()
             d_optimiser.step()
@@ -197,11 +205,17 @@ def train_prior(run: Path, pairs: list[Path], prior: TexturePrior, settings: Pri
             with open(run / "log.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
             sums = {}
-            save_checkpoint(run / "checkpoint", {
-                "prior": prior.state_dict(), "discriminator": discriminator.state_dict(),
-                "optimiser": optimiser.state_dict(), "d_optimiser": d_optimiser.state_dict(),
-                "step": step, "seconds": elapsed,
-            })  # fmt: skip
+            save_checkpoint(
+                run / "checkpoint",
+                {
+                    "prior": prior.state_dict(),
+                    "discriminator": discriminator.state_dict(),
+                    "optimiser": optimiser.state_dict(),
+                    "d_optimiser": d_optimiser.state_dict(),
+                    "step": step,
+                    "seconds": elapsed,
+                },
+            )
             prior.save_pretrained(run / "prior")
             data.refresh()
 

@@ -181,8 +181,9 @@ class VAEDecoderStage(Stage):
             raise ValueError(f"{config['init_vae']} has a {vae.config.decoder!r} decoder, not {kind!r}")
         kept = ("encode_", "logvar") + (("decode_", "pixel_refine") if kind == "hybrid" else ())
         state = (start or source).state_dict()
-        missing = vae.load_state_dict(state if start else {k: v for k, v in state.items() if k.startswith(kept)},
-                                      strict=False).missing_keys  # fmt: skip
+        missing = vae.load_state_dict(
+            state if start else {k: v for k, v in state.items() if k.startswith(kept)}, strict=False
+        ).missing_keys
         if start and any(not key.startswith("detail_head.") for key in missing):
             raise ValueError(f"decoder_options {config.get('decoder_options')} change trained weights: {missing}")
         return vae
@@ -220,8 +221,9 @@ class VAEDecoderStage(Stage):
                 z = source(x, render=False)["z0"]
         return z + torch.randn_like(z) * noise if noise else z
 
-    def _render(self, z: torch.Tensor, x: torch.Tensor | None = None,
-                strength: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    def _render(
+        self, z: torch.Tensor, x: torch.Tensor | None = None, strength: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Decoded crops; a detail-synthesis decoder is asked for `strength` (B,) times the detail energy of
         the original crops x (clamped to what a file can ask for), at random pixel origins on the 8-pixel grid."""
         latent = z / self.vae.config.scaling_factor + self.vae.config.shift_factor
@@ -286,8 +288,11 @@ def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     originals, decoded = to_uint8_images(x.detach().cpu().numpy()), to_uint8_images(y.detach().cpu().numpy())
     ratios = [detail_ratio(a, b) for a, b in zip(originals, decoded, strict=True)]
     grids = np.array([grid_excess(image) for image in decoded])
-    return {"detail_ratio": float(np.nanmean(ratios)), "grid_h": float(grids[:, 0].mean()),
-            "grid_v": float(grids[:, 1].mean())}  # fmt: skip
+    return {
+        "detail_ratio": float(np.nanmean(ratios)),
+        "grid_h": float(grids[:, 0].mean()),
+        "grid_v": float(grids[:, 1].mean()),
+    }
 
 
 def _existing_unet(folder: Path) -> nn.Module | None:
@@ -471,8 +476,11 @@ def seed_outputs(config: dict[str, Any]) -> None:
     """A first run starts its output folder from config["init_model"] / ["init_backbone"] (copies; the
     sources, a release among them, are only read)."""
     if config.get("init_backbone") and not Path(config["backbone"], "unet", "config.json").is_file():
-        copy_resolving_links(Path(config["init_backbone"]), Path(config["backbone"]),
-                             shutil.ignore_patterns("*.md", "*.png", "*.json.part"))  # fmt: skip
+        copy_resolving_links(
+            Path(config["init_backbone"]),
+            Path(config["backbone"]),
+            shutil.ignore_patterns("*.md", "*.png", "*.json.part"),
+        )
     model = Path(config.get("model", ""))
     if config.get("init_model") and not (model / "config.json").is_file():
         model.mkdir(parents=True, exist_ok=True)

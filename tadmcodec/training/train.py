@@ -33,15 +33,18 @@ def _log(path: Path, record: dict[str, Any]) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def train(config: dict[str, Any], runs: Path, minutes: float | None = None,
-          device: str | torch.device = "cpu") -> dict[str, float]:  # fmt: skip
+def train(
+    config: dict[str, Any], runs: Path, minutes: float | None = None, device: str | torch.device = "cpu"
+) -> dict[str, float]:
     """Train until config['steps'] or the time limit; return the last validation metrics."""
     device = torch.device(device)
     for folder in written_folders(config):
         if folder.resolve().is_relative_to(PACKAGE_WEIGHTS.resolve()):
-            raise TadmError(f"{config['name']} would write into {folder}, a released model in the package: train "
-                            "into a run folder (init_model / init_backbone start from a release) and release "
-                            "the result under a new name")  # fmt: skip
+            raise TadmError(
+                f"{config['name']} would write into {folder}, a released model in the package: train "
+                "into a run folder (init_model / init_backbone start from a release) and release "
+                "the result under a new name"
+            )
     seed_outputs(config)
     torch.set_num_threads(config.get("threads", torch.get_num_threads()))
     run = runs / config["name"]
@@ -108,14 +111,17 @@ def _validate_and_export(stage: Stage, validation: torch.Tensor, run: Path, step
 
 
 def _save(run: Path, stage: Stage, optimizer: torch.optim.Optimizer, sampler: CropSampler, step: int) -> None:
-    save_checkpoint(run / "checkpoint", {
-        "step": step,
-        "modules": {name: module.state_dict() for name, module in stage.modules().items()},
-        "optimizer": optimizer.state_dict(),
-        "stage": stage.state(),
-        "torch_rng": torch.get_rng_state(),
-        "sampler_rng": json.dumps(sampler.rng.bit_generator.state),
-    })  # fmt: skip
+    save_checkpoint(
+        run / "checkpoint",
+        {
+            "step": step,
+            "modules": {name: module.state_dict() for name, module in stage.modules().items()},
+            "optimizer": optimizer.state_dict(),
+            "stage": stage.state(),
+            "torch_rng": torch.get_rng_state(),
+            "sampler_rng": json.dumps(sampler.rng.bit_generator.state),
+        },
+    )
 
 
 def _restore(state: dict[str, Any], stage: Stage, optimizer: torch.optim.Optimizer, sampler: CropSampler) -> int:

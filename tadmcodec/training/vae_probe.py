@@ -33,10 +33,15 @@ def main() -> None:
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     vae = AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=tuple(args.widths), layers_per_block=1, latent_channels=args.channels,
-        norm_num_groups=8, scaling_factor=1.0, mid_block_add_attention=False,
-    )  # fmt: skip
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=tuple(args.widths),
+        layers_per_block=1,
+        latent_channels=args.channels,
+        norm_num_groups=8,
+        scaling_factor=1.0,
+        mid_block_add_attention=False,
+    )
     train = CropSampler(args.train, 96, seed=0, limit=600)
     val = CropSampler(args.val, 128, seed=1).batch(32)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=2e-3 if args.channels else 1e-3)

@@ -33,9 +33,18 @@ def round_trip(image: Image.Image | np.ndarray, **options: object) -> tuple[Imag
 
 @pytest.mark.parametrize(
     ("mode", "stored", "equivalent"),
-    [("RGB", "RGB", "RGB"), ("L", "L", "RGB"), ("1", "L", "RGB"), ("LA", "LA", "RGBA"), ("RGBA", "RGBA", "RGBA"),
-     ("CMYK", "RGB", "RGB"), ("P", "RGB", "RGB"), ("PA", "RGBA", "RGBA"), ("YCbCr", "RGB", "RGB")],
-)  # fmt: skip
+    [
+        ("RGB", "RGB", "RGB"),
+        ("L", "L", "RGB"),
+        ("1", "L", "RGB"),
+        ("LA", "LA", "RGBA"),
+        ("RGBA", "RGBA", "RGBA"),
+        ("CMYK", "RGB", "RGB"),
+        ("P", "RGB", "RGB"),
+        ("PA", "RGBA", "RGBA"),
+        ("YCbCr", "RGB", "RGB"),
+    ],
+)
 def test_modes(mode: str, stored: str, equivalent: str) -> None:
     """Each mode decodes in its stored mode, with the pixels of the same image given as `equivalent`:
     gray images are the gray of that decode, alpha comes back bit for bit."""

@@ -34,8 +34,7 @@ def heavy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".tif"])
-def test_each_output_format_keeps_what_it_can_and_says_what_it_drops(heavy: Path, tmp_path: Path,
-                                                                      suffix: str) -> None:  # fmt: skip
+def test_each_output_format_keeps_what_it_can_and_says_what_it_drops(heavy: Path, tmp_path: Path, suffix: str) -> None:
     target = tmp_path / f"out{suffix}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -57,8 +56,9 @@ def test_each_output_format_keeps_what_it_can_and_says_what_it_drops(heavy: Path
         assert dropped == [] and kept_exif and kept_xmp
 
 
-def test_the_cli_warns_in_one_line_and_writes_the_jpeg(heavy: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_the_cli_warns_in_one_line_and_writes_the_jpeg(
+    heavy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tadmcodec.cli import main
 
     assert main(["decode", str(heavy), str(tmp_path / "out.jpg")]) == 0

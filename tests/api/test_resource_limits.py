@@ -26,8 +26,9 @@ def container(lr_side: int, scale: int, patch: int, overlap: int) -> bytes:
         model_sha256=bytes(32),
     )
     width, height = header.latent_size
-    grid = PatchGrid(patch, overlap, np.full((patch_count(height, patch, overlap), patch_count(width, patch, overlap)),
-                                             50))  # fmt: skip
+    grid = PatchGrid(
+        patch, overlap, np.full((patch_count(height, patch, overlap), patch_count(width, patch, overlap)), 50)
+    )
     lr = np.zeros((lr_side, lr_side, 3), np.uint8)
     lr[::7] = 200  # stripes, so the reduction has something to average
     buffer = io.BytesIO()

@@ -32,8 +32,9 @@ def write_tiled(path: Path, pixels: np.ndarray, tile: int = 64, **options: objec
     photometric = "rgb" if pixels.shape[-1] >= 3 else "minisblack"
     extra = {"extrasamples": ("unassalpha",)} if pixels.shape[-1] in (2, 4) else {}
     data = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-    tifffile.imwrite(path, data, tile=(tile, tile), photometric=photometric, compression="zlib", metadata=None,
-                     **extra, **options)  # fmt: skip
+    tifffile.imwrite(
+        path, data, tile=(tile, tile), photometric=photometric, compression="zlib", metadata=None, **extra, **options
+    )
     return path
 
 
@@ -138,9 +139,13 @@ def test_ctrl_c_during_a_decode_leaves_no_output(tmp_path: Path) -> None:
         "sys.exit(main(['decode', sys.argv[1], sys.argv[2]]))\n"
     )
     for output in ("out.png", "out.tif"):
-        process = subprocess.Popen([sys.executable, "-c", script, str(encoded), str(tmp_path / output)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   preexec_fn=_default_sigint)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, str(encoded), str(tmp_path / output)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_sigint,
+        )
         assert process.stdout.readline().strip() == "started", process.communicate()[1]
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)

@@ -101,8 +101,12 @@ def test_sixteen_bit_rgb_png_is_refused(tmp_path: Path) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"".join(b"\x00" + rows[y].tobytes() for y in range(8))
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))  # fmt: skip
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
     (tmp_path / "deep.png").write_bytes(png)
     with pytest.raises(InputImageError, match="16 bits"):
         tadmcodec.encode(tmp_path / "deep.png", tmp_path / "deep.tadm", model="test-16x")
@@ -148,8 +152,9 @@ def _claiming(data: bytes, model: str) -> bytes:
 
     reader = TadmReader(data)
     folder = resolve_model(model)
-    header = dataclasses.replace(reader.header, model_id=model,
-                                 model_sha256=model_digest(folder, backbone_folder(folder)[0]))  # fmt: skip
+    header = dataclasses.replace(
+        reader.header, model_id=model, model_sha256=model_digest(folder, backbone_folder(folder)[0])
+    )
     width, height = latent_size_of(header.lr_width, header.lr_height, header.scale)
     grid = PatchGrid(16, 4, np.full((patch_count(height, 16, 4), patch_count(width, 16, 4)), 50))
     out = io.BytesIO()

@@ -104,8 +104,11 @@ def _worker_pids() -> list[int]:
     """Process ids of the live map workers, through Ray's global state (the cluster's control store)."""
     from ray._private import state
 
-    return [actor["Pid"] for actor in state.actors().values()
-            if "_Worker" in actor["ActorClassName"] and actor["State"] == "ALIVE" and actor["Pid"]]  # fmt: skip
+    return [
+        actor["Pid"]
+        for actor in state.actors().values()
+        if "_Worker" in actor["ActorClassName"] and actor["State"] == "ALIVE" and actor["Pid"]
+    ]
 
 
 def test_a_killed_worker_is_replaced_and_every_input_encoded_once(
@@ -118,8 +121,9 @@ def test_a_killed_worker_is_replaced_and_every_input_encoded_once(
         Image.fromarray(rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)).save(folder / f"{index:02d}.png")
     out = tmp_path / "out"
     result: dict = {}
-    job = threading.Thread(target=lambda: result.update(
-        report=run_batch([folder], out, ENCODE, engine="ray", ray=RayOptions(workers=2))))  # fmt: skip
+    job = threading.Thread(
+        target=lambda: result.update(report=run_batch([folder], out, ENCODE, engine="ray", ray=RayOptions(workers=2)))
+    )
     job.start()
     deadline = time.monotonic() + 120
     while not manifest_lines(out) and time.monotonic() < deadline:
@@ -142,8 +146,22 @@ def test_ray_decodes_as_the_local_engine_and_the_cli_joins_by_address(
 ) -> None:
     decode = BatchOptions("decode", format="png", threads=1)
     run_batch([local_outputs], tmp_path / "local", decode)
-    command = [sys.executable, "-m", "tadmcodec", "decode", str(local_outputs), "--out-dir", str(tmp_path / "ray"),
-               "--engine", "ray", "--ray-address", cluster, "--threads", "1", "--quiet"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "tadmcodec",
+        "decode",
+        str(local_outputs),
+        "--out-dir",
+        str(tmp_path / "ray"),
+        "--engine",
+        "ray",
+        "--ray-address",
+        cluster,
+        "--threads",
+        "1",
+        "--quiet",
+    ]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.startswith("decoded 11 file(s), 0 failed")

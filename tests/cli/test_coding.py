@@ -104,8 +104,18 @@ def test_errors_are_one_line_and_leave_no_file(tmp_path: Path, capsys: pytest.Ca
 def test_timestep_map(images: Path, tmp_path: Path) -> None:
     target = tmp_path / "a.tadm"
     main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"])
-    code = main(["decode", str(target), str(tmp_path / "a.png"), "--timestep-map", str(tmp_path / "map.png"),
-                 "--timestep-scale", "0.5", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "decode",
+            str(target),
+            str(tmp_path / "a.png"),
+            "--timestep-map",
+            str(tmp_path / "map.png"),
+            "--timestep-scale",
+            "0.5",
+            "--quiet",
+        ]
+    )
     assert code == 0 and Image.open(tmp_path / "map.png").size == (56, 40)
 
 
@@ -181,8 +191,10 @@ def test_strip_metadata_and_the_metadata_share(
     Image.open(images / "a.png").save(source, icc_profile=b"\0" * 3000)
     assert main(["encode", str(source), str(tmp_path / "kept.tadm"), "--model", "test-16x", "--quiet"]) == 0
     assert "without 3012 bytes of metadata" in capsys.readouterr().out
-    assert main(["encode", str(source), str(tmp_path / "bare.tadm"), "--model", "test-16x", "--quiet",
-                 "--strip-metadata"]) == 0  # fmt: skip
+    assert (
+        main(["encode", str(source), str(tmp_path / "bare.tadm"), "--model", "test-16x", "--quiet", "--strip-metadata"])
+        == 0
+    )
     assert "without 0 bytes of metadata" in capsys.readouterr().out
     assert (tmp_path / "kept.tadm").stat().st_size - (tmp_path / "bare.tadm").stat().st_size == 3012
 
@@ -199,8 +211,9 @@ def test_strip_metadata_and_the_metadata_share(
         (["decode", "a.tadm", "b.png", "--threads", "x"], "--threads: must be an integer, got 'x'"),
     ],
 )
-def test_option_domains_are_checked_in_the_parser(arguments: list[str], message: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_option_domains_are_checked_in_the_parser(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(arguments)
     assert stopped.value.code == 2 and message in capsys.readouterr().err
@@ -216,8 +229,9 @@ def test_the_api_refuses_a_timestep_dial_outside_its_domain(images: Path, tmp_pa
             tadmcodec.decode(target, **options)
 
 
-def test_a_timestep_map_follows_the_output_rule(images: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_timestep_map_follows_the_output_rule(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "a.tadm"
     main(["encode", str(images / "a.png"), str(target), "--model", "test-16x", "--quiet"])
     keep = tmp_path / "keep.png"
@@ -245,8 +259,17 @@ def test_a_folder_is_never_an_output(images: Path, tmp_path: Path, capsys: pytes
 
 def test_two_writers_to_one_new_path_one_wins(images: Path, tmp_path: Path) -> None:
     target = tmp_path / "race.tadm"
-    command = [sys.executable, "-m", "tadmcodec", "encode", str(images / "a.png"), str(target), "--model",
-               "test-16x", "--quiet"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "tadmcodec",
+        "encode",
+        str(images / "a.png"),
+        str(target),
+        "--model",
+        "test-16x",
+        "--quiet",
+    ]
     runs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     results = [(run.wait(), run.stderr.read()) for run in runs]
     assert sorted(code for code, _ in results) == [0, 1, 1]

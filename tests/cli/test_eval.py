@@ -27,9 +27,25 @@ def _folder(root: Path) -> Path:
 
 def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     folder, out = _folder(tmp_path), tmp_path / "results"
-    arguments = ["eval", str(folder), "--scale", "16", "32", "--out", str(out), "--model-16", "test-16x",
-                 "--model-32", "test-32x", "--ssimulacra2-limit", "1", "--pictures", "1",
-                 "--previous-16", "test-16x"]  # fmt: skip
+    arguments = [
+        "eval",
+        str(folder),
+        "--scale",
+        "16",
+        "32",
+        "--out",
+        str(out),
+        "--model-16",
+        "test-16x",
+        "--model-32",
+        "test-32x",
+        "--ssimulacra2-limit",
+        "1",
+        "--pictures",
+        "1",
+        "--previous-16",
+        "test-16x",
+    ]
     assert main(arguments) == 0
     records = sorted((out / "images" / "set").glob("*.json"))
     assert [p.name for p in records] == [f"image0.{ext}-{s}x.json" for ext in ("png", "webp") for s in (16, 32)]

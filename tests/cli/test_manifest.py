@@ -80,8 +80,9 @@ def test_a_rerun_redoes_exactly_the_missing_and_damaged(batch: tuple[Path, Path,
     assert all(records(out)[f"{i}.png"]["output_sha256"] == sha256(out / f"{i}.tadm") for i in range(5))
 
 
-def test_the_audit_finds_a_flipped_byte_and_a_missing_file(batch: tuple[Path, Path, list[str]],
-                                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_the_audit_finds_a_flipped_byte_and_a_missing_file(
+    batch: tuple[Path, Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
     _, out, _ = batch
     assert main(["verify", "--manifest", str(out / "manifest.jsonl")]) == 0
     flipped = bytearray((out / "1.tadm").read_bytes())
@@ -116,8 +117,10 @@ def test_max_failures_stops_the_job(tmp_path: Path, capsys: pytest.CaptureFixtur
     for name in ("a-bad.png", "b-bad.png"):
         (folder / name).write_bytes(b"not an image")
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(folder / "c.png")
-    assert main(["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet",
-                 "--max-failures", "1"]) == 1  # fmt: skip
+    assert (
+        main(["encode", str(folder), "--out-dir", str(out), "--model", "test-16x", "--quiet", "--max-failures", "1"])
+        == 1
+    )
     assert sorted(Path(r["input"]).name for r in records(out).values()) == ["a-bad.png", "b-bad.png"]
     assert not (out / "c.tadm").exists() and "stopped: too many failures" in capsys.readouterr().out
 
@@ -207,8 +210,9 @@ def test_an_unexpected_error_fails_only_its_file(tmp_path: Path, monkeypatch: py
     "damage",
     ["binary", "a text file", "garbage lines in the middle", "a damaged record of a missing output", "empty"],
 )
-def test_the_audit_refuses_what_is_not_a_manifest(batch: tuple[Path, Path, list[str]], damage: str,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_the_audit_refuses_what_is_not_a_manifest(
+    batch: tuple[Path, Path, list[str]], damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, out, _ = batch
     manifest = out / "manifest.jsonl"
     lines = manifest.read_text().splitlines()

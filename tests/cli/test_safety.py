@@ -64,8 +64,12 @@ STALLED_DECODE = (
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
 def test_termination_leaves_no_output_and_no_temporaries(stop: signal.Signals, encoded: Path, tmp_path: Path) -> None:
     """After the first BigTIFF tile was written (a .part file and the spooled pyramid levels exist)."""
-    process = subprocess.Popen([sys.executable, "-c", STALLED_DECODE, str(encoded), str(tmp_path / "out.tif")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLED_DECODE, str(encoded), str(tmp_path / "out.tif")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout.readline().strip() == "started", process.communicate()[1]
     assert len(list(tmp_path.iterdir())) > 1  # the temporaries are there
     process.send_signal(stop)

@@ -86,8 +86,9 @@ def test_blocks_stop_at_the_patch_grids_extent(codec16_blocks: Codec, z_hat_call
     assert computed == [(0, 0, 12, 12), (0, 12, 12, 16), (12, 0, 20, 12), (12, 12, 20, 16)]
 
 
-def test_models_without_latent_blocks_compute_z_hat_per_patch(codec16: Codec,
-                                                              z_hat_calls: list[tuple[list, int]]) -> None:  # fmt: skip
+def test_models_without_latent_blocks_compute_z_hat_per_patch(
+    codec16: Codec, z_hat_calls: list[tuple[list, int]]
+) -> None:
     lr, grid = codec16.encode(_image(100, 161))
     codec16.decode(ArrayRaster(lr), grid, (161, 100))
     sizes = [len(boxes) for boxes, _ in z_hat_calls]

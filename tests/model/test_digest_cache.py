@@ -59,8 +59,9 @@ def test_a_changed_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("setting", ["off", "unreadable", "unwritable"])
-def test_a_cache_off_or_broken_gives_the_true_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     setting: str) -> None:  # fmt: skip
+def test_a_cache_off_or_broken_gives_the_true_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
     location = tmp_path / "digests.json"
     if setting == "unreadable":
         location.write_text("{not json")

@@ -74,8 +74,9 @@ def test_a_weight_link_loads_the_same_weights_under_the_same_digest(model_root: 
         assert not (copy / name).exists() and (copy / f"{name}.link").is_file()
     original, linked = load_model_folder(model_root / "test-16x"), load_model_folder(copy)
     assert linked.digest == original.digest
-    assert all(torch.equal(a, b) for a, b in zip(original.state_dict().values(), linked.state_dict().values(),
-                                                  strict=True))  # fmt: skip
+    assert all(
+        torch.equal(a, b) for a, b in zip(original.state_dict().values(), linked.state_dict().values(), strict=True)
+    )
     moved = tmp_path / "moved"  # a copy elsewhere (training starts, tools) holds the files themselves
     copy_resolving_links(copy, moved)
     assert not list(moved.glob("*.link")) and (moved / "lora.safetensors").is_file()

@@ -29,14 +29,25 @@ PARTS = ("vae", "unet", "scheduler", "text_encoder", "tokenizer")
 def save_tiny_sd_layout(folder: Path) -> None:
     torch.manual_seed(0)
     AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8, 8, 16, 16), layers_per_block=1, latent_channels=4, norm_num_groups=8,
-    ).save_pretrained(folder / "vae", safe_serialization=True)  # fmt: skip
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 16, 16),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+    ).save_pretrained(folder / "vae", safe_serialization=True)
     UNet2DConditionModel(
-        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=16, attention_head_dim=4, norm_num_groups=8,
-    ).save_pretrained(folder / "unet", safe_serialization=True)  # fmt: skip
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(16, 32),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    ).save_pretrained(folder / "unet", safe_serialization=True)
     DDPMScheduler(**SD_SCHEDULE).save_pretrained(folder / "scheduler")
     vocabulary = folder / "vocab-src"
     vocabulary.mkdir()
@@ -46,9 +57,15 @@ def save_tiny_sd_layout(folder: Path) -> None:
         folder / "tokenizer"
     )
     config = CLIPTextConfig(
-        vocab_size=3, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        max_position_embeddings=77, bos_token_id=0, eos_token_id=1,
-    )  # fmt: skip
+        vocab_size=3,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        bos_token_id=0,
+        eos_token_id=1,
+    )
     CLIPTextModel(config).save_pretrained(folder / "text_encoder", safe_serialization=True)
 
 
@@ -68,8 +85,10 @@ def test_pinned_hashes_name_the_bad_file(sd_folder: tuple[Path, Path], tmp_path:
     entries = json.loads(table.read_text())["files"]
     entries["vae/diffusion_pytorch_model.safetensors"] = "0" * 64
     entries["unet/extra.safetensors"] = "0" * 64
-    for name, files in (("differs", {k: v for k, v in entries.items() if k != "unet/extra.safetensors"}),
-                        ("missing", entries)):  # fmt: skip
+    for name, files in (
+        ("differs", {k: v for k, v in entries.items() if k != "unet/extra.safetensors"}),
+        ("missing", entries),
+    ):
         bad = tmp_path / f"{name}.json"
         bad.write_text(json.dumps({"files": files}))
         with pytest.raises(MissingWeightsError, match="unet/extra.safetensors" if name == "missing" else "vae/diff"):

@@ -65,8 +65,9 @@ def test_onnx_computes_what_torch_computes(encoded: bytes) -> None:
 
 
 def test_the_dial_blends_rendered_into_refined_pixels(encoded: bytes) -> None:
-    rendered, refined, half = (tadmcodec.decode(encoded, runtime="torch", detail=d, as_array=True).astype(float)
-                               for d in (0.0, 1.0, 0.5))  # fmt: skip
+    rendered, refined, half = (
+        tadmcodec.decode(encoded, runtime="torch", detail=d, as_array=True).astype(float) for d in (0.0, 1.0, 0.5)
+    )
     assert np.abs(refined - rendered).mean() > 2  # the prior changes the picture
     assert np.abs(half - (rendered + refined) / 2).max() <= 1  # clamping and rounding only
 

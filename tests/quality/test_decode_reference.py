@@ -90,8 +90,11 @@ def test_synthesised_detail_decodes_to_the_recorded_pixels(name: str, torch_thre
 def test_every_model_with_detail_synthesis_has_a_detail_reference() -> None:
     from tadmcodec.codec import Codec
 
-    missing = [m for m in SHIPPED if Codec.load(m).model.synthesises_detail and not any(
-        name.startswith(f"{m}-detail-") for name in DETAILED)]  # fmt: skip
+    missing = [
+        m
+        for m in SHIPPED
+        if Codec.load(m).model.synthesises_detail and not any(name.startswith(f"{m}-detail-") for name in DETAILED)
+    ]
     assert not missing, f"write a reference with tests/quality/reference/make_reference.py for {missing}"
 
 

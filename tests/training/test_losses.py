@@ -37,8 +37,9 @@ def test_the_rank_term_is_low_when_texture_gets_larger_timesteps() -> None:
     # every pair qualifies (log energies differ a lot): mean softplus(-(t_more - t_less) / 10)
     by_hand = np.mean([math.log1p(math.exp(-gap / 10)) for gap in (40.0, 80.0, 40.0)])
     assert ordered.item() == pytest.approx(by_hand, rel=1e-5)
-    assert reversed_.item() == pytest.approx(np.mean([math.log1p(math.exp(gap / 10)) for gap in (40.0, 80.0, 40.0)]),
-                                             rel=1e-5)  # fmt: skip
+    assert reversed_.item() == pytest.approx(
+        np.mean([math.log1p(math.exp(gap / 10)) for gap in (40.0, 80.0, 40.0)]), rel=1e-5
+    )
 
 
 def test_the_rank_term_pushes_the_textured_crop_up() -> None:

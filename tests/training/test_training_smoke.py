@@ -27,15 +27,41 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _config(images: Path, root: Path, stage: str, **extra: object) -> dict:
     return {
-        "name": stage, "stage": stage, "train": [str(images)], "val": [str(images)], "crop": 64, "batch": 4,
-        "val_batch": 2, "lr": 1e-3, "steps": 24, "seed": 0, "threads": 1, "log_every": 8, "val_every": 24,
-        "checkpoint_every": 12, "backbone": str(root / "backbone"), "model": str(root / "model-16x"),
-        "vae": {"latent_channels": 4, "width": 16}, "unet": {"width": 16},
-        "model_config": {"scale": 16, "dfrm_width": 16, "dfrm_blocks": 1, "flow_blocks": 2, "flow_hidden": 8,
-                         "tpm_width": 8, "scheduler_width": 16, "patch_size": 8, "patch_overlap": 2,
-                         "lr_halo": 2, "encode_tile": 64, "encode_halo": 16, "lora_rank": 2},
+        "name": stage,
+        "stage": stage,
+        "train": [str(images)],
+        "val": [str(images)],
+        "crop": 64,
+        "batch": 4,
+        "val_batch": 2,
+        "lr": 1e-3,
+        "steps": 24,
+        "seed": 0,
+        "threads": 1,
+        "log_every": 8,
+        "val_every": 24,
+        "checkpoint_every": 12,
+        "backbone": str(root / "backbone"),
+        "model": str(root / "model-16x"),
+        "vae": {"latent_channels": 4, "width": 16},
+        "unet": {"width": 16},
+        "model_config": {
+            "scale": 16,
+            "dfrm_width": 16,
+            "dfrm_blocks": 1,
+            "flow_blocks": 2,
+            "flow_hidden": 8,
+            "tpm_width": 8,
+            "scheduler_width": 16,
+            "patch_size": 8,
+            "patch_overlap": 2,
+            "lr_halo": 2,
+            "encode_tile": 64,
+            "encode_halo": 16,
+            "lora_rank": 2,
+        },
         **extra,
-    }  # fmt: skip
+    }
 
 
 def _losses(log: Path, key: str) -> list[float]:
@@ -93,9 +119,16 @@ def test_conv_decoder_stage_keeps_the_latent_space_and_trains_adversarially(imag
 
     source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)
     before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
-    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
-                     decoder_widths=[16, 8, 8, 4], discriminator={"width": 8, "layers": 2},
-                     loss={"adversarial": 0.5, "adversarial_start": 16, "latent_noise": 0.1})  # fmt: skip
+    config = _config(
+        images,
+        tmp_path,
+        "vae_decoder",
+        backbone=str(source),
+        export=str(tmp_path / "r2"),
+        decoder_widths=[16, 8, 8, 4],
+        discriminator={"width": 8, "layers": 2},
+        loss={"adversarial": 0.5, "adversarial_start": 16, "latent_noise": 0.1},
+    )
     metrics = train(config, tmp_path / "runs")
     assert {"psnr", "detail_ratio", "grid_h", "grid_v"} <= set(metrics)
     log = tmp_path / "runs" / "vae_decoder" / "log.jsonl"
@@ -120,8 +153,18 @@ def test_hybrid_decoder_starts_at_the_block_decoder_and_trains_its_residual(imag
     from tadmcodec.training.stages import build_stage
 
     source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)
-    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
-                     decoder="hybrid", decoder_widths=[8, 8, 4, 4], steps=16, val_every=16, lr=3e-3)  # fmt: skip
+    config = _config(
+        images,
+        tmp_path,
+        "vae_decoder",
+        backbone=str(source),
+        export=str(tmp_path / "r2"),
+        decoder="hybrid",
+        decoder_widths=[8, 8, 4, 4],
+        steps=16,
+        val_every=16,
+        lr=3e-3,
+    )
     old = load_backbone(source)
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
@@ -146,9 +189,18 @@ def test_decoder_learning_from_a_models_latents_starts_at_its_decode(images: Pat
 
     source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)
     train(_config(images, tmp_path, "dfrm", backbone=str(source), steps=8, val_every=8), tmp_path / "runs")
-    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r2"),
-                     decoder="hybrid", decoder_widths=[8, 8, 4, 4], steps=8, val_every=8,
-                     latents_from=[str(tmp_path / "model-16x")])  # fmt: skip
+    config = _config(
+        images,
+        tmp_path,
+        "vae_decoder",
+        backbone=str(source),
+        export=str(tmp_path / "r2"),
+        decoder="hybrid",
+        decoder_widths=[8, 8, 4, 4],
+        steps=8,
+        val_every=8,
+        latents_from=[str(tmp_path / "model-16x")],
+    )
     model, stage = load_model_folder(tmp_path / "model-16x"), build_stage(config)
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     with torch.no_grad():
@@ -169,9 +221,20 @@ def test_a_detail_head_trains_alone_and_leaves_the_decoder_as_it_was(images: Pat
 
     model = build_model_folder(tmp_path, 16, texture_timesteps=(1.0, 5.0, 10, 200))
     source = tmp_path / "tiny-backbone"
-    config = _config(images, tmp_path, "vae_decoder", backbone=str(source), export=str(tmp_path / "r4"),
-                     decoder="block", decoder_options={"detail_head": 4}, trainable="detail_head", steps=8,
-                     val_every=8, latents_from=[str(model)], loss={"detail": 0.02, "adversarial": 0.5})  # fmt: skip
+    config = _config(
+        images,
+        tmp_path,
+        "vae_decoder",
+        backbone=str(source),
+        export=str(tmp_path / "r4"),
+        decoder="block",
+        decoder_options={"detail_head": 4},
+        trainable="detail_head",
+        steps=8,
+        val_every=8,
+        latents_from=[str(model)],
+        loss={"detail": 0.02, "adversarial": 0.5},
+    )
     metrics = train(config, tmp_path / "runs")
     old, new = load_backbone(source).vae, load_backbone(tmp_path / "r4").vae
     new_state = new.state_dict()
@@ -184,8 +247,9 @@ def test_a_detail_head_trains_alone_and_leaves_the_decoder_as_it_was(images: Pat
     assert metrics["16x_s1.0_detail_ratio"] > metrics["16x_detail_ratio"]
 
 
-def test_shipped_configs_never_write_into_released_models(images: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_shipped_configs_never_write_into_released_models(
+    images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One step of every shipped config, run as the README says (paths relative to a working folder
     where tadmcodec/ is the package): the released weights stay byte for byte, outputs go to runs/."""
     import hashlib
@@ -199,8 +263,15 @@ def test_shipped_configs_never_write_into_released_models(images: Path, tmp_path
     monkeypatch.chdir(tmp_path)
     for path in sorted((package / "training" / "configs").glob("*.json")):
         config = json.loads(path.read_text()) | {
-            "train": [str(images)], "val": [str(images)], "crop": 64, "val_crop": 64, "batch": 1,
-            "steps": 1, "threads": 1, "val_batch": 2}  # fmt: skip
+            "train": [str(images)],
+            "val": [str(images)],
+            "crop": 64,
+            "val_crop": 64,
+            "batch": 1,
+            "steps": 1,
+            "threads": 1,
+            "val_batch": 2,
+        }
         assert train(config, tmp_path / "runs")["step"] == 1, path.name
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in weights} == weights
     assert (tmp_path / "runs" / "default-16x" / "model" / "lora.safetensors").is_file()

@@ -78,9 +78,10 @@ def sample_files() -> list[bytes]:
     metadata = Metadata(exif=b"II*\0", text={"a": "b"})
     return [
         random_container(90, 70, 16, ColourType.RGB, seed=0, metadata=metadata, patch=8, overlap=2)[0],
-        random_container(64, 40, 32, ColourType.RGBA, seed=1, metadata=metadata, patch=8, overlap=2,
-                         tile_width=8, tile_height=8)[0],
-    ]  # fmt: skip
+        random_container(
+            64, 40, 32, ColourType.RGBA, seed=1, metadata=metadata, patch=8, overlap=2, tile_width=8, tile_height=8
+        )[0],
+    ]
 
 
 def main() -> None:

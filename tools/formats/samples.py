@@ -25,8 +25,15 @@ def random_container(
 ) -> tuple[bytes, dict]:
     """Bytes of a valid container with random LR, alpha and timesteps, and the content that went in."""
     rng = np.random.default_rng(seed)
-    header = Header(width=width, height=height, scale=scale, colour_type=colour, model_id="test-model",
-                    model_sha256=bytes(32), **header_fields)  # fmt: skip
+    header = Header(
+        width=width,
+        height=height,
+        scale=scale,
+        colour_type=colour,
+        model_id="test-model",
+        model_sha256=bytes(32),
+        **header_fields,
+    )
     lr = rng.integers(0, 256, (header.lr_height, header.lr_width, header.lr_channels), dtype=np.uint8)
     lw, lh = header.latent_size
     steps = rng.integers(0, 1000, (patch_count(lh, patch, overlap), patch_count(lw, patch, overlap)))

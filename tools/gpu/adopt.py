@@ -62,8 +62,9 @@ def main() -> None:
         report[f"{scale}x"] = compare(shipped_validation(scale, images), returned, scale)
         report[f"{scale}x"]["shipped"] = default_models()[scale]
         if args.release and report[f"{scale}x"]["better"]:
-            report[f"{scale}x"]["released"] = release(candidate, work / "tiny-backbone-candidate", scale, args.release,
-                                                      returned)  # fmt: skip
+            report[f"{scale}x"]["released"] = release(
+                candidate, work / "tiny-backbone-candidate", scale, args.release, returned
+            )
     (work / "comparison.json").write_text(json.dumps(report, indent=1))
     print(f"comparison: {work / 'comparison.json'} (* = target met)")
 

@@ -69,13 +69,21 @@ SD21_TINY_VAE = SD21_VAE | {"block_out_channels": (16, 32, 32, 32), "layers_per_
 
 
 def environment(device: torch.device) -> dict[str, Any]:
-    report: dict[str, Any] = {"python": platform.python_version(), "torch": torch.__version__,
-                              "device": str(device), "cpu_threads": torch.get_num_threads()}  # fmt: skip
+    report: dict[str, Any] = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": str(device),
+        "cpu_threads": torch.get_num_threads(),
+    }
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
-        report |= {"gpu": torch.cuda.get_device_name(device), "free_gib": free / 2**30, "total_gib": total / 2**30,
-                   "capability": ".".join(map(str, torch.cuda.get_device_capability(device))),
-                   "cuda": torch.version.cuda}  # fmt: skip
+        report |= {
+            "gpu": torch.cuda.get_device_name(device),
+            "free_gib": free / 2**30,
+            "total_gib": total / 2**30,
+            "capability": ".".join(map(str, torch.cuda.get_device_capability(device))),
+            "cuda": torch.version.cuda,
+        }
         try:
             query = ["nvidia-smi", "--query-gpu=driver_version,clocks.sm,temperature.gpu", "--format=csv,noheader"]
             report["nvidia_smi"] = subprocess.run(query, capture_output=True, text=True, timeout=20).stdout.strip()
@@ -102,7 +110,7 @@ def agreement(model: str, device: torch.device, image: np.ndarray) -> dict[str, 
             "timesteps_max_abs_diff": int(np.abs(grid_device.timesteps.astype(int) - grid.timesteps.astype(int)).max()),
             "decode_max_abs_diff": int(np.abs(decoded.astype(int) - reference.astype(int)).max()),
             "decode_psnr_vs_cpu": psnr_images(reference, decoded),
-        }  # fmt: skip
+        }
     return result
 
 
@@ -127,8 +135,13 @@ def throughput(codec: Codec, size: int, device: torch.device) -> dict[str, Any]:
     decode_s = time.perf_counter() - start
     megapixels = size * size / 1e6
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    return {"size": size, "batch": codec.batch_size, "encode_mp_s": megapixels / encode_s,
-            "decode_mp_s": megapixels / decode_s, "peak_gpu_gib": peak}  # fmt: skip
+    return {
+        "size": size,
+        "batch": codec.batch_size,
+        "encode_mp_s": megapixels / encode_s,
+        "decode_mp_s": megapixels / decode_s,
+        "peak_gpu_gib": peak,
+    }
 
 
 def sd21_cost(device: torch.device, size: int, tiny: bool) -> dict[str, Any]:
@@ -159,8 +172,12 @@ def sd21_cost(device: torch.device, size: int, tiny: bool) -> dict[str, Any]:
     codec.decode(ArrayRaster(lr), grid, (size, size))
     _synchronize(device)
     seconds = time.perf_counter() - start
-    return {"size": size, "unet_parameters_m": parameters / 1e6, "decode_s": seconds,
-            "decode_mp_s": size * size / 1e6 / seconds}  # fmt: skip
+    return {
+        "size": size,
+        "unet_parameters_m": parameters / 1e6,
+        "decode_s": seconds,
+        "decode_mp_s": size * size / 1e6 / seconds,
+    }
 
 
 def run(device: torch.device, tiny: bool) -> dict[str, Any]:
@@ -179,8 +196,9 @@ def run(device: torch.device, tiny: bool) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     report["skipped"].append(step)
                     continue
-                report["throughput"].append({"model": DEFAULT_MODELS[scale]} | throughput(Codec(model, device, batch),
-                                                                                       size, device))  # fmt: skip
+                report["throughput"].append(
+                    {"model": DEFAULT_MODELS[scale]} | throughput(Codec(model, device, batch), size, device)
+                )
     if time.monotonic() > deadline:
         report["skipped"].append("sd21")
     else:
@@ -193,12 +211,16 @@ def table(report: dict[str, Any]) -> str:
     for item in report["agreement"]:
         for precision in ("fp32", "bf16"):
             r = item[precision]
-            lines.append(f"{item['model']} {precision}: timesteps identical {r['timesteps_identical']}, LR identical "
-                         f"{r['lr_identical']}, decode max|diff| {r['decode_max_abs_diff']}, "
-                         f"PSNR vs CPU {r['decode_psnr_vs_cpu']:.2f} dB")  # fmt: skip
+            lines.append(
+                f"{item['model']} {precision}: timesteps identical {r['timesteps_identical']}, LR identical "
+                f"{r['lr_identical']}, decode max|diff| {r['decode_max_abs_diff']}, "
+                f"PSNR vs CPU {r['decode_psnr_vs_cpu']:.2f} dB"
+            )
     for row in report["throughput"]:
-        lines.append(f"{row['model']} {row['size']}px batch {row['batch']}: encode {row['encode_mp_s']:.2f} MP/s, "
-                     f"decode {row['decode_mp_s']:.2f} MP/s, peak {row['peak_gpu_gib']} GiB")  # fmt: skip
+        lines.append(
+            f"{row['model']} {row['size']}px batch {row['batch']}: encode {row['encode_mp_s']:.2f} MP/s, "
+            f"decode {row['decode_mp_s']:.2f} MP/s, peak {row['peak_gpu_gib']} GiB"
+        )
     if "sd21" in report:
         lines.append(f"SD 2.1-base U-Net (random): {json.dumps(report['sd21'])}")
     lines.append(f"skipped (time budget): {report['skipped']}")

@@ -55,8 +55,15 @@ def center_crop(image: Image.Image, crop: int) -> Image.Image:
     return image.crop((x, y, x + min(crop, image.width), y + min(crop, image.height)))
 
 
-def pack(train: list[Path], val: list[Path], out: Path, crop: int = 256, train_mb: float = 16.0,
-         val_count: int = 24, seed: int = 0) -> dict:  # fmt: skip
+def pack(
+    train: list[Path],
+    val: list[Path],
+    out: Path,
+    crop: int = 256,
+    train_mb: float = 16.0,
+    val_count: int = 24,
+    seed: int = 0,
+) -> dict:
     """Write out/train.npz (random crops within train_mb) and out/val.npz; return their sizes and counts."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -75,9 +82,12 @@ def pack(train: list[Path], val: list[Path], out: Path, crop: int = 256, train_m
         with Image.open(path) as image:
             validation.append(center_crop(image.convert("RGB"), crop))
     return {
-        "train_crops": len(crops), "crop": crop, "train_bytes": write_pack(out / "train.npz", crops, "JPEG"),
-        "val_crops": len(validation), "val_bytes": write_pack(out / "val.npz", validation, "PNG"),
-    }  # fmt: skip
+        "train_crops": len(crops),
+        "crop": crop,
+        "train_bytes": write_pack(out / "train.npz", crops, "JPEG"),
+        "val_crops": len(validation),
+        "val_bytes": write_pack(out / "val.npz", validation, "PNG"),
+    }
 
 
 def main() -> None:

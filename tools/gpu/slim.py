@@ -49,8 +49,11 @@ def needed_weight_files() -> set[Path]:
 
 
 def tracked(paths: list[Path]) -> list[Path]:
-    listed = subprocess.run(["git", "ls-files", "-z", "--", *map(str, paths)], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(["git", "ls-files", "-z", "--", *map(str, paths)], cwd=ROOT, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
     return [ROOT / name for name in listed if name]
 
 
@@ -76,8 +79,9 @@ def main() -> None:
     files = removable()
     print(f"{len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.1f} MB the GPU job does not read")
     if args.apply:
-        changed = subprocess.run(["git", "status", "--porcelain", "--", *paths], cwd=ROOT, check=True,
-                                 capture_output=True, text=True).stdout  # fmt: skip
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", *paths], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
         if changed:
             raise SystemExit(f"uncommitted changes under {', '.join(paths)}: commit them first\n{changed}")
         subprocess.run(["git", "rm", "-q", "--cached", "--", *map(str, files)], cwd=ROOT, check=True)

@@ -40,17 +40,36 @@ BACKBONE = "tiny-backbone-candidate"
 PART_BYTES = 15 * 2**20
 CANDIDATES = "candidates"  # a decoder stage's latents_from: the models this run's joint stages trained
 MODEL_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "lora.safetensors")
-TINY = {"crop": 64, "batch": 2, "steps": 3, "val_batch": 2, "val_crop": 64, "log_every": 1, "val_every": 3,
-        "discriminator": {"width": 8, "layers": 2}}  # fmt: skip
+TINY = {
+    "crop": 64,
+    "batch": 2,
+    "steps": 3,
+    "val_batch": 2,
+    "val_crop": 64,
+    "log_every": 1,
+    "val_every": 3,
+    "discriminator": {"width": 8, "layers": 2},
+}
 
 
-def stage_config(stage: dict[str, Any], work: Path, pack: Path, source_backbone: str, init_vae: str | None,
-                 tiny: bool) -> dict[str, Any]:  # fmt: skip
+def stage_config(
+    stage: dict[str, Any], work: Path, pack: Path, source_backbone: str, init_vae: str | None, tiny: bool
+) -> dict[str, Any]:
     """The trainer's config for one recipe stage: its paths in the work folder, data from the pack."""
-    config = {"name": stage["name"], "steps": 10**9, "seed": 0, "threads": torch.get_num_threads(),
-              "train": [str(pack / "train.npz")], "val": [str(pack / "val.npz")], "val_batch": 16,
-              "val_every": 10**9, "checkpoint_every": 10**9, "log_every": 50, "export_every_minutes": 1.0,
-              **stage["config"]}  # fmt: skip
+    config = {
+        "name": stage["name"],
+        "steps": 10**9,
+        "seed": 0,
+        "threads": torch.get_num_threads(),
+        "train": [str(pack / "train.npz")],
+        "val": [str(pack / "val.npz")],
+        "val_batch": 16,
+        "val_every": 10**9,
+        "checkpoint_every": 10**9,
+        "log_every": 50,
+        "export_every_minutes": 1.0,
+        **stage["config"],
+    }
     backbone = work / BACKBONE
     if config["stage"] == "vae_decoder":
         config |= {"backbone": source_backbone, "export": str(backbone), "init_vae": init_vae}
@@ -100,16 +119,19 @@ def validation(work: Path, pack: Path, device: torch.device, limit: int | None) 
     images = named_images([str(pack / "val.npz")], limit)
     result = {}
     for scale in (16, 32):
-        for name, folder in ((DEFAULT_MODELS[scale], resolve_model(DEFAULT_MODELS[scale])),
-                             (f"default-{scale}x-candidate", work / f"default-{scale}x-candidate")):  # fmt: skip
+        for name, folder in (
+            (DEFAULT_MODELS[scale], resolve_model(DEFAULT_MODELS[scale])),
+            (f"default-{scale}x-candidate", work / f"default-{scale}x-candidate"),
+        ):
             if (folder / "config.json").is_file():
                 measured = validate(Codec(load_model_folder(folder, name), device), images, 0, None)
                 result[name] = {k: v for k, v in measured.items() if k != "per_image"}
     return result
 
 
-def run(minutes: float, out: Path, device: torch.device, pack: Path, init_vae: str | None,
-        tiny: bool) -> dict[str, Any]:  # fmt: skip
+def run(
+    minutes: float, out: Path, device: torch.device, pack: Path, init_vae: str | None, tiny: bool
+) -> dict[str, Any]:
     recipe = json.loads(RECIPE.read_text())
     work = out.parent / "gpu-train-work" if tiny else Path("/tmp/gpu-train-work")
     work.mkdir(parents=True, exist_ok=True)
@@ -123,8 +145,14 @@ def run(minutes: float, out: Path, device: torch.device, pack: Path, init_vae: s
         config = stage_config(stage, work, pack, recipe["backbone"], init_vae, tiny)
         start = time.monotonic()
         metrics = train(config, work / "runs", None if tiny else minutes * stage["share"], device)
-        summary["stages"].append({"name": stage["name"], "seconds": round(time.monotonic() - start, 1),
-                                  "steps": metrics.get("step"), "validation": metrics})  # fmt: skip
+        summary["stages"].append(
+            {
+                "name": stage["name"],
+                "seconds": round(time.monotonic() - start, 1),
+                "steps": metrics.get("step"),
+                "validation": metrics,
+            }
+        )
         print(json.dumps(summary["stages"][-1]), flush=True)
         archive(work, out, summary)
     summary["validation"] = validation(work, pack, device, 1 if tiny else None)

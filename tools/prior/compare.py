@@ -32,15 +32,20 @@ from tadmcodec.metrics import (
     grid_excess,
     period_pattern,
     psnr_y_images,
-    st_lpips,  # fmt: skip
+    st_lpips,
 )
 from tadmcodec.registry import model_scale, resolve_model
 
 
 def measures(original: np.ndarray, image: np.ndarray, vgg: bool) -> dict[str, float]:
-    row = {"alex": st_lpips(original, image, "alex"), "psnr_y": psnr_y_images(original, image),
-           "detail": detail_ratio(original, image), "grid": max(grid_excess(image)),
-           "checker": checkerboard(image), "pattern": period_pattern(image)}  # fmt: skip
+    row = {
+        "alex": st_lpips(original, image, "alex"),
+        "psnr_y": psnr_y_images(original, image),
+        "detail": detail_ratio(original, image),
+        "grid": max(grid_excess(image)),
+        "checker": checkerboard(image),
+        "pattern": period_pattern(image),
+    }
     return row | ({"vgg": st_lpips(original, image, "vgg")} if vgg else {})
 
 
@@ -66,16 +71,28 @@ def main() -> None:
         data, decoded = coded(original, args.model, scale)
         _, previous = coded(original, args.previous, scale)
         pipeline = rescaled_avif(original, len(data), lambda out: psnr_y_images(original, out))  # noqa: B023
-        row = {"image": path.name, "bytes": len(data), "avif_factor": pipeline.factor,
-               "model": measures(original, decoded, True), "previous": measures(original, previous, False),
-               "bicubic": measures(original, rescale_baseline(original, scale, Image.Resampling.BICUBIC), False),
-               "avif-rescaled": measures(original, pipeline.decoded, True)}  # fmt: skip
+        row = {
+            "image": path.name,
+            "bytes": len(data),
+            "avif_factor": pipeline.factor,
+            "model": measures(original, decoded, True),
+            "previous": measures(original, previous, False),
+            "bicubic": measures(original, rescale_baseline(original, scale, Image.Resampling.BICUBIC), False),
+            "avif-rescaled": measures(original, pipeline.decoded, True),
+        }
         rows.append(row)
     methods = ("model", "previous", "bicubic", "avif-rescaled")
     means = {m: {k: round(float(np.mean([r[m][k] for r in rows])), 4) for k in rows[0][m]} for m in methods}
     wins = {m: round(float(np.mean([r["model"]["alex"] < r[m]["alex"] for r in rows])), 3) for m in methods[1:]}
-    result = {"model": args.model, "previous": args.previous, "scale": scale, "images": len(rows), "means": means,
-              "alex_wins_of_model": wins, "per_image": rows}  # fmt: skip
+    result = {
+        "model": args.model,
+        "previous": args.previous,
+        "scale": scale,
+        "images": len(rows),
+        "means": means,
+        "alex_wins_of_model": wins,
+        "per_image": rows,
+    }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "per_image"}, indent=1))
 

@@ -62,9 +62,14 @@ def refined(prior: TexturePrior, decoded: np.ndarray, texture: np.ndarray) -> np
 
 
 def measures(original: np.ndarray, image: np.ndarray) -> dict[str, float]:
-    return {"alex": st_lpips(original, image, "alex"), "vgg": st_lpips(original, image, "vgg"),
-            "psnr_y": psnr_y_images(original, image), "detail": detail_ratio(original, image),
-            "checker": checkerboard(image), "pattern": period_pattern(image)}  # fmt: skip
+    return {
+        "alex": st_lpips(original, image, "alex"),
+        "vgg": st_lpips(original, image, "vgg"),
+        "psnr_y": psnr_y_images(original, image),
+        "detail": detail_ratio(original, image),
+        "checker": checkerboard(image),
+        "pattern": period_pattern(image),
+    }
 
 
 def main() -> None:
@@ -88,12 +93,16 @@ def main() -> None:
         prior = TexturePrior.from_pretrained(folder)
         outputs = [refined(prior, d, t) for _, d, t in pairs]
         for strength in args.strengths:
-            blends = [np.round(d + strength * (r.astype(np.float64) - d)).clip(0, 255).astype(np.uint8)
-                      for (_, d, _), r in zip(pairs, outputs, strict=True)]  # fmt: skip
+            blends = [
+                np.round(d + strength * (r.astype(np.float64) - d)).clip(0, 255).astype(np.uint8)
+                for (_, d, _), r in zip(pairs, outputs, strict=True)
+            ]
             rows[f"{folder} at {strength}"] = [measures(o, b) for (o, _, _), b in zip(pairs, blends, strict=True)]
         sheet.append(outputs[0][:160, :240])
-    means = {name: {k: round(float(np.mean([v[k] for v in values])), 4) for k in values[0]} | {"images": len(values)}
-             for name, values in rows.items()}  # fmt: skip
+    means = {
+        name: {k: round(float(np.mean([v[k] for v in values])), 4) for k in values[0]} | {"images": len(values)}
+        for name, values in rows.items()
+    }
     for name, values in means.items():
         print(json.dumps({"model": name} | values))
     if args.out:

@@ -57,9 +57,14 @@ def main() -> None:
     megapixels = width * height / 1e6
     medians = {model: statistics.median(values) for model, values in seconds.items()}
     first, second = args.models
-    result = {"photo": args.photo.name, "size": [width, height], "cpu": cpu(), "seconds": seconds,
-              "mp_per_s": {m: round(megapixels / s, 3) for m, s in medians.items()},
-              "ratio_second_to_first_time": round(medians[second] / medians[first], 2)}  # fmt: skip
+    result = {
+        "photo": args.photo.name,
+        "size": [width, height],
+        "cpu": cpu(),
+        "seconds": seconds,
+        "mp_per_s": {m: round(megapixels / s, 3) for m, s in medians.items()},
+        "ratio_second_to_first_time": round(medians[second] / medians[first], 2),
+    }
     print(json.dumps(result, indent=1))
     if args.out:
         args.out.write_text(json.dumps(result, indent=1) + "\n")
