@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tadmcodec_formats import Metadata
-from tools.formats.samples import random_container as make_container
+from tests.containers import random_container as make_container
 
 if TYPE_CHECKING:
     from tadmcodec.codec import Codec

@@ -1,1 +1,1 @@
-"""Developer tools run from a checkout (`python -m tools.formats.fuzz`), not installed with the package."""
+"""Developer tools run from a checkout (`python -m tools.fuzz.container`), not installed with the package."""

@@ -1,11 +1,11 @@
-"""CI share of the structure-aware decode fuzzer (tools/fuzz_decode.py): chunk payloads mutated with
+"""CI share of the structure-aware decode fuzzer (tools/fuzz/decode.py): chunk payloads mutated with
 valid CRCs decode or raise a TadmError, never anything else, never a hang."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.fuzz_decode import chunks, fuzz
+from tools.fuzz.decode import chunks, fuzz
 
 
 @pytest.mark.usefixtures("registered_models")
@@ -21,8 +21,8 @@ def test_the_mutator_keeps_every_crc_valid() -> None:
     import numpy as np
 
     from tadmcodec_formats import ChecksumError, TadmError, TadmReader
-    from tools.formats.samples import random_container
-    from tools.fuzz_decode import mutate
+    from tests.containers import random_container
+    from tools.fuzz.decode import mutate
 
     data, _ = random_container(width=40, height=20, scale=16)
     for index in range(30):

@@ -28,7 +28,7 @@ from tadmcodec_formats import (
 )
 from tadmcodec_formats.chunks import MAGIC
 from tadmcodec_formats.lrcodec import decode_tile, encode_tile
-from tools.formats.samples import random_container as make_container
+from tests.containers import random_container as make_container
 
 THDR_PAYLOAD = len(MAGIC) + 3 + 8
 

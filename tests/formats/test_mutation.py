@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_container
-from tools.formats.fuzz import Outcome, classify, mutate, reference_contents
+from tools.fuzz.container import Outcome, classify, mutate, reference_contents
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from tadmcodec_formats import ColourType, Metadata, TadmReader, TruncatedFileError
-from tools.formats.samples import random_container as make_container
+from tests.containers import random_container as make_container
 
 
 class CountingFile(io.BytesIO):

@@ -11,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 import tadmcodec
 from tadmcodec_formats import ColourType, Metadata, TadmError
-from tools.formats.samples import random_container as make_container
+from tests.containers import random_container as make_container
 
 
 def test_other_formats_are_not_claimed() -> None:

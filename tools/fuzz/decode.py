@@ -1,7 +1,7 @@
 """Structure-aware fuzzing of decoding: mutate chunk payloads, recompute their CRCs (so the CRC is no
 defence), decode in-process; the only acceptable outcomes are a decoded image or a TadmError.
 
-    python -m tools.fuzz_decode --count 1500 --seed 0 [--model NAME]   # default: the 16x default model
+    python -m tools.fuzz.decode --count 1500 --seed 0 [--model NAME]   # default: the 16x default model
 
 A file is encoded once with the model (a 64 x 48 photo-like image); each mutant changes one chunk:
 random bytes of its payload, or a field of THDR / PTCH set to an edge value (0, 1, the type's

@@ -1,7 +1,7 @@
 """Seeded mutation fuzzing of the reader: every mutated file must read to the original content or
 raise a TadmError; any other exception or a different content is a bug.
 
-    python -m tools.formats.fuzz --count 100000 --seed 0
+    python -m tools.fuzz.container --count 100000 --seed 0
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tadmcodec_formats.errors import TadmError
 from tadmcodec_formats.header import ColourType
 from tadmcodec_formats.metadata import Metadata
 from tadmcodec_formats.reader import TadmContents, read_tadm
-from tools.formats.samples import random_container
+from tests.containers import random_container
 
 
 class Outcome(enum.Enum):

@@ -1,6 +1,6 @@
 """Speed of two checkouts side by side in one run, alternating, on the same machine and images (issue 15).
 
-    python -m tools.bench_versions --old OLD_SITE --new NEW_SITE [--repeat 3] [--large] [--scale 32]
+    python -m tools.bench.versions --old OLD_SITE --new NEW_SITE [--repeat 3] [--large] [--scale 32]
 
 A SITE is a folder where `tadmcodec`, `tadmcodec_formats` and `tadmcodec_plugins` import from (links to
 a checkout's tadmcodec/, formats/ and plugins/); each measurement is a fresh process with that folder

@@ -1,6 +1,6 @@
 """Measure the LR payload codec against optimized PNG and lossless WebP on a folder of images.
 
-    python -m tools.formats.bench_payload ../shared/data/val/bsd100 ../shared/data/val/large
+    python -m tools.bench.payload ../shared/data/val/bsd100 ../shared/data/val/large
 
 The LR images are Lanczos downscales (a stand-in for the learned LR, which has the same statistics
 of a thumbnail). Prints one JSON object with byte totals per scale and the ratios.

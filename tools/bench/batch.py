@@ -1,7 +1,7 @@
 """Batch engines side by side (issue 16): the local engine and the Ray engine encoding the same images
 in one run, on this machine, with the shipped default-16x model.
 
-    python -m tools.bench_batch IMAGES_FOLDER [--count 50] [--out docs/results/batch-engines.json]
+    python -m tools.bench.batch IMAGES_FOLDER [--count 50] [--out docs/results/batch-engines.json]
 
 Measured, each into a fresh output folder: local with 2 threads (the default) and with 1; Ray with 2
 workers x 1 thread and with 1 worker x 1 thread, on a cluster started beforehand (its start-up is
@@ -21,7 +21,7 @@ from PIL import Image
 from tadmcodec.batch import BatchOptions, RayOptions, run_batch
 from tadmcodec.batch.paths import expand_inputs
 from tadmcodec.image_io import IMAGE_SUFFIXES
-from tools.reports import emit
+from tools.bench.report import emit
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Where encoding and decoding spend their time and arithmetic (issue 15): seconds and GFLOP per model
 stage for one image, in process, model loaded and warmed up.
 
-    python -m tools.profile_codec [--model default-16x] [--size 1024] [--threads 2] [--out FILE.json]
+    python -m tools.bench.profile [--model default-16x] [--size 1024] [--threads 2] [--out FILE.json]
 
 Stages are the TADM methods' parts (backbone VAE encode / decode, U-Net, DFRM G_e / G_d and the
 invertible mapping both ways, TPM, hybrid scheduler); "other" is the pipeline around them (tiling,
@@ -30,7 +30,7 @@ from tadmcodec.evaluation.speed import synthetic
 from tadmcodec.onnx_networks import unusable_reason
 from tadmcodec.raster import ArrayRaster
 from tadmcodec.registry import resolve_model
-from tools.reports import emit
+from tools.bench.report import emit
 
 
 class StageMeter:

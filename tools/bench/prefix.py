@@ -1,6 +1,6 @@
 """Time reading the header, the header plus the thumbnail, and the whole verified file of a large container.
 
-    python -m tools.formats.bench_prefix --side 32768 --out /tmp/bench.tadm
+    python -m tools.bench.prefix --side 32768 --out /tmp/bench.tadm
 
 Writes an RGB and an RGBA container (structured synthetic LR, smooth full-resolution alpha) and
 prints the times and ratios as JSON.
