@@ -15,14 +15,14 @@ Image.MAX_IMAGE_PIXELS deliberately before a full decode.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from PIL import Image, ImageFile
 
 from tadmcodec_formats.chunks import MAGIC
 
 if TYPE_CHECKING:
-    pass
+    from tadmcodec.options import DecodeOptions
 
 FORMAT = "TADM"
 MIME = "image/x-tadm"
@@ -32,17 +32,13 @@ DECODER = "tadm"
 
 @dataclass(frozen=True)
 class Options:
-    """Registration options: where the model runs (device; runtime: auto, onnx or torch, as
-    tadmcodec.decoding chooses), the dials (timestep_scale; detail, the texture a
-    detail-synthesising model adds, None: the model's default), and how far the stored LR may be
-    enlarged to serve a draft() or thumbnail() request before the model is used instead (4: a
-    thumbnail up to 4 times the LR's size comes from the LR; 1.0: only when the LR covers it)."""
+    """Registration options: how images decode (`decoding`, tadmcodec.options.DecodeOptions, or None
+    until the first decode: the plugin imports tadmcodec only then), and how far the stored LR may be
+    enlarged to serve a draft() or thumbnail() request before the model is used instead (4: a thumbnail
+    up to 4 times the LR's size comes from the LR; 1.0: only when the LR covers it)."""
 
-    device: str | None = None
-    timestep_scale: float = 1.0
+    decoding: DecodeOptions | None = None
     lr_upscale_limit: float = 4.0
-    detail: float | None = None
-    runtime: str = "auto"
 
 
 _options = Options()
@@ -62,16 +58,10 @@ class TadmImageFile(ImageFile.ImageFile):
         if not _accept(self.fp.read(len(MAGIC))):
             raise SyntaxError("not a TADM file")
         self.fp.seek(0)
-        from tadmcodec.image_io import apply_metadata
+        from tadmcodec.io.image_input import apply_metadata
         from tadmcodec.tadm_file import TadmFile
 
-        self.tadm = TadmFile(
-            self.fp,
-            device=_options.device,
-            timestep_scale=_options.timestep_scale,
-            detail=_options.detail,
-            runtime=_options.runtime,
-        )
+        self.tadm = TadmFile(self.fp, _options.decoding)
         header = self.tadm.header
         self._size = (header.width, header.height)
         self._mode = header.colour_type.mode
@@ -140,24 +130,24 @@ def _save(image: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
         fp,
         scale=options.get("scale", 16),
         model=options.get("model"),
-        device=options.get("device", _options.device),
+        device=options.get("device", _options.decoding.device if _options.decoding else None),
     )
 
 
-def register(
-    *,
-    device: str | None = None,
-    timestep_scale: float = 1.0,
-    lr_upscale_limit: float = 4.0,
-    detail: float | None = None,
-    runtime: str = "auto",
-) -> None:
+def register(*, lr_upscale_limit: float = 4.0, **decoding: Any) -> None:
     """Register open, save, the decoder, the .tadm extension and the MIME type with Pillow, with options
-    that apply to every .tadm image opened afterwards (see Options). Calling it again replaces them."""
+    that apply to every .tadm image opened afterwards: lr_upscale_limit (see Options) and any
+    tadmcodec.options.DecodeOptions fields by name (device, runtime, timestep_scale, timestep, detail),
+    checked now. Calling it again replaces them."""
     global _options
     if lr_upscale_limit < 1.0:
         raise ValueError(f"lr_upscale_limit must be at least 1.0, got {lr_upscale_limit}")
-    _options = Options(device, timestep_scale, lr_upscale_limit, detail, runtime)
+    options = None
+    if decoding:
+        from tadmcodec.options import DecodeOptions
+
+        options = DecodeOptions(**decoding)
+    _options = Options(options, lr_upscale_limit)
     Image.register_open(FORMAT, TadmImageFile, _accept)
     Image.register_save(FORMAT, _save)
     Image.register_decoder(DECODER, TadmDecoder)

@@ -2,7 +2,7 @@
 
 Importing this package is cheap: it does not import torch. The model code loads only when
 pixels beyond the stored thumbnail are requested, and decoding on the CPU runs without torch
-(tadmcodec.decoding).
+(tadmcodec.runtime.decoders).
 """
 
 from tadmcodec_formats import Header, TadmError, UnknownModelError
@@ -11,7 +11,7 @@ from tadmcodec_formats import Header, TadmError, UnknownModelError
 from tadmcodec_plugins import pillow as _pillow_plugin  # noqa: F401
 
 from .api import EncodeResult, decode, decode_to_file, encode, read_header, read_thumbnail
-from .cpu_threads import set_cpu_threads
+from .runtime.cpu_threads import set_cpu_threads
 from .tadm_file import TadmFile, open
 from .version import __version__
 

@@ -1,6 +1,7 @@
 """The Python API: encode images to .tadm, open and decode them (whole or a box), read headers and
-thumbnails. Options are keyword-only. Importing this module does not import torch; the model loads
-on the first encode or decode.
+thumbnails. How to encode and decode is an EncodeOptions / DecodeOptions (tadmcodec.options), or its
+fields by keyword (`detail=0.3`). Importing this module does not import torch; the model loads on the
+first encode or decode.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -20,13 +21,14 @@ from PIL import Image
 from tadmcodec_formats import Header, Metadata, TadmReader, TadmWriter
 
 from .errors import InputImageError, LargeImageWarning
-from .image_io import PreparedImage, prepare
-from .raster import Box
+from .io.image_input import PreparedImage, prepare
+from .io.raster import Box
+from .options import DecodeOptions, EncodeOptions, with_settings
 from .tadm_file import Source, TadmFile
 
 if TYPE_CHECKING:
-    from .codec import Codec
-    from .progress import Progress
+    from .io.progress import Progress
+    from .runtime.codec import Codec
 
 ImageInput = str | os.PathLike[str] | Image.Image | np.ndarray
 _ARRAY_MODES = {2: "L", 3: "RGB", 4: "RGBA"}
@@ -86,22 +88,23 @@ def load_image(image: ImageInput) -> Image.Image:
 
 
 def check_model(model: str | None, scale: int) -> str:
-    """The model to encode with (default: the shipped model for the scale), checked against the scale
-    from its config alone, before torch is imported."""
-    from .registry import DEFAULT_MODELS, model_scale, resolve_model
+    """The folder of the model to encode with (default: the shipped model for the scale), checked against
+    the scale from its config alone, before torch is imported: the one place an encode resolves it."""
+    from .store.registry import DEFAULT_MODELS, model_scale, resolve_model
 
     if type(scale) is not int or scale not in DEFAULT_MODELS:
         raise InputImageError(f"scale must be the integer 16 or 32, got {scale!r}")
     name = model or DEFAULT_MODELS[scale]
-    declared = model_scale(resolve_model(name, allow_path=True))
+    folder = resolve_model(name, allow_path=True)
+    declared = model_scale(folder)
     if declared != scale:
         raise InputImageError(f"model {name} rescales by {declared}, not {scale}")
-    return name
+    return str(folder)
 
 
 def load_codec(model: str | None, scale: int, device: str | None) -> Codec:
     """The codec for a model name or folder (default: the shipped model for the scale)."""
-    from .codec import Codec
+    from .runtime.codec import Codec
 
     return Codec.load(check_model(model, scale), device, allow_path=True)
 
@@ -109,33 +112,31 @@ def load_codec(model: str | None, scale: int, device: str | None) -> Codec:
 def encode(
     image: ImageInput,
     output: str | os.PathLike[str] | BinaryIO,
+    options: EncodeOptions | None = None,
     *,
-    scale: int = 16,
-    model: str | None = None,
-    device: str | None = None,
     progress: Progress | None = None,
-    strip_metadata: bool = False,
+    **settings: Any,
 ) -> EncodeResult:
-    """Encode an image to a .tadm file (written atomically when `output` is a path). EXIF, ICC, XMP and
-    text are carried unless strip_metadata.
-
-    Tiled 8-bit TIFF and BigTIFF paths are read tile by tile, so their size is not limited by memory.
-    """
+    """Encode an image to a .tadm file (written atomically when `output` is a path) with `options` and any
+    EncodeOptions fields given by name (`scale=32`). EXIF, ICC, XMP and text are carried unless
+    strip_metadata. Tiled 8-bit TIFF and BigTIFF paths are read tile by tile, so their size is not
+    limited by memory."""
+    options = with_settings(options or EncodeOptions(), settings)
     start = time.perf_counter()
     if isinstance(output, (str, os.PathLike)) and not Path(output).resolve().parent.is_dir():
         raise InputImageError(f"cannot write {output}: the folder {Path(output).parent} does not exist")
-    name = check_model(model, scale)  # before reading the input or importing torch
+    folder = check_model(options.model, options.scale)  # before reading the input or importing torch
     with _open_input(image) as prepared:
-        metadata = Metadata() if strip_metadata else prepared.metadata
-        from .codec import Codec
+        metadata = Metadata() if options.strip_metadata else prepared.metadata
+        from .runtime.codec import Codec
 
-        codec = Codec.load(name, device, allow_path=True)  # checked above
+        codec = Codec.load(folder, options.device, allow_path=True)
         lr, grid = codec.encode(prepared.rgb, progress)
         width, height = prepared.size
         header = Header(
             width=width,
             height=height,
-            scale=scale,
+            scale=codec.scale,
             colour_type=prepared.colour_type,
             model_id=codec.model.name,
             model_sha256=codec.model.digest,
@@ -152,7 +153,7 @@ def _open_input(image: ImageInput) -> Iterator[PreparedImage]:
     """The prepared input: a streaming TIFF reader when tifffile can stream the file, else Pillow's pixels."""
     opened = None
     if isinstance(image, (str, os.PathLike)) and Path(image).suffix.lower() in (".tif", ".tiff"):
-        from .tiff_input import open_tiff
+        from .io.tiff_input import open_tiff
 
         opened = open_tiff(image)
     if opened is None:
@@ -165,22 +166,17 @@ def _open_input(image: ImageInput) -> Iterator[PreparedImage]:
 
 def decode(
     source: Source | TadmReader,
+    options: DecodeOptions | None = None,
     *,
     box: Box | None = None,
-    device: str | None = None,
-    timestep_scale: float = 1.0,
-    timestep: int | None = None,
-    detail: float | None = None,
-    runtime: str = "auto",
     progress: Progress | None = None,
     as_array: bool = False,
+    **settings: Any,
 ) -> Image.Image | np.ndarray:
     """Decode a .tadm file, or the box (left, upper, right, lower) of it, to a Pillow image in the stored
-    mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C). The dials (timestep_scale
-    or timestep, detail) and the runtime (auto, onnx, torch: tadmcodec.decoding) are TadmFile's."""
-    with TadmFile(
-        source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime
-    ) as opened:
+    mode with its metadata, or with as_array to a uint8 array (H, W) or (H, W, C); with `options` and
+    any DecodeOptions fields given by name (`detail=0.3`, `runtime="onnx"`)."""
+    with TadmFile(source, with_settings(options or DecodeOptions(), settings)) as opened:
         image = opened.decode(box, progress=progress)
     return np.asarray(image) if as_array else image
 
@@ -188,22 +184,18 @@ def decode(
 def decode_to_file(
     source: Source,
     output: str | os.PathLike[str],
+    options: DecodeOptions | None = None,
     *,
     box: Box | None = None,
-    device: str | None = None,
-    timestep_scale: float = 1.0,
-    timestep: int | None = None,
-    detail: float | None = None,
-    runtime: str = "auto",
     progress: Progress | None = None,
     format: str | None = None,
     tile: int = 512,
+    **settings: Any,
 ) -> int:
     """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
-    (.tif, .tiff) without holding the image; written atomically. Returns the bytes written."""
-    with TadmFile(
-        source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime
-    ) as opened:
+    (.tif, .tiff) without holding the image; written atomically; options as decode() takes them.
+    Returns the bytes written."""
+    with TadmFile(source, with_settings(options or DecodeOptions(), settings)) as opened:
         return opened.save(output, format=format, box=box, progress=progress, tile=tile)
 
 

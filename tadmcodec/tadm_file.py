@@ -11,10 +11,9 @@ The file is read once: its reader stays open until close(), and the model loads 
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -22,25 +21,15 @@ from PIL import Image
 from tadmcodec_formats import MAX_TIMESTEP, Header, LimitExceededError, Metadata, PatchGrid, TadmReader
 
 from .errors import TadmError
-from .image_io import channels_last, lr_thumbnail, stored_pixels, to_pil
-from .raster import Box
+from .io.image_input import channels_last, lr_thumbnail, stored_pixels, to_pil
+from .io.raster import Box
+from .options import DecodeOptions, with_settings
 
 if TYPE_CHECKING:
-    from .pipeline.model_decoder import ModelDecoder
-    from .progress import Progress
+    from .io.progress import Progress
+    from .pipeline.image_decoder import ImageDecoder
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
-
-
-MAX_TIMESTEP_SCALE = 10.0  # stored timesteps reach 100 (texture models): 10x spans the whole schedule
-
-
-def check_timestep_dial(scale: float, fixed: int | None) -> None:
-    """Refuse a timestep dial outside its domain (a non-finite or negative scale posterises the image)."""
-    if not (math.isfinite(scale) and 0 <= scale <= MAX_TIMESTEP_SCALE):
-        raise TadmError(f"timestep scale {scale}: use a number from 0 to {MAX_TIMESTEP_SCALE}")
-    if fixed is not None and not 0 <= fixed <= MAX_TIMESTEP:
-        raise TadmError(f"timestep {fixed}: use 0 to {MAX_TIMESTEP}")
 
 
 def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None) -> PatchGrid:
@@ -51,28 +40,14 @@ def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None
 
 
 class TadmFile:
-    """One open .tadm file (see the module docstring). Options are fixed at opening: the device and
-    runtime the model runs on (tadmcodec.decoding) and the two dials: the timestep dial (timestep_scale
-    or one fixed timestep) and, for a model with detail synthesis, `detail`, the fraction of the
-    original's texture energy to synthesise (None: the model's default; 0: none, the most faithful
-    pixels)."""
+    """One open .tadm file (see the module docstring), decoded with the DecodeOptions given at opening
+    (the device and runtime the model runs on, the timestep and detail dials)."""
 
-    def __init__(
-        self,
-        source: Source | TadmReader,
-        *,
-        device: str | None = None,
-        timestep_scale: float = 1.0,
-        timestep: int | None = None,
-        detail: float | None = None,
-        runtime: str = "auto",
-    ) -> None:
-        check_timestep_dial(timestep_scale, timestep)
+    def __init__(self, source: Source | TadmReader, options: DecodeOptions | None = None) -> None:
+        self.options = options or DecodeOptions()
         self._owns_reader = not isinstance(source, TadmReader)
         self._reader = TadmReader(source) if self._owns_reader else source
-        self.device, self.timestep_scale, self.timestep = device, timestep_scale, timestep
-        self.detail, self.runtime = detail, runtime
-        self._codec: ModelDecoder | None = None
+        self._decoder: ImageDecoder | None = None
 
     @property
     def header(self) -> Header:
@@ -89,7 +64,7 @@ class TadmFile:
     @property
     def patches(self) -> PatchGrid:
         """The patch grid with the timesteps the decoder uses (the stored ones, turned by the dial)."""
-        return dial_timesteps(self._reader.read_patches(), self.timestep_scale, self.timestep)
+        return dial_timesteps(self._reader.read_patches(), self.options.timestep_scale, self.options.timestep)
 
     def thumbnail(self, size: int | None = None) -> Image.Image:
         """The stored LR image, 16x or 32x smaller, in the file's mode: no model, no torch. With `size`,
@@ -145,15 +120,17 @@ class TadmFile:
             )
         return x0, y0, x1, y1
 
-    def codec(self) -> ModelDecoder:
-        """The decoder of the model that encoded this file on the runtime chosen (tadmcodec.decoding; loaded
+    def decoder(self) -> ImageDecoder:
+        """The decoder of the model that encoded this file on the runtime chosen (tadmcodec.runtime.decoders; loaded
         once per process), after checking that the file is complete (its end marker, nothing after it)."""
-        if self._codec is None:
-            from .decoding import decoder_for_header
+        if self._decoder is None:
+            from .runtime.decoders import decoder_for_header
 
             self._reader.check_end()
-            self._codec = decoder_for_header(self.header, self.device, self.runtime, self.detail)
-        return self._codec
+            self._decoder = decoder_for_header(
+                self.header, self.options.device, self.options.runtime, self.options.detail
+            )
+        return self._decoder
 
     def blocks(
         self, box: Box | None = None, *, size: int = 512, progress: Progress | None = None
@@ -161,13 +138,13 @@ class TadmFile:
         """(block box, (h, w, C) uint8 pixels in the stored mode) for size x size blocks of box in raster
         order, streamed: memory follows the image width, not its area."""
         box = self.check_box(box)
-        for block, rgb in self.codec().decode_blocks(
+        for block, rgb in self.decoder().decode_blocks(
             _ReaderLR(self._reader),
             self.patches,
             box,
             size,
             progress,
-            self.detail,
+            self.options.detail,
             self._reader.read_patches().timesteps,
         ):
             yield block, stored_pixels(rgb, self._reader.read_alpha(block), self.header.colour_type)
@@ -178,13 +155,13 @@ class TadmFile:
         None lifts it) before anything is allocated; blocks() and save() to .tif stream instead."""
         box = self.check_box(box)
         check_in_memory_size(box)
-        rgb = self.codec().decode(
+        rgb = self.decoder().decode(
             _ReaderLR(self._reader),
             self.patches,
             self.size,
             box,
             progress,
-            self.detail,
+            self.options.detail,
             self._reader.read_patches().timesteps,
         )
         return to_pil(rgb, self._reader.read_alpha(box), self.header.colour_type, self.metadata)
@@ -200,11 +177,11 @@ class TadmFile:
     ) -> int:
         """Decode to PNG, JPEG or WebP (by extension or `format`), or stream to a tiled pyramidal BigTIFF
         (.tif, .tiff; tile x tile tiles) without holding the image; written atomically. Returns bytes written."""
-        from .image_output import output_format, save_image
+        from .io.image_output import output_format, save_image
 
         if output_format(path, format) != "TIFF":
             return save_image(self.decode(box, progress=progress), path, format)
-        from .tiff_output import write_pyramid_tiff
+        from .io.tiff_output import write_pyramid_tiff
 
         box = self.check_box(box)
         whole = box == (0, 0, *self.size)
@@ -215,7 +192,7 @@ class TadmFile:
 
     def timestep_map(self) -> Image.Image:
         """A picture of the per-patch timesteps the decoder uses, over the upscaled thumbnail."""
-        from .timestep_map import render_timestep_map
+        from .pipeline.timestep_map import render_timestep_map
 
         grid = self.patches
         backdrop = np.asarray(self.thumbnail().convert("RGB").resize(self.size))
@@ -256,16 +233,7 @@ class _ReaderLR:
         return self.reader.read_lr(box)
 
 
-def open(
-    source: Source | TadmReader,
-    *,
-    device: str | None = None,
-    timestep_scale: float = 1.0,
-    timestep: int | None = None,
-    detail: float | None = None,
-    runtime: str = "auto",
-) -> TadmFile:
-    """Open a .tadm file (path, bytes, binary file, or an open TadmReader, which stays the caller's)."""
-    return TadmFile(
-        source, device=device, timestep_scale=timestep_scale, timestep=timestep, detail=detail, runtime=runtime
-    )
+def open(source: Source | TadmReader, options: DecodeOptions | None = None, **settings: Any) -> TadmFile:
+    """Open a .tadm file (path, bytes, binary file, or an open TadmReader, which stays the caller's), to
+    decode with `options` and any DecodeOptions fields given by name (`detail=0.3`)."""
+    return TadmFile(source, with_settings(options or DecodeOptions(), settings))

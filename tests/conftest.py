@@ -16,7 +16,7 @@ from tadmcodec_formats import Metadata
 from tests.containers import random_container as make_container
 
 if TYPE_CHECKING:
-    from tadmcodec.codec import Codec
+    from tadmcodec.runtime.codec import Codec
 
 # The suite keeps weight digests in a cache of its own (inherited by the CLI it runs), not the user's.
 os.environ.setdefault("TADMCODEC_DIGEST_CACHE", str(Path(tempfile.mkdtemp(prefix="tadmcodec-digests-")) / "d.json"))
@@ -60,9 +60,9 @@ def build_model_folder(
     from tadmcodec.backbones import load_backbone
     from tadmcodec.backbones.tiny import save_tiny_backbone
     from tadmcodec.backbones.tiny_vae import TinyAutoencoder
-    from tadmcodec.model_folder import save_model_folder
     from tadmcodec.models.lora import add_lora
     from tadmcodec.models.tadm import TADMModel
+    from tadmcodec.runtime.model_loader import save_model_folder
 
     torch.manual_seed(seed)
     backbone_path = root / ("tiny-backbone-detail" if detail_synthesis else "tiny-backbone")
@@ -106,8 +106,8 @@ def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _codec(folder: Path) -> Codec:
-    from tadmcodec.codec import Codec
-    from tadmcodec.model_folder import load_model_folder
+    from tadmcodec.runtime.codec import Codec
+    from tadmcodec.runtime.model_loader import load_model_folder
 
     return Codec(load_model_folder(folder), "cpu")
 

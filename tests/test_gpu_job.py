@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tadmcodec.registry import DEFAULT_MODELS
+from tadmcodec.store.registry import DEFAULT_MODELS
 from tools.gpu.pack import pack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,8 +94,8 @@ def test_a_slim_tree_keeps_what_the_job_loads(tmp_path: Path) -> None:
     import shutil
 
     from tadmcodec.backbones import load_backbone
-    from tadmcodec.model_folder import load_model_folder
-    from tadmcodec.registry import PACKAGE_WEIGHTS
+    from tadmcodec.runtime.model_loader import load_model_folder
+    from tadmcodec.store.registry import PACKAGE_WEIGHTS
     from tools.gpu.slim import needed_weight_files, removable
 
     copy = tmp_path / "weights"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from tadmcodec.metrics import checkerboard, detail_energy, detail_ratio, grid_excess, luma_601
+from tadmcodec.quality.metrics import checkerboard, detail_energy, detail_ratio, grid_excess, luma_601
 
 
 def test_luma_is_bt601() -> None:

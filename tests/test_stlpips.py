@@ -1,6 +1,6 @@
 """ST-LPIPS as the project computes it equals the published package's own forward pass on fixed inputs.
 
-The wheel (stlpips-pytorch 0.0.2) is fetched with pip, as tadmcodec.stlpips.fetch does; its
+The wheel (stlpips-pytorch 0.0.2) is fetched with pip, as tadmcodec.quality.stlpips.fetch does; its
 modules import torchvision, IPython and torchsummary at import time, which its shift-tolerant networks
 never call, so they are stubbed here for the comparison only.
 """
@@ -18,9 +18,9 @@ import pytest
 import torch
 from PIL import Image
 
-from tadmcodec import stlpips
+from tadmcodec.quality import stlpips
 
-SAMPLE = Path(stlpips.__file__).parent / "samples" / "chelsea.png"
+SAMPLE = Path(stlpips.__file__).parents[1] / "samples" / "chelsea.png"
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ import inspect
 import json
 from pathlib import Path
 
-from tadmcodec.hashing import copy_weight_file, linked_file
-from tadmcodec.model_files import TEXTURE_PRIOR, WEIGHT_FILES, backbone_folder, write_backbone_reference
-from tadmcodec.model_folder import load_model_folder
 from tadmcodec.models.tadm import TADMModel
-from tadmcodec.registry import resolve_model
+from tadmcodec.runtime.model_loader import load_model_folder
+from tadmcodec.store.folder import TEXTURE_PRIOR, WEIGHT_FILES, backbone_folder, write_backbone_reference
+from tadmcodec.store.hashing import copy_weight_file, linked_file
+from tadmcodec.store.registry import resolve_model
 
 
 def derive(

@@ -24,10 +24,10 @@ shipped model's figures within that noise (a release that only adds an option, s
 decodes faster by a new definition, such as z_hat per latent block); otherwise it is not released. A
 release copies the model into the package as default-<scale>x-SUFFIX (its backbone too, as
 tiny-backbone-SUFFIX, unless it already is a package backbone), writes its validation and the reference
-file (tests/quality/reference) and the ONNX graphs the CPU decodes with (tadmcodec.graph_export), and
+file (tests/quality/reference) and the ONNX graphs the CPU decodes with (tadmcodec.runtime.graph_export), and
 makes it the default of its scale (tadmcodec/weights/defaults.json).
 Existing names are never overwritten; weight files holding the same tensors as a released one become
-weight links to it (tadmcodec.hashing), so the package stores shared weights once.
+weight links to it (tadmcodec.store.hashing), so the package stores shared weights once.
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.graph_export import export_graphs
-from tadmcodec.hashing import copy_resolving_links, tensor_sha256, write_link
-from tadmcodec.model_files import backbone_folder, write_backbone_reference
-from tadmcodec.onnx_networks import GRAPHS_FOLDER
-from tadmcodec.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models, resolve_model
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.runtime.graph_export import export_graphs
+from tadmcodec.runtime.onnx_networks import GRAPHS_FOLDER
+from tadmcodec.store.folder import backbone_folder, write_backbone_reference
+from tadmcodec.store.hashing import copy_resolving_links, tensor_sha256, write_link
+from tadmcodec.store.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models, resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # Issue 13's targets on BSD100 against bicubic at the same LR size: (key, scale 16, scale 32, higher is better).

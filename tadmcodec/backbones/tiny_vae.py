@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks import ResBlock, zero_module
-from ..configured import ConfiguredModule, register_config
+from ..nn.blocks import ResBlock, zero_module
+from ..nn.configured import ConfiguredModule, register_config
 from .position_noise import position_noise
 
 BLOCK = 8

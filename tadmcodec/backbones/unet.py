@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..configured import ConfiguredModule, register_config
+from ..nn.configured import ConfiguredModule, register_config
 
 DOWN_BLOCKS = {"DownBlock2D": False, "AttnDownBlock2D": True}  # type -> has attention
 UP_BLOCKS = {"UpBlock2D": False, "AttnUpBlock2D": True}

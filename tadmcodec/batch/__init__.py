@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from ..image_io import IMAGE_SUFFIXES
+from ..io.image_input import IMAGE_SUFFIXES
 from .jobs import BatchOptions, FileJob
 from .local import run_local
 from .lock import batch_lock

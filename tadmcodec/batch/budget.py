@@ -16,8 +16,9 @@ from PIL import Image
 
 from tadmcodec_formats import LATENT_FACTOR, LimitExceededError, TadmError, TadmReader
 
-from ..model_files import read_config
-from ..registry import default_models, resolve_model
+from ..options import DecodeOptions, EncodeOptions
+from ..store.folder import read_config
+from ..store.registry import default_models, resolve_model
 
 
 def computed_pixels(width: int, height: int, patch_pixels: int) -> int:
@@ -30,17 +31,18 @@ def default_budget() -> int:
     return 0 if Image.MAX_IMAGE_PIXELS is None else 2 * Image.MAX_IMAGE_PIXELS
 
 
-def file_work(source: Path, operation: str, model: str | None, scale: int) -> tuple[int, int, int] | None:
+def file_work(source: Path, coding: EncodeOptions | DecodeOptions) -> tuple[int, int, int] | None:
     """(width, height, computed pixels) of coding one input: an image by the encoding model's patch, a
     .tadm file by the patch grid it stores. Reads headers only; None when they cannot be read (the work
     itself then says why, in its own words)."""
     try:
-        if operation == "encode":
+        if isinstance(coding, EncodeOptions):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(source) as image:
                     width, height = image.size
-            patch = read_config(resolve_model(model or default_models()[scale], allow_path=True)).patch_size
+            name = coding.model or default_models()[coding.scale]
+            patch = read_config(resolve_model(name, allow_path=True)).patch_size
         else:
             with TadmReader(source) as reader:
                 width, height = reader.header.width, reader.header.height
@@ -50,12 +52,12 @@ def file_work(source: Path, operation: str, model: str | None, scale: int) -> tu
     return width, height, computed_pixels(width, height, patch * LATENT_FACTOR)
 
 
-def check_budget(source: Path, operation: str, model: str | None, scale: int, max_pixels: int | None) -> None:
+def check_budget(source: Path, coding: EncodeOptions | DecodeOptions, max_pixels: int | None) -> None:
     """Refuse, in one line, a file whose work exceeds max_pixels (None: the default budget; 0: none)."""
     budget = default_budget() if max_pixels is None else max_pixels
     if not budget:
         return
-    found = file_work(source, operation, model, scale)
+    found = file_work(source, coding)
     if found is None:
         return
     width, height, work = found

@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from tadmcodec_formats.atomic import no_clobber
 
-from ..cpu_threads import set_cpu_threads
 from ..errors import OutputExistsError
-from ..hashing import file_sha256
-from ..progress import Progress
-from ..raster import Box
+from ..io.progress import Progress
+from ..io.raster import Box
+from ..options import DecodeOptions, EncodeOptions
+from ..runtime.cpu_threads import set_cpu_threads
+from ..store.hashing import file_sha256
 from .budget import check_budget
 from .manifest import still_good
 from .paths import should_write
@@ -28,29 +29,27 @@ Operation = Literal["encode", "decode"]
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What to do with each file. Encoding: scale, model, strip_metadata. Decoding: format (png, tif, jpg,
-    webp), box, timestep_scale, timestep, detail, runtime (tadmcodec.decoding). Both: device (default CUDA
-    when available), threads (CPU threads per process or worker), overwrite / skip_existing for outputs
-    the manifest does not know; accept_identical keeps such an output when it is byte-identical to what
-    the job writes (the output of an attempt that died before its record), refusing only different ones;
-    max_pixels, each file's work budget (budget.py; None: Pillow's policy, 0: none)."""
+    """What to do with each file: `coding`, an EncodeOptions or DecodeOptions (tadmcodec.options), says
+    the operation and how. Decoding also takes format (png, tif, jpg, webp) and box. For both: threads (CPU
+    threads per process or worker), overwrite / skip_existing for outputs the manifest does not know;
+    accept_identical keeps such an output when it is byte-identical to what the job writes (the output of
+    an attempt that died before its record), refusing only different ones; max_pixels, each file's work
+    budget (budget.py; None: Pillow's policy, 0: none); fixity, whether records carry the inputs' and
+    outputs' SHA-256 (what a manifest needs; a single file needs none)."""
 
-    operation: Operation
-    scale: int = 16
-    model: str | None = None
-    strip_metadata: bool = False
+    coding: EncodeOptions | DecodeOptions
     format: str = "png"
     box: Box | None = None
-    timestep_scale: float = 1.0
-    timestep: int | None = None
-    detail: float | None = None
-    runtime: str = "auto"
-    device: str | None = None
     threads: int | None = None
     overwrite: bool = False
     skip_existing: bool = False
     accept_identical: bool = True
     max_pixels: int | None = None
+    fixity: bool = True
+
+    @property
+    def operation(self) -> Operation:
+        return "encode" if isinstance(self.coding, EncodeOptions) else "decode"
 
     @property
     def output_suffix(self) -> str:
@@ -80,7 +79,8 @@ class FileCoder:
         if self.options.operation == "encode":
             from ..api import load_codec
 
-            load_codec(self.options.model, self.options.scale, self.options.device)
+            coding = self.options.coding
+            load_codec(coding.model, coding.scale, coding.device)
 
     def __call__(self, job: FileJob, progress: Progress | None = None) -> dict[str, Any] | None:
         """The manifest record of doing the job: status ok, failed (with the error) or skipped (an existing
@@ -94,17 +94,18 @@ class FileCoder:
         try:
             try:
                 if not should_write(source, target, replace, options.skip_existing):
-                    return _record(source, target, "skipped", start)
-                check_budget(source, options.operation, options.model, options.scale, options.max_pixels)
+                    return _record(source, target, "skipped", start, options.fixity)
+                check_budget(source, options.coding, options.max_pixels)
                 with nullcontext() if replace else no_clobber():
                     pixels, metadata_bytes = self._publish(source, target, progress)
             except OutputExistsError:
                 if not options.accept_identical:
                     raise
                 pixels, metadata_bytes = self._work_if_identical(source, target, progress)
-            return _record(source, target, "ok", start, pixels, metadata_bytes)
+            return _record(source, target, "ok", start, options.fixity, pixels, metadata_bytes)
         except Exception as err:  # any error of one file is that file's failure, never the batch's
-            return _record(source, target, "failed", start, error=one_line(err), error_type=type(err).__name__)
+            error, kind = one_line(err), type(err).__name__
+            return _record(source, target, "failed", start, options.fixity, error=error, error_type=kind)
 
     def _publish(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
         """_work, with a target another process published meanwhile (no_clobber) as OutputExistsError."""
@@ -130,29 +131,14 @@ class FileCoder:
     def _work(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
         """Write the output; (pixels of the image, bytes of carried metadata)."""
         options = self.options
-        if options.operation == "encode":
+        if isinstance(options.coding, EncodeOptions):
             from ..api import encode
 
-            result = encode(
-                source,
-                target,
-                scale=options.scale,
-                model=options.model,
-                device=options.device,
-                progress=progress,
-                strip_metadata=options.strip_metadata,
-            )
+            result = encode(source, target, options.coding, progress=progress)
             return result.width * result.height, result.metadata_bytes
         from ..tadm_file import TadmFile
 
-        with TadmFile(
-            source,
-            device=options.device,
-            timestep_scale=options.timestep_scale,
-            timestep=options.timestep,
-            detail=options.detail,
-            runtime=options.runtime,
-        ) as tadm:
+        with TadmFile(source, options.coding) as tadm:
             tadm.save(target, box=options.box, progress=progress)
             return tadm.header.width * tadm.header.height, tadm.metadata.stored_bytes
 
@@ -168,26 +154,31 @@ def _record(
     target: Path,
     status: str,
     start: float,
+    fixity: bool,
     pixels: int = 0,
     metadata_bytes: int = 0,
     error: str = "",
     error_type: str = "",
 ) -> dict[str, Any]:
-    """A manifest record: both files' sizes and SHA-256, the model and scale of the container, bpp."""
+    """A manifest record: both files' sizes (and with fixity their SHA-256), the model and scale of the
+    container, bpp."""
     from ..api import read_header
 
     record: dict[str, Any] = {"input": str(source), "output": str(target), "status": status}
     if source.is_file():
-        record |= {"input_bytes": source.stat().st_size, "input_sha256": file_sha256(source)}
+        record["input_bytes"] = source.stat().st_size
+        if fixity:
+            record["input_sha256"] = file_sha256(source)
     if status == "failed":
         return record | {"error": error, "error_type": error_type, "seconds": round(time.perf_counter() - start, 3)}
     if status == "skipped":
         return record | {"seconds": 0.0}
     container = target if target.suffix == ".tadm" else source
     header = read_header(container)
+    if fixity:
+        record["output_sha256"] = file_sha256(target)
     return record | {
         "output_bytes": target.stat().st_size,
-        "output_sha256": file_sha256(target),
         "scale": header.scale,
         "model": header.model_id,
         "model_sha256": header.model_sha256.hex(),

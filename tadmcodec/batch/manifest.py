@@ -18,7 +18,7 @@ from typing import Any
 
 from tadmcodec_formats import TadmError, TadmReader
 
-from ..hashing import file_sha256
+from ..store.hashing import file_sha256
 
 MANIFEST_NAME = "manifest.jsonl"
 

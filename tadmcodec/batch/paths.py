@@ -66,7 +66,7 @@ def remove_dead_temporaries(targets: list[Path]) -> None:
     """Remove the temporary and scratch files (`.NAME.PID-...`) of these targets whose process on this
     machine is gone, and the pyramid spools of dead TIFF writers: what a killed worker leaves. One
     listing per folder, however many targets."""
-    from ..tiff_output import PYRAMID_PREFIX
+    from ..io.tiff_output import PYRAMID_PREFIX
 
     names: dict[Path, set[str]] = defaultdict(set)
     for target in targets:

@@ -85,8 +85,8 @@ def run_ray(jobs: list[FileJob], options: BatchOptions, ray_options: RayOptions)
     """Each job's record as workers finish them (None for an output the manifest keeps)."""
     threads = options.threads or 1
     gpus = ray_options.gpus_per_worker
-    if gpus > 0 and options.device is None:
-        options = replace(options, device="cuda")
+    if gpus > 0 and options.coding.device is None:
+        options = replace(options, coding=replace(options.coding, device="cuda"))
     options = replace(options, threads=threads)
     started = connect(ray_options.address)
     import ray

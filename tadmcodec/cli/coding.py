@@ -19,11 +19,9 @@ from tadmcodec_formats.atomic import no_clobber
 from ..batch import BatchOptions, RayOptions, batch_lock, plan_jobs, run_jobs
 from ..batch.jobs import FileJob
 from ..batch.manifest import MANIFEST_NAME
-from ..decoding import RUNTIMES
 from ..errors import OutputExistsError, TadmError
-from ..pipeline.model_decoder import MAX_DETAIL
-from ..registry import default_models
-from ..tadm_file import MAX_TIMESTEP_SCALE
+from ..options import MAX_DETAIL, MAX_TIMESTEP_SCALE, RUNTIMES, DecodeOptions, EncodeOptions
+from ..store.registry import default_models
 from .domains import float_in, folder_path, int_in, non_negative_int, positive_int
 from .paths import add_overwrite_flags
 
@@ -112,10 +110,9 @@ def _holding_out_dir(command: Callable[[argparse.Namespace], int]) -> Callable[[
     return run
 
 
-def _options(args: argparse.Namespace, **specific: Any) -> BatchOptions:
+def _options(args: argparse.Namespace, coding: EncodeOptions | DecodeOptions, **specific: Any) -> BatchOptions:
     return BatchOptions(
-        operation=args.command,
-        device=args.device,
+        coding,
         threads=args.threads,
         overwrite=args.overwrite,
         skip_existing=args.skip_existing,
@@ -136,7 +133,7 @@ def _jobs(args: argparse.Namespace, options: BatchOptions) -> tuple[BatchOptions
     source, target = Path(args.paths[0]), Path(args.paths[1])
     if not target.resolve().parent.is_dir():
         raise TadmError(f"cannot write {target}: the folder {target.parent} does not exist")
-    return replace(options, accept_identical=False), [FileJob(source, target)]
+    return replace(options, accept_identical=False, fixity=False), [FileJob(source, target)]
 
 
 def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -> int:
@@ -168,13 +165,10 @@ def _run(args: argparse.Namespace, options: BatchOptions, jobs: list[FileJob]) -
 def _encode(args: argparse.Namespace) -> int:
     from ..api import check_model
 
-    model = args.model
-    if model is not None and Path(model).is_dir():  # workers elsewhere resolve the same folder
-        model = str(Path(model).absolute())
-    options = _options(args, scale=args.scale, model=model, strip_metadata=args.strip_metadata)
     try:
-        check_model(args.model, args.scale)
-        options, jobs = _jobs(args, options)
+        model = check_model(args.model, args.scale)  # a folder path: workers elsewhere resolve the same one
+        coding = EncodeOptions(args.scale, model, args.device, args.strip_metadata)
+        options, jobs = _jobs(args, _options(args, coding))
     except TadmError as err:
         print(f"tadmcodec encode: {err}", file=sys.stderr)
         return 2
@@ -192,18 +186,11 @@ def _parse_box(text: str | None) -> tuple[int, int, int, int] | None:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from ..image_output import output_format
+    from ..io.image_output import output_format
 
     try:
-        options = _options(
-            args,
-            format=args.format,
-            box=_parse_box(args.box),
-            timestep_scale=args.timestep_scale,
-            timestep=args.timestep,
-            detail=args.detail,
-            runtime=args.runtime,
-        )
+        coding = DecodeOptions(args.device, args.runtime, args.timestep_scale, args.timestep, args.detail)
+        options = _options(args, coding, format=args.format, box=_parse_box(args.box))
         options, jobs = _jobs(args, options)
         for job in jobs:
             output_format(job.target)
@@ -214,12 +201,12 @@ def _decode(args: argparse.Namespace) -> int:
         return 2
     status = _run(args, options, jobs)
     if args.timestep_map and status == 0:
-        from ..image_output import save_image
+        from ..io.image_output import save_image
         from ..tadm_file import TadmFile
 
         try:
             with (
-                TadmFile(jobs[0].source, timestep_scale=args.timestep_scale, timestep=args.timestep) as tadm,
+                TadmFile(jobs[0].source, options.coding) as tadm,
                 nullcontext() if args.overwrite else no_clobber(),
             ):
                 save_image(tadm.timestep_map(), args.timestep_map)
@@ -232,7 +219,7 @@ def _decode(args: argparse.Namespace) -> int:
 def _check_map_path(args: argparse.Namespace, jobs: list[FileJob]) -> None:
     """--timestep-map follows the outputs' rule, checked before any work: a format we write, not the
     decode's own path, and no existing file unless --overwrite."""
-    from ..image_output import output_format
+    from ..io.image_output import output_format
 
     path = args.timestep_map
     if len(jobs) != 1:

@@ -75,7 +75,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _check_model(reader: TadmReader, required: bool) -> str:
     """Check the file against the installed model it names (torch-free); a note when that model is not
     installed, unless `required`, when that is an error."""
-    from ..decoding import check_against_model
+    from ..runtime.decoders import check_against_model
 
     try:
         check_against_model(reader.header, reader.read_patch_summary())

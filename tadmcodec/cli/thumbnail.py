@@ -27,7 +27,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def _thumbnail(args: argparse.Namespace) -> int:
     from ..api import read_thumbnail
-    from ..image_output import output_format, save_image
+    from ..io.image_output import output_format, save_image
 
     try:
         if args.out_dir is not None:

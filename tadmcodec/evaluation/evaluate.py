@@ -8,7 +8,7 @@ as "tadmcodec-previous"), bicubic and Lanczos rescaling at the LR size (rate: th
 PNG), JPEG, WebP, AVIF and JPEG XL at the highest quality whose file fits the .tadm file's byte budget,
 and "avif-rescaled", the strongest standard pipeline: downscale by 1, 2, 4 or 8, AVIF within the
 budget, Lanczos back up, the factor with the best PSNR-Y. Every method gets PSNR, PSNR-Y, SSIM,
-MS-SSIM, SSIMULACRA2 and the realism measures (detail ratio, 8-pixel grid excess: tadmcodec.metrics).
+MS-SSIM, SSIMULACRA2 and the realism measures (detail ratio, 8-pixel grid excess: tadmcodec.quality.metrics).
 Each finished image is saved as JSON under RESULTS_DIR/images/, so an
 interrupted run resumes where it stopped; the report (CompressAI-style JSON per method, summary.md,
 rate-quality plot) is rebuilt from all of them at the end.
@@ -27,8 +27,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import TadmError
-from ..image_io import IMAGE_SUFFIXES
-from ..metrics import checkerboard, detail_ratio, grid_excess, period_pattern, quality
+from ..io.image_input import IMAGE_SUFFIXES
+from ..quality.metrics import checkerboard, detail_ratio, grid_excess, period_pattern, quality
 from .baselines import rescale_baseline
 from .standard_codecs import CODECS, available, fit_budget, rescaled_avif
 

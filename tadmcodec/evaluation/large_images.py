@@ -24,8 +24,8 @@ import numpy as np
 import tifffile
 from PIL import Image
 
-from ..image_io import IMAGE_SUFFIXES
-from ..registry import default_models
+from ..io.image_input import IMAGE_SUFFIXES
+from ..store.registry import default_models
 from .memory import peak_rss_mb
 
 TILE = 512
@@ -72,10 +72,9 @@ def make_tiff(path: Path, width: int, height: int, photos: list[np.ndarray]) -> 
 
 
 def _child(what: str, source: str, target: str, model: str | None) -> dict[str, float]:
-    from tadmcodec.api import load_codec
-    from tadmcodec.decoding import decoder_for_header
-
     from .. import api
+    from ..api import load_codec
+    from ..runtime.decoders import decoder_for_header
 
     start = time.perf_counter()
     if what == "encode":

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..timestep_map import render_timestep_map
+from ..pipeline.timestep_map import render_timestep_map
 
 CROP = 256
 LABEL_HEIGHT = 18

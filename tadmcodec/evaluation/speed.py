@@ -28,8 +28,8 @@ def synthetic(size: int, seed: int = 0) -> np.ndarray:
 
 
 def _measure(model: str, size: int, device: str | None, what: str) -> dict[str, float]:
-    from tadmcodec.codec import Codec
-    from tadmcodec.raster import ArrayRaster
+    from ..io.raster import ArrayRaster
+    from ..runtime.codec import Codec
 
     codec = Codec.load(model, device, allow_path=True)
     image = synthetic(size)
@@ -40,7 +40,7 @@ def _measure(model: str, size: int, device: str | None, what: str) -> dict[str, 
     result = {"encode_s": encode_s}
     if what == "decode":
         start = time.perf_counter()
-        codec.decode(ArrayRaster(lr), grid, (size, size))
+        codec.decoder.decode(ArrayRaster(lr), grid, (size, size))
         result["decode_s"] = time.perf_counter() - start
     result["peak_rss_mb"] = peak_rss_mb()
     return result

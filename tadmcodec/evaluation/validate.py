@@ -1,5 +1,5 @@
 """Validate a model for its model card: full-image metrics against bicubic and Lanczos rescaling at
-the same LR size, the realism measures (detail ratio, 8-pixel grid excess: tadmcodec.metrics), how
+the same LR size, the realism measures (detail ratio, 8-pixel grid excess: tadmcodec.quality.metrics), how
 close the stored LR is to a plain area downscale (the thumbnail's fidelity), and the timestep
 adaptivity (Spearman correlation of per-patch timestep and the original's per-patch high-frequency
 energy). Images come from folders or packs (tools/gpu/pack.py).
@@ -22,11 +22,11 @@ from tqdm import tqdm
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from ..codec import Codec
-from ..metrics import checkerboard, detail_ratio, grid_excess, psnr_images, quality, spearman
+from ..io.raster import ArrayRaster
 from ..pipeline.geometry import lr_patch_windows
-from ..raster import ArrayRaster
-from ..timestep_map import render_timestep_map
+from ..pipeline.timestep_map import render_timestep_map
+from ..quality.metrics import checkerboard, detail_ratio, grid_excess, psnr_images, quality, spearman
+from ..runtime.codec import Codec
 from ..training.data import list_images, read_pack
 from .baselines import rescale_baseline
 
@@ -72,7 +72,7 @@ def validate(codec: Codec, images: list[tuple[str, np.ndarray]], ssimulacra2_lim
         lr, grid = codec.encode(image)
         seconds["encode"] += time.perf_counter() - start
         start = time.perf_counter()
-        decoded = codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
+        decoded = codec.decoder.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
         seconds["decode"] += time.perf_counter() - start
         seconds["megapixels"] += image.shape[0] * image.shape[1] / 1e6
         with_s2 = index < ssimulacra2_limit

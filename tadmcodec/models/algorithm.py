@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backbones import Backbone
-from ..device import autocast
-from ..metrics import detail_energy_map
-from ..pixels import quantize_lr
+from ..nn.pixels import quantize_lr
+from ..quality.metrics import detail_energy_map
+from ..runtime.device import autocast
 from .dfrm import area_guide
 from .hybrid_scheduler import round_ste
 from .lora import merge_lora
@@ -85,7 +85,7 @@ class TADM(nn.Module):
     ) -> torch.Tensor:
         """z_hat from an LR image y in [0, 1]: G_d(F^-1(y)) (or G_d(z_lr) when given), plus, with
         lr_skip, the backbone's latent of the bicubically upsampled y (`upsample` computes that upsampling
-        another way: the exported graphs' matrix products, tadmcodec.graph_export)."""
+        another way: the exported graphs' matrix products, tadmcodec.runtime.graph_export)."""
         dfrm = self.tadm.dfrm
         z_hat = dfrm.decoder(dfrm.mapping.inverse(y) if z_lr is None else z_lr)
         if self.config.lr_skip:

@@ -14,7 +14,7 @@ from torch import nn
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from ..blocks import ResBlock, downsample, upsample, zero_module
+from ..nn.blocks import ResBlock, downsample, upsample, zero_module
 from .invertible import InvertibleMapping
 
 LR_CHANNELS = 3

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from ..blocks import zero_module
+from ..nn.blocks import zero_module
 
 
 def round_ste(t: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks import zero_module
+from ..nn.blocks import zero_module
 
 
 class InvertibleConv1x1(nn.Module):

@@ -10,8 +10,8 @@ import torch
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from ..blocks import zero_module
-from ..configured import ConfiguredModule, register_config
+from ..nn.blocks import zero_module
+from ..nn.configured import ConfiguredModule, register_config
 from .dfrm import DFRM
 from .hybrid_scheduler import HybridScheduler
 from .tpm import TimestepPredictor
@@ -48,7 +48,7 @@ class TADMModel(ConfiguredModule):
     ) -> None:
         """texture_timesteps (log_low, log_high, t_low, t_high): the encoder sets each patch's timestep from
         the original's texture, t_low at log(1 + D) <= log_low rising linearly to t_high at log_high (D the
-        patch's mean detail energy, tadmcodec.metrics.detail_energy_map); None: the TPM predicts it from
+        patch's mean detail energy, tadmcodec.quality.metrics.detail_energy_map); None: the TPM predicts it from
         the LR as the decoder sees it (releases 1 and 2). detail_strength: the fraction of that texture
         energy a detail-synthesising VAE decoder adds by default (decoding's `detail` dial; release 4).
         latent_block: the latent block size over which decoding computes the rescaled latent z_hat once

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..configured import ConfiguredModule, register_config
+from ..nn.configured import ConfiguredModule, register_config
 
 FACTOR = 4
 

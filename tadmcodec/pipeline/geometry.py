@@ -9,7 +9,7 @@ import numpy as np
 
 from tadmcodec_formats import latent_size_of, patch_starts
 
-from ..raster import Box
+from ..io.raster import Box
 
 
 def ramp(length: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from tadmcodec_formats import LATENT_FACTOR, latent_size_of
 
-from ..raster import Box, Raster, crop_replicate
+from ..io.raster import Box, Raster, crop_replicate
 from .geometry import PatchWindow
 from .networks import DecodingNetworks
 

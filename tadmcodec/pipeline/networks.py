@@ -1,8 +1,8 @@
 """What the tiled pipeline needs of a model: its geometry and three network calls on NumPy arrays.
 
 The pipeline (tiles, blocks, blending, caches) is the same for every runtime; a runtime implements
-these calls: torch (tadmcodec.torch_networks, any device, also used to train) or ONNX Runtime
-(tadmcodec.onnx_networks: CPU decoding without importing torch).
+these calls: torch (tadmcodec.runtime.torch_networks, any device, also used to train) or ONNX Runtime
+(tadmcodec.runtime.onnx_networks: CPU decoding without importing torch).
 """
 
 from __future__ import annotations
@@ -60,6 +60,6 @@ class DecodingNetworks(Protocol):
 
 def to_uint8_images(pixels: np.ndarray) -> np.ndarray:
     """(B, 3, H, W) float32 in [-1, 1] (clamped) to (B, H, W, 3) uint8, rounding half to even: the
-    inverse of tadmcodec.pixels.images_to_tensor, for decoded pixels of either runtime."""
+    inverse of tadmcodec.nn.pixels.images_to_tensor, for decoded pixels of either runtime."""
     scaled = (np.clip(pixels, -1, 1) + np.float32(1)) * np.float32(127.5)
     return np.round(scaled).astype(np.uint8).transpose(0, 2, 3, 1)

@@ -23,11 +23,11 @@ import numpy as np
 
 from tadmcodec_formats import LATENT_FACTOR, latent_size_of
 
-from ..progress import Progress
-from ..raster import Box
-from .decode import TiledDecoder, blend_patch_values, raster_blocks
+from ..io.progress import Progress
+from ..io.raster import Box
 from .geometry import patch_windows
 from .networks import DecodingNetworks
+from .patch_renderer import PatchRenderer, blend_patch_values, raster_blocks
 
 TILE = 512
 HALO = 32
@@ -50,11 +50,11 @@ def texture_map(stored: np.ndarray, size: tuple[int, int], config: Any) -> np.nd
     return blend_patch_values(values, windows, latent, config.patch_overlap, (0, 0, *latent))[0]
 
 
-class TexturedDecoder:
-    """Decodes boxes of one image: TiledDecoder's rendered pixels refined by the texture prior."""
+class TexturedRenderer:
+    """Decodes boxes of one image: PatchRenderer's rendered pixels refined by the texture prior."""
 
     def __init__(
-        self, renderer: TiledDecoder, networks: DecodingNetworks, strength: float, positions: np.ndarray | None = None
+        self, renderer: PatchRenderer, networks: DecodingNetworks, strength: float, positions: np.ndarray | None = None
     ) -> None:
         """positions: texture_positions of the file's stored timesteps, for a prior that reads them."""
         self.renderer, self.networks, self.strength = renderer, networks, np.float32(strength)

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..image_io import IMAGE_SUFFIXES
-from ..pixels import images_to_tensor
+from ..io.image_input import IMAGE_SUFFIXES
+from ..nn.pixels import images_to_tensor
 
 
 def list_images(folders: list[str | Path]) -> list[Path]:

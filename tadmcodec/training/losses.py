@@ -1,5 +1,5 @@
 """Training losses that are not metrics: image-gradient L1, the 8-pixel grid penalty and the timestep
-ranking term (the metrics live in tadmcodec.metrics).
+ranking term (the metrics live in tadmcodec.quality.metrics).
 
 LPIPS and DISTS need network weights that cannot be downloaded here; the perceptual term of the
 shipped models is (1 - MS-SSIM) + gradient L1, documented in the model card.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..metrics import detail_energy_map
+from ..quality.metrics import detail_energy_map
 
 
 def gradient_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -23,7 +23,7 @@ def gradient_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def grid_excess_loss(y: torch.Tensor, x: torch.Tensor, block: int = 8) -> torch.Tensor:
     """How far y's steps across the block boundaries (between pixels 8k-1 and 8k of the crop, where the tiny
     VAE's latent pixels meet), relative to its steps elsewhere, are from the original x's: the
-    differentiable form of tadmcodec.metrics.grid_excess. Both signs count: sharper boundaries are a grid,
+    differentiable form of tadmcodec.quality.metrics.grid_excess. Both signs count: sharper boundaries are a grid,
     smoother ones a periodic blur (a one-sided penalty drove the first run to -0.2 to -0.37)."""
 
     def excess(image: torch.Tensor) -> torch.Tensor:
@@ -37,7 +37,7 @@ def grid_excess_loss(y: torch.Tensor, x: torch.Tensor, block: int = 8) -> torch.
 
 
 def detail_energy_per_image(x: torch.Tensor) -> torch.Tensor:
-    """D(Y) of each image (B,), the torch form of tadmcodec.metrics.detail_energy, for images x in [-1, 1]."""
+    """D(Y) of each image (B,), the torch form of tadmcodec.quality.metrics.detail_energy, for images x in [-1, 1]."""
     return detail_energy_map(x).mean(dim=(1, 2, 3))
 
 

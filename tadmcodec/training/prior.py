@@ -35,12 +35,12 @@ from PIL import Image
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from .. import stlpips
-from ..model_files import read_config
 from ..models.texture_prior import FACTOR, TexturePrior
+from ..nn.pixels import images_to_tensor
 from ..pipeline.texture_stage import texture_map
-from ..pixels import images_to_tensor
-from ..registry import resolve_model
+from ..quality import stlpips
+from ..store.folder import read_config
+from ..store.registry import resolve_model
 from .adversarial import PatchDiscriminator, discriminator_hinge_loss, generator_adversarial_loss, random_shift
 from .checkpoint import load_checkpoint, save_checkpoint
 
@@ -66,7 +66,7 @@ class PriorTraining:
 def phase_deviation(x: torch.Tensor, period: int = FACTOR, area: int = 16) -> torch.Tensor:
     """Per area x area window and colour, each of the period^2 pixel phases' mean minus the window's mean:
     the pattern a generator that unfolds pixels period x period paints when a perceptual loss rewards it
-    (tadmcodec.metrics.period_pattern measures it). The loss matches the original's, which is near zero."""
+    (tadmcodec.quality.metrics.period_pattern measures it). The loss matches the original's, which is near zero."""
     folded = F.avg_pool2d(F.pixel_unshuffle(x, period), area // period)
     folded = folded.unflatten(1, (x.shape[1], period * period))
     return folded - folded.mean(2, keepdim=True)
@@ -74,7 +74,7 @@ def phase_deviation(x: torch.Tensor, period: int = FACTOR, area: int = 16) -> to
 
 def gradient_profile(x: torch.Tensor, period: int = LATENT_FACTOR) -> torch.Tensor:
     """(B, 2, period): the mean absolute horizontal and vertical gradient (over colours) at each pixel
-    phase, over the image's mean; a block grid lifts the last phase (tadmcodec.metrics.grid_excess
+    phase, over the image's mean; a block grid lifts the last phase (tadmcodec.quality.metrics.grid_excess
     measures it) and a 4-pixel one the middle phase too. Crops start on the latent grid, so phases are
     decoding's."""
     profiles = []

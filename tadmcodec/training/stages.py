@@ -31,15 +31,15 @@ from torch import nn
 from ..backbones import Backbone, load_backbone
 from ..backbones.tiny import save_tiny_backbone, tiny_unet, tiny_vae
 from ..backbones.tiny_vae import TinyAutoencoder
-from ..hashing import copy_resolving_links, copy_weight_file, linked_file
-from ..metrics import detail_ratio, grid_excess, ms_ssim, psnr
-from ..model_files import WEIGHT_FILES
-from ..model_folder import load_model_folder, save_model_folder
 from ..models.algorithm import TADM
 from ..models.lora import add_lora
 from ..models.tadm import TADMModel
+from ..nn.pixels import unit_range
 from ..pipeline.networks import to_uint8_images
-from ..pixels import unit_range
+from ..quality.metrics import detail_ratio, grid_excess, ms_ssim, psnr
+from ..runtime.model_loader import load_model_folder, save_model_folder
+from ..store.folder import WEIGHT_FILES
+from ..store.hashing import copy_resolving_links, copy_weight_file, linked_file
 from .adversarial import AdversarialTerm
 from .losses import detail_energy_per_image, detail_shortfall, gradient_l1, grid_excess_loss, timestep_rank_loss
 
@@ -284,7 +284,7 @@ def adversarial_term(config: dict[str, Any]) -> AdversarialTerm:
 
 
 def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    """Mean detail ratio and grid excess (tadmcodec.metrics) of decoded crops y against originals x."""
+    """Mean detail ratio and grid excess (tadmcodec.quality.metrics) of decoded crops y against originals x."""
     originals, decoded = to_uint8_images(x.detach().cpu().numpy()), to_uint8_images(y.detach().cpu().numpy())
     ratios = [detail_ratio(a, b) for a, b in zip(originals, decoded, strict=True)]
     grids = np.array([grid_excess(image) for image in decoded])

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import TadmError
-from ..registry import PACKAGE_WEIGHTS
+from ..store.registry import PACKAGE_WEIGHTS
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import CropSampler
 from .stages import Stage, build_stage, seed_outputs, written_folders

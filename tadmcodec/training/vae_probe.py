@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
-from ..metrics import psnr
-from ..pixels import unit_range
+from ..nn.pixels import unit_range
+from ..quality.metrics import psnr
 from .data import CropSampler
 
 

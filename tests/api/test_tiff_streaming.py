@@ -15,8 +15,8 @@ import tifffile
 from PIL import Image
 
 import tadmcodec
-from tadmcodec.tiff_input import TiffRaster, open_tiff
-from tadmcodec.tiff_output import halve
+from tadmcodec.io.tiff_input import TiffRaster, open_tiff
+from tadmcodec.io.tiff_output import halve
 
 pytestmark = pytest.mark.usefixtures("registered_models")
 
@@ -126,15 +126,15 @@ def test_ctrl_c_during_a_decode_leaves_no_output(tmp_path: Path) -> None:
     tadmcodec.encode(Image.fromarray(textured(64, 600)), encoded, model="test-16x")
     script = (
         "import sys, time\n"
-        "from tadmcodec.pipeline import decode as d\n"
-        "blocks = d.TiledDecoder.blocks\n"
+        "from tadmcodec.pipeline import patch_renderer as d\n"
+        "blocks = d.PatchRenderer.blocks\n"
         "def pause():\n"
         "    print('started', flush=True); time.sleep(60)\n"
         "def slow_blocks(self, *args, **kwargs):\n"
         "    for item in blocks(self, *args, **kwargs):\n"
         "        yield item; pause()\n"
-        "d.TiledDecoder.blocks = slow_blocks\n"
-        "d.TiledDecoder.decode = lambda *args, **kwargs: pause()\n"
+        "d.PatchRenderer.blocks = slow_blocks\n"
+        "d.PatchRenderer.decode = lambda *args, **kwargs: pause()\n"
         "from tadmcodec.cli import main\n"
         "sys.exit(main(['decode', sys.argv[1], sys.argv[2]]))\n"
     )

@@ -60,7 +60,7 @@ def test_a_model_id_is_a_name_never_a_path(encoded: bytes, tmp_path: Path, monke
 def test_a_damaged_weight_file_is_one_line_naming_it(registered_models: Path, tmp_path: Path) -> None:
     import shutil
 
-    from tadmcodec.model_folder import load_model_folder
+    from tadmcodec.runtime.model_loader import load_model_folder
 
     shutil.copytree(registered_models, tmp_path / "models")
     lora = tmp_path / "models" / "test-16x" / "lora.safetensors"
@@ -146,8 +146,8 @@ def _claiming(data: bytes, model: str) -> bytes:
     grid is shaped for the file's own LR at the named model's patch size: what verify's structure allows."""
     import dataclasses
 
-    from tadmcodec.model_files import backbone_folder, model_digest
-    from tadmcodec.registry import resolve_model
+    from tadmcodec.store.folder import backbone_folder, model_digest
+    from tadmcodec.store.registry import resolve_model
     from tadmcodec_formats import Metadata, TadmReader, TadmWriter, latent_size_of, patch_count
 
     reader = TadmReader(data)
@@ -181,10 +181,10 @@ def test_a_header_that_names_a_model_of_another_scale_is_refused_everywhere(tmp_
 
 
 def test_a_grid_of_another_timestep_range_or_shape_is_refused_before_a_model_runs(encoded: bytes) -> None:
-    from tadmcodec.decoding import check_against_model
-    from tadmcodec.model_files import read_config
-    from tadmcodec.pipeline.model_decoder import check_grid
-    from tadmcodec.registry import resolve_model
+    from tadmcodec.pipeline.image_decoder import check_grid
+    from tadmcodec.runtime.decoders import check_against_model
+    from tadmcodec.store.folder import read_config
+    from tadmcodec.store.registry import resolve_model
     from tadmcodec_formats import TadmReader
 
     reader = TadmReader(encoded)

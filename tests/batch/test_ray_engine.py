@@ -21,9 +21,10 @@ import ray
 from PIL import Image
 
 from tadmcodec.batch import BatchOptions, RayOptions, audit, run_batch
+from tadmcodec.options import DecodeOptions, EncodeOptions
 
 pytestmark = pytest.mark.usefixtures("registered_models")
-ENCODE = BatchOptions("encode", model="test-16x", threads=1)
+ENCODE = BatchOptions(EncodeOptions(model="test-16x"), threads=1)
 
 
 def sha256(path: Path) -> str:
@@ -144,7 +145,7 @@ def test_a_killed_worker_is_replaced_and_every_input_encoded_once(
 def test_ray_decodes_as_the_local_engine_and_the_cli_joins_by_address(
     cluster: str, local_outputs: Path, tmp_path: Path
 ) -> None:
-    decode = BatchOptions("decode", format="png", threads=1)
+    decode = BatchOptions(DecodeOptions(), format="png", threads=1)
     run_batch([local_outputs], tmp_path / "local", decode)
     command = [
         sys.executable,

@@ -15,7 +15,7 @@ from PIL import Image
 
 import tadmcodec
 from tadmcodec.cli import main
-from tadmcodec.tiff_output import PYRAMID_PREFIX
+from tadmcodec.io.tiff_output import PYRAMID_PREFIX
 from tadmcodec_formats.atomic import AtomicFile, remove_stale
 
 pytestmark = pytest.mark.usefixtures("registered_models")
@@ -50,12 +50,12 @@ def test_a_dangling_link_is_an_existing_output(command: str, encoded: Path, tmp_
 
 STALLED_DECODE = (
     "import sys, time\n"
-    "from tadmcodec.pipeline import decode as d\n"
-    "blocks = d.TiledDecoder.blocks\n"
+    "from tadmcodec.pipeline import patch_renderer as d\n"
+    "blocks = d.PatchRenderer.blocks\n"
     "def slow_blocks(self, *args, **kwargs):\n"
     "    for item in blocks(self, *args, **kwargs):\n"
     "        yield item; print('started', flush=True); time.sleep(60)\n"
-    "d.TiledDecoder.blocks = slow_blocks\n"
+    "d.PatchRenderer.blocks = slow_blocks\n"
     "from tadmcodec.cli import main\n"
     "sys.exit(main(['decode', sys.argv[1], sys.argv[2]]))\n"
 )

@@ -8,23 +8,23 @@ import numpy as np
 import pytest
 import torch
 
-from tadmcodec.codec import Codec
+from tadmcodec.io.raster import ArrayRaster
 from tadmcodec.models.tadm import TADMModel
+from tadmcodec.nn.pixels import lr_to_tensor
 from tadmcodec.pipeline.geometry import patch_windows
 from tadmcodec.pipeline.latent_patches import RescaledLatents
-from tadmcodec.pixels import lr_to_tensor
-from tadmcodec.raster import ArrayRaster
+from tadmcodec.runtime.codec import Codec
 from tests.model.test_pipeline import _image
 
 
 def test_region_and_streamed_blocks_equal_the_full_decode(codec16_blocks: Codec) -> None:
     lr, grid = codec16_blocks.encode(_image(300, 420, seed=2))
-    full = codec16_blocks.decode(ArrayRaster(lr), grid, (420, 300))
+    full = codec16_blocks.decoder.decode(ArrayRaster(lr), grid, (420, 300))
     for box in [(0, 0, 50, 40), (130, 70, 290, 222), (401, 280, 420, 300)]:
-        region = codec16_blocks.decode(ArrayRaster(lr), grid, (420, 300), box)
+        region = codec16_blocks.decoder.decode(ArrayRaster(lr), grid, (420, 300), box)
         assert np.array_equal(region, full[box[1] : box[3], box[0] : box[2]])
     assembled = np.zeros_like(full)
-    for (x0, y0, x1, y1), pixels in codec16_blocks.decode_blocks(ArrayRaster(lr), grid, (0, 0, 420, 300), 72):
+    for (x0, y0, x1, y1), pixels in codec16_blocks.decoder.decode_blocks(ArrayRaster(lr), grid, (0, 0, 420, 300), 72):
         assembled[y0:y1, x0:x1] = pixels
     assert np.array_equal(assembled, full)
 
@@ -40,7 +40,7 @@ def test_a_patch_is_cut_from_its_block_computed_on_the_lr_with_the_halo(codec16_
     with torch.no_grad():
         whole = model.rescaled_latent(lr_to_tensor(padded[None], codec16_blocks.device))[0]
         inner = whole[:, halo * step : halo * step + block, halo * step : halo * step + block]
-        cut = torch.from_numpy(RescaledLatents(codec16_blocks.decoding.networks, ArrayRaster(lr))(windows))
+        cut = torch.from_numpy(RescaledLatents(codec16_blocks.decoder.networks, ArrayRaster(lr))(windows))
     for window, z_hat in zip(windows, cut, strict=True):
         x0, y0, x1, y1 = window.box
         visible = (slice(None), slice(y0, min(y1, block)), slice(x0, min(x1, block)))
@@ -68,7 +68,7 @@ def test_each_block_is_computed_once_and_the_cache_does_not_grow_with_the_rows(
     for height in (1500, 3000):
         lr, grid = codec16_blocks.encode(_image(height, 130))  # this test model predicts timesteps from z_hat too
         z_hat_calls.clear()
-        for _ in codec16_blocks.decode_blocks(ArrayRaster(lr), grid, (0, 0, 130, height), 64):
+        for _ in codec16_blocks.decoder.decode_blocks(ArrayRaster(lr), grid, (0, 0, 130, height), 64):
             pass
         computed = [box for boxes, _ in z_hat_calls for box in boxes]
         assert len(computed) == len(set(computed)), "a block was computed twice"
@@ -81,7 +81,7 @@ def test_blocks_stop_at_the_patch_grids_extent(codec16_blocks: Codec, z_hat_call
     last column of blocks is 8 wide, the last row 4 high, never a whole 12 x 12 beyond the patches."""
     lr, grid = codec16_blocks.encode(_image(64, 160))
     z_hat_calls.clear()
-    codec16_blocks.decode(ArrayRaster(lr), grid, (160, 64))
+    codec16_blocks.decoder.decode(ArrayRaster(lr), grid, (160, 64))
     computed = sorted(box for boxes, _ in z_hat_calls for box in boxes)
     assert computed == [(0, 0, 12, 12), (0, 12, 12, 16), (12, 0, 20, 12), (12, 12, 20, 16)]
 
@@ -90,7 +90,7 @@ def test_models_without_latent_blocks_compute_z_hat_per_patch(
     codec16: Codec, z_hat_calls: list[tuple[list, int]]
 ) -> None:
     lr, grid = codec16.encode(_image(100, 161))
-    codec16.decode(ArrayRaster(lr), grid, (161, 100))
+    codec16.decoder.decode(ArrayRaster(lr), grid, (161, 100))
     sizes = [len(boxes) for boxes, _ in z_hat_calls]
     assert codec16.model.config.latent_block == 0 and sizes and max(sizes) > 1  # patches come in batches
 
@@ -103,7 +103,7 @@ def test_latent_block_must_be_a_positive_multiple_of_the_lr_step(block: int) -> 
 
 def test_a_crop_wholly_outside_the_lr_repeats_its_nearest_edge() -> None:
     """Blocks at the latent's far edge crop LR boxes that may lie wholly beyond it."""
-    from tadmcodec.raster import crop_replicate
+    from tadmcodec.io.raster import crop_replicate
 
     pixels = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
     corner = crop_replicate(ArrayRaster(pixels), (7, -3, 9, -1))  # right of and above the image

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from tadmcodec.backbones.position_noise import position_noise
-from tadmcodec.codec import Codec
 from tadmcodec.errors import MissingWeightsError, TadmError
-from tadmcodec.metrics import detail_energy
-from tadmcodec.pipeline.model_decoder import texture_energy
-from tadmcodec.raster import ArrayRaster
+from tadmcodec.io.raster import ArrayRaster
+from tadmcodec.pipeline.image_decoder import texture_energy
+from tadmcodec.quality.metrics import detail_energy
+from tadmcodec.runtime.codec import Codec
 from tests.conftest import build_model_folder
 
 MAPPING = (1.0, 5.0, 10, 200)
@@ -72,26 +72,28 @@ def test_injected_noise_follows_the_pixel_position(codec: Codec) -> None:
 
 def test_more_detail_gives_more_fine_detail(codec: Codec) -> None:
     lr, grid = codec.encode(_textured(128, 256))
-    energies = [detail_energy(codec.decode(ArrayRaster(lr), grid, (256, 128), detail=d)) for d in (0.0, 0.5, 1.0)]
+    energies = [
+        detail_energy(codec.decoder.decode(ArrayRaster(lr), grid, (256, 128), detail=d)) for d in (0.0, 0.5, 1.0)
+    ]
     assert energies[0] < energies[1] < energies[2]
 
 
 def test_region_decode_with_detail_is_the_box_of_the_full_decode(codec: Codec) -> None:
     lr, grid = codec.encode(_textured(200, 300, seed=1))
-    full = codec.decode(ArrayRaster(lr), grid, (300, 200), detail=1.0)
+    full = codec.decoder.decode(ArrayRaster(lr), grid, (300, 200), detail=1.0)
     for box in [(0, 0, 64, 64), (37, 91, 251, 177), (150, 10, 300, 200)]:
-        region = codec.decode(ArrayRaster(lr), grid, (300, 200), box, detail=1.0)
+        region = codec.decoder.decode(ArrayRaster(lr), grid, (300, 200), box, detail=1.0)
         assert np.array_equal(region, full[box[1] : box[3], box[0] : box[2]])
 
 
 def test_the_timestep_dial_does_not_change_the_requested_texture(codec: Codec) -> None:
     """Detail follows the stored timesteps (the original's texture), not timesteps the dial turned."""
     lr, grid = codec.encode(_textured(128, 256))
-    decoder = codec.decoder(ArrayRaster(lr), grid, 1.0)
+    decoder = codec.decoder.patch_renderer(ArrayRaster(lr), grid, 1.0)
     halved = type(grid)(grid.patch_size, grid.overlap, grid.timesteps // 2)
-    dialed = codec.decoder(ArrayRaster(lr), halved, 1.0, texture=grid.timesteps)
+    dialed = codec.decoder.patch_renderer(ArrayRaster(lr), halved, 1.0, stored_timesteps=grid.timesteps)
     assert np.array_equal(decoder.detail, dialed.detail)
-    assert not np.array_equal(decoder.detail, codec.decoder(ArrayRaster(lr), halved, 1.0).detail)
+    assert not np.array_equal(decoder.detail, codec.decoder.patch_renderer(ArrayRaster(lr), halved, 1.0).detail)
 
 
 def test_texture_energy_inverts_the_texture_timesteps(codec: Codec) -> None:
@@ -108,14 +110,14 @@ def test_texture_energy_inverts_the_texture_timesteps(codec: Codec) -> None:
 def test_a_detail_outside_its_range_is_refused(codec: Codec, detail: float) -> None:
     lr, grid = codec.encode(_textured(64, 64))
     with pytest.raises(TadmError, match="detail"):
-        codec.decode(ArrayRaster(lr), grid, (64, 64), detail=detail)
+        codec.decoder.decode(ArrayRaster(lr), grid, (64, 64), detail=detail)
 
 
 def test_models_without_detail_synthesis_ignore_the_dial(tmp_path: Path) -> None:
     codec = Codec.load(str(build_model_folder(tmp_path, 16, texture_timesteps=MAPPING)), allow_path=True)
     lr, grid = codec.encode(_textured(64, 128))
-    plain = codec.decode(ArrayRaster(lr), grid, (128, 64))
-    assert np.array_equal(plain, codec.decode(ArrayRaster(lr), grid, (128, 64), detail=1.0))
+    plain = codec.decoder.decode(ArrayRaster(lr), grid, (128, 64))
+    assert np.array_equal(plain, codec.decoder.decode(ArrayRaster(lr), grid, (128, 64), detail=1.0))
 
 
 def test_a_detail_head_is_saved_apart_so_the_decoder_file_stays_byte_identical(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tadmcodec import hashing
-from tadmcodec.hashing import DigestCache
+from tadmcodec.store import hashing
+from tadmcodec.store.hashing import DigestCache
 
 
 def _weights(tmp_path: Path, content: bytes = b"weights-one") -> Path:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from tadmcodec.device import resolve_device
 from tadmcodec.errors import DeviceUnavailableError, MissingWeightsError, UnknownModelError
-from tadmcodec.hashing import copy_resolving_links, copy_weight_file, write_link
-from tadmcodec.model_folder import load_model_folder, save_model_folder
 from tadmcodec.models.lora import lora_state_dict
-from tadmcodec.registry import available_models, resolve_model
+from tadmcodec.runtime.device import resolve_device
+from tadmcodec.runtime.model_loader import load_model_folder, save_model_folder
+from tadmcodec.store.hashing import copy_resolving_links, copy_weight_file, write_link
+from tadmcodec.store.registry import available_models, resolve_model
 
 
 def test_registry_finds_user_models_and_lists_them_for_unknown_names(

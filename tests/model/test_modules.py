@@ -9,7 +9,7 @@ from tadmcodec.models.dfrm import DFRM
 from tadmcodec.models.hybrid_scheduler import HybridScheduler
 from tadmcodec.models.invertible import InvertibleMapping
 from tadmcodec.models.tpm import TimestepPredictor
-from tadmcodec.pixels import quantize_lr
+from tadmcodec.nn.pixels import quantize_lr
 
 
 def _perturb(module: torch.nn.Module, std: float = 0.1) -> None:

@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from safetensors.numpy import load_file, save_file
 
-from tadmcodec.decoding import load_decoder
 from tadmcodec.errors import MissingWeightsError, TadmError
-from tadmcodec.graph_export import export_graphs
-from tadmcodec.model_folder import load_model_folder
-from tadmcodec.onnx_networks import OnnxNetworks, bicubic_matrix
-from tadmcodec.torch_networks import TorchNetworks
+from tadmcodec.runtime.decoders import load_decoder
+from tadmcodec.runtime.graph_export import export_graphs
+from tadmcodec.runtime.model_loader import load_model_folder
+from tadmcodec.runtime.onnx_networks import OnnxNetworks, bicubic_matrix
+from tadmcodec.runtime.torch_networks import TorchNetworks
 from tests.conftest import build_model_folder
 
 REFERENCE = Path(__file__).parents[1] / "quality" / "reference"

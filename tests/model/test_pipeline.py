@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tadmcodec.codec import Codec
-from tadmcodec.pipeline.decode import TiledDecoder
-from tadmcodec.pipeline.encode import TiledEncoder
+from tadmcodec.io.raster import ArrayRaster
 from tadmcodec.pipeline.geometry import patch_windows
-from tadmcodec.raster import ArrayRaster
+from tadmcodec.pipeline.patch_renderer import PatchRenderer
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.runtime.encoder import TiledEncoder
 
 
 def _image(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -46,15 +46,15 @@ def test_any_size_round_trip(height: int, width: int, scale: int, request: pytes
     assert lr.shape == (*lr_size, 3) and lr.dtype == np.uint8
     assert (grid.rows, grid.cols) == grid_size
     assert ((grid.timesteps >= 0) & (grid.timesteps <= 999)).all()
-    out = codec.decode(ArrayRaster(lr), grid, (width, height))
+    out = codec.decoder.decode(ArrayRaster(lr), grid, (width, height))
     assert out.shape == (height, width, 3) and out.dtype == np.uint8
 
 
 def test_region_equals_the_same_box_of_the_full_decode(codec16: Codec) -> None:
     lr, grid = codec16.encode(_image(300, 420))
-    full = codec16.decode(ArrayRaster(lr), grid, (420, 300))
+    full = codec16.decoder.decode(ArrayRaster(lr), grid, (420, 300))
     for box in [(0, 0, 50, 40), (130, 70, 290, 222), (401, 280, 420, 300)]:
-        region = codec16.decode(ArrayRaster(lr), grid, (420, 300), box)
+        region = codec16.decoder.decode(ArrayRaster(lr), grid, (420, 300), box)
         assert np.array_equal(region, full[box[1] : box[3], box[0] : box[2]])
 
 
@@ -62,10 +62,10 @@ def test_region_equals_the_same_box_of_the_full_decode(codec16: Codec) -> None:
 def test_streamed_blocks_tile_the_full_decode_exactly(codec16: Codec, block: int) -> None:
     """Blocks in raster order (with patch caching and eviction) give the full decode, pixel for pixel."""
     lr, grid = codec16.encode(_image(300, 420, seed=5))
-    full = codec16.decode(ArrayRaster(lr), grid, (420, 300))
+    full = codec16.decoder.decode(ArrayRaster(lr), grid, (420, 300))
     assembled = np.zeros_like(full)
     boxes = []
-    for (x0, y0, x1, y1), pixels in codec16.decode_blocks(ArrayRaster(lr), grid, (0, 0, 420, 300), block):
+    for (x0, y0, x1, y1), pixels in codec16.decoder.decode_blocks(ArrayRaster(lr), grid, (0, 0, 420, 300), block):
         assembled[y0:y1, x0:x1] = pixels
         boxes.append((x0, y0, x1, y1))
     assert boxes == sorted(boxes, key=lambda b: (b[1], b[0])) and len(boxes) == -(-420 // block) * -(-300 // block)
@@ -86,7 +86,7 @@ class CountingProgress:
 
 def test_streaming_computes_each_patch_once_and_forgets_rows_above(codec16: Codec) -> None:
     lr, grid = codec16.encode(_image(1500, 130))
-    decoder = codec16.decoder(ArrayRaster(lr), grid)
+    decoder = codec16.decoder.patch_renderer(ArrayRaster(lr), grid)
     progress = CountingProgress()
     cached = []
     for _ in decoder.blocks((0, 0, 130, 1500), 64, progress):
@@ -99,7 +99,7 @@ def test_progress_totals_match_the_work_done(codec32: Codec) -> None:
     progress = CountingProgress()
     lr, grid = codec32.encode(_image(150, 250), progress)
     assert progress.done == progress.total
-    codec32.decode(ArrayRaster(lr), grid, (250, 150), (10, 20, 60, 90), progress)
+    codec32.decoder.decode(ArrayRaster(lr), grid, (250, 150), (10, 20, 60, 90), progress)
     assert progress.done == progress.total > 0
 
 
@@ -110,7 +110,7 @@ def test_batch_size_does_not_change_the_output(codec16: Codec) -> None:
     for batch in (1, 8):
         steps = TiledEncoder(codec16.model, codec16.device, batch_size=batch).timesteps(lr)
         assert np.array_equal(steps, grid.timesteps)
-        decoder = TiledDecoder(codec16.decoding.networks, ArrayRaster(lr), 16, 4, steps, batch_size=batch)
+        decoder = PatchRenderer(codec16.decoder.networks, ArrayRaster(lr), 16, 4, steps, batch_size=batch)
         [(_, pixels)] = list(decoder.blocks((0, 0, 420, 260), 420))
         outputs.append(pixels)
     assert len(patch_windows(latent_size, 16, 4)) > 8, "the test needs several batches of 8"
@@ -119,8 +119,8 @@ def test_batch_size_does_not_change_the_output(codec16: Codec) -> None:
 
 def test_decoding_twice_is_bit_identical(codec32: Codec) -> None:
     lr, grid = codec32.encode(_image(150, 250))
-    first = codec32.decode(ArrayRaster(lr), grid, (250, 150))
-    second = codec32.decode(ArrayRaster(lr), grid, (250, 150))
+    first = codec32.decoder.decode(ArrayRaster(lr), grid, (250, 150))
+    second = codec32.decoder.decode(ArrayRaster(lr), grid, (250, 150))
     assert np.array_equal(first, second)
 
 
@@ -136,7 +136,7 @@ def test_no_step_at_patch_borders_on_a_smooth_image(codec16: Codec) -> None:
     yy, xx = np.mgrid[:height, :width]
     smooth = np.stack([40 + xx * 0.5, 60 + yy * 0.6, 120 + (xx + yy) * 0.2], axis=-1).astype(np.uint8)
     lr, grid = codec16.encode(smooth)
-    out = codec16.decode(ArrayRaster(lr), grid, (width, height)).astype(float)
+    out = codec16.decoder.decode(ArrayRaster(lr), grid, (width, height)).astype(float)
     step = np.abs(np.diff(out, axis=1)).mean(axis=(0, 2))  # mean jump between neighbouring columns
     borders = sorted({v * 8 for w in patch_windows((lr.shape[1] * 2, lr.shape[0] * 2), 16, 4) for v in w.box[::2]})
     border_columns = [b - 1 for b in borders if 0 < b < width]

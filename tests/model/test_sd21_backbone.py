@@ -14,13 +14,13 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from tadmcodec.backbones import load_backbone
 from tadmcodec.backbones.schedule import SD_SCHEDULE
-from tadmcodec.codec import Codec
 from tadmcodec.errors import MissingWeightsError
-from tadmcodec.hashing import folder_hashes, verify_pinned
-from tadmcodec.model_folder import load_model_folder, save_model_folder
+from tadmcodec.io.raster import ArrayRaster
 from tadmcodec.models.lora import add_lora
 from tadmcodec.models.tadm import TADMModel
-from tadmcodec.raster import ArrayRaster
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.runtime.model_loader import load_model_folder, save_model_folder
+from tadmcodec.store.hashing import folder_hashes, verify_pinned
 from tests.conftest import SMALL
 
 PARTS = ("vae", "unet", "scheduler", "text_encoder", "tokenizer")
@@ -127,4 +127,4 @@ def test_sd21_model_folder_round_trip(sd_folder: tuple[Path, Path], tmp_path: Pa
     codec = Codec(loaded, "cpu")
     image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
     lr, grid = codec.encode(image)
-    assert codec.decode(ArrayRaster(lr), grid, (90, 70)).shape == (70, 90, 3)
+    assert codec.decoder.decode(ArrayRaster(lr), grid, (90, 70)).shape == (70, 90, 3)

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 import tadmcodec
-from tadmcodec.graph_export import export_graphs
-from tadmcodec.model_folder import load_model_folder
+from tadmcodec.io.raster import ArrayRaster
 from tadmcodec.pipeline import texture_stage
-from tadmcodec.pipeline.model_decoder import ModelDecoder
-from tadmcodec.raster import ArrayRaster
-from tadmcodec.torch_networks import TorchNetworks
+from tadmcodec.pipeline.image_decoder import ImageDecoder
+from tadmcodec.runtime.graph_export import export_graphs
+from tadmcodec.runtime.model_loader import load_model_folder
+from tadmcodec.runtime.torch_networks import TorchNetworks
 from tadmcodec_formats import TadmReader
 from tests.conftest import build_model_folder
 
@@ -80,7 +80,9 @@ def test_the_prior_reads_the_stored_texture(encoded: bytes, prior_model: Path) -
     assert decoder.texture_prior.texture_input
     networks = TorchNetworks(decoder.for_inference(), torch.device("cpu"))
     lr = ArrayRaster(TadmReader(encoded).read_lr())
-    stored = ModelDecoder(networks).decode(lr, grid, (264, 200), detail=1.0)
+    stored = ImageDecoder(networks).decode(lr, grid, (264, 200), detail=1.0)
     assert np.array_equal(stored, tadmcodec.decode(encoded, runtime="torch", detail=1.0, as_array=True))
     flat = np.full_like(grid.timesteps, 10)  # the texture the prior reads, set flat everywhere
-    assert not np.array_equal(ModelDecoder(networks).decode(lr, grid, (264, 200), detail=1.0, texture=flat), stored)
+    assert not np.array_equal(
+        ImageDecoder(networks).decode(lr, grid, (264, 200), detail=1.0, stored_timesteps=flat), stored
+    )

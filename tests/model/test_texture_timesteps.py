@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tadmcodec.codec import Codec
+from tadmcodec.runtime.codec import Codec
 from tests.conftest import build_model_folder
 
 MAPPING = (1.0, 5.0, 10, 200)  # log(1 + D) <= 1: t = 10; >= 5: t = 200

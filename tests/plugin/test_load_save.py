@@ -62,7 +62,7 @@ def test_registration_options_reach_the_decoder(encoded: dict[str, Path]) -> Non
 @pytest.mark.usefixtures("registered_with")
 def test_the_detail_dial_is_a_registration_option(encoded: dict[str, Path]) -> None:
     with Image.open(encoded["rgb"]) as image:
-        assert image.tadm.detail == 0.7
+        assert image.tadm.options.detail == 0.7
 
 
 @pytest.mark.parametrize("registered_with", [{"runtime": "onnx"}], indirect=True)
@@ -71,7 +71,7 @@ def test_the_runtime_is_a_registration_option(encoded: dict[str, Path]) -> None:
     """The test models ship no graphs: a load on the onnx runtime says so (a TadmError about the model, as
     for a missing one; OSErrors are for the file's bytes)."""
     with Image.open(encoded["rgb"]) as image:
-        assert image.tadm.runtime == "onnx"
+        assert image.tadm.options.runtime == "onnx"
         with pytest.raises(TadmError, match="ships no ONNX graphs"):
             image.load()
 

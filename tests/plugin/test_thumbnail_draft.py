@@ -18,7 +18,7 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("the model ran")
 
-    monkeypatch.setattr(tadmcodec.TadmFile, "codec", refuse)
+    monkeypatch.setattr(tadmcodec.TadmFile, "decoder", refuse)
 
 
 @pytest.mark.usefixtures("no_model")

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 import tadmcodec
-from tadmcodec.registry import DEFAULT_MODELS, available_models
+from tadmcodec.store.registry import DEFAULT_MODELS, available_models
 from tadmcodec_formats import read_tadm
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -60,7 +60,7 @@ GRAPHED = [name for name in SHIPPED if (available_models()[name] / "onnx" / "gra
 
 
 def test_every_default_model_ships_onnx_graphs() -> None:
-    """The defaults decode on the CPU without torch (tadmcodec.decoding's auto runtime)."""
+    """The defaults decode on the CPU without torch (tadmcodec.runtime.decoders's auto runtime)."""
     assert set(DEFAULT_MODELS.values()) <= set(GRAPHED), set(DEFAULT_MODELS.values()) - set(GRAPHED)
 
 
@@ -88,7 +88,7 @@ def test_synthesised_detail_decodes_to_the_recorded_pixels(name: str, torch_thre
 
 
 def test_every_model_with_detail_synthesis_has_a_detail_reference() -> None:
-    from tadmcodec.codec import Codec
+    from tadmcodec.runtime.codec import Codec
 
     missing = [
         m
@@ -120,15 +120,15 @@ SPEED_RELEASES = {"default-16x-r6": ("default-16x-r5", 80.0), "default-32x-r6": 
 def test_a_speed_release_decodes_its_predecessors_file_to_its_pixels(model: str) -> None:
     """The predecessor's reference LR and timesteps, decoded by the faster release, give the
     predecessor's recorded pixels within one or two levels, at the PSNR recorded above."""
-    from tadmcodec.codec import Codec
-    from tadmcodec.raster import ArrayRaster
+    from tadmcodec.io.raster import ArrayRaster
+    from tadmcodec.runtime.codec import Codec
 
     predecessor, min_psnr = SPEED_RELEASES[model]
     recorded = read_tadm(REFERENCE / f"{predecessor}.tadm")
     codec = Codec.load(model)
     assert codec.model.config.latent_block and not Codec.load(predecessor).model.config.latent_block
     size = (recorded.header.width, recorded.header.height)
-    decoded = codec.decode(ArrayRaster(recorded.lr), recorded.patches, size).astype(np.float64)
+    decoded = codec.decoder.decode(ArrayRaster(recorded.lr), recorded.patches, size).astype(np.float64)
     difference = decoded - np.asarray(Image.open(REFERENCE / f"{predecessor}.png")).astype(np.float64)
     assert np.abs(difference).max() <= MAX_ABS_DIFF, np.abs(difference).max()
     assert 10 * np.log10(255**2 / max(np.mean(difference**2), 1e-12)) >= min_psnr

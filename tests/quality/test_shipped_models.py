@@ -13,8 +13,8 @@ from PIL import Image
 import tadmcodec
 from tadmcodec.evaluation.baselines import rescale_baseline
 from tadmcodec.evaluation.validate import area_downscale
-from tadmcodec.metrics import psnr_images, quality
-from tadmcodec.registry import PACKAGE_WEIGHTS, available_models, default_models, model_scale, resolve_model
+from tadmcodec.quality.metrics import psnr_images, quality
+from tadmcodec.store.registry import PACKAGE_WEIGHTS, available_models, default_models, model_scale, resolve_model
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
 # PSNR-Y gain over bicubic on the sample when each model was released, minus 0.15 dB of tolerance for

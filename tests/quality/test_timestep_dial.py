@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import tadmcodec
-from tadmcodec.metrics import quality
+from tadmcodec.quality.metrics import quality
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
 

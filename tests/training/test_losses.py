@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tadmcodec.metrics import detail_energy
+from tadmcodec.quality.metrics import detail_energy
 from tadmcodec.training.losses import detail_energy_per_image, timestep_rank_loss
 
 

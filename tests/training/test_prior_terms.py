@@ -6,8 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tadmcodec.metrics import grid_excess
 from tadmcodec.models.texture_prior import TexturePrior
+from tadmcodec.quality.metrics import grid_excess
 from tadmcodec.training.prior import gradient_profile
 
 

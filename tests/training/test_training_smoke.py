@@ -94,7 +94,7 @@ def test_all_stages_train_and_resume(images: Path, tmp_path: Path) -> None:
 
 def test_sd21_models_train_with_the_same_code(images: Path, tmp_path: Path) -> None:
     """Stages 1-3 on a tiny random SD 2.1-layout backbone (text-conditioned U-Net, AutoencoderKL)."""
-    from tadmcodec.model_folder import load_model_folder
+    from tadmcodec.runtime.model_loader import load_model_folder
     from tests.model.test_sd21_backbone import save_tiny_sd_layout
 
     save_tiny_sd_layout(tmp_path / "sd21")
@@ -184,7 +184,7 @@ def test_decoder_learning_from_a_models_latents_starts_at_its_decode(images: Pat
     as the model's own decode does (same latent scaling), trains on them, reporting per model scale, and
     moves those models with it to the training device."""
     from tadmcodec.backbones.tiny import save_tiny_backbone
-    from tadmcodec.model_folder import load_model_folder
+    from tadmcodec.runtime.model_loader import load_model_folder
     from tadmcodec.training.stages import build_stage
 
     source = save_tiny_backbone(tmp_path / "source", latent_channels=4, vae_width=8, unet_width=16)

@@ -20,7 +20,8 @@ from PIL import Image
 
 from tadmcodec.batch import BatchOptions, RayOptions, run_batch
 from tadmcodec.batch.paths import expand_inputs
-from tadmcodec.image_io import IMAGE_SUFFIXES
+from tadmcodec.io.image_input import IMAGE_SUFFIXES
+from tadmcodec.options import EncodeOptions
 from tools.bench.report import emit
 
 
@@ -50,7 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for name, (options, engine, ray_options) in runs.items():
             report = run_batch(
-                inputs, Path(scratch) / name, BatchOptions("encode", **options), engine=engine, ray=ray_options
+                inputs, Path(scratch) / name, BatchOptions(EncodeOptions(), **options), engine=engine, ray=ray_options
             )
             assert report.done == len(inputs), report.summary()
             results[name] = {

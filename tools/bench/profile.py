@@ -23,13 +23,13 @@ from pathlib import Path
 
 from torch.utils.flop_counter import FlopCounterMode
 
-from tadmcodec.codec import Codec
-from tadmcodec.cpu_threads import set_cpu_threads
-from tadmcodec.decoding import load_decoder
 from tadmcodec.evaluation.speed import synthetic
-from tadmcodec.onnx_networks import unusable_reason
-from tadmcodec.raster import ArrayRaster
-from tadmcodec.registry import resolve_model
+from tadmcodec.io.raster import ArrayRaster
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.runtime.cpu_threads import set_cpu_threads
+from tadmcodec.runtime.decoders import load_decoder
+from tadmcodec.runtime.onnx_networks import unusable_reason
+from tadmcodec.store.registry import resolve_model
 from tools.bench.report import emit
 
 
@@ -90,7 +90,10 @@ def profile(codec: Codec, size: int) -> dict[str, dict[str, dict[str, float]]]:
     image = synthetic(size)
     codec.encode(image[:64, :64])  # warm-up
     lr, grid = codec.encode(image)
-    runs = {"encode": lambda: codec.encode(image), "decode": lambda: codec.decode(ArrayRaster(lr), grid, (size, size))}
+    runs = {
+        "encode": lambda: codec.encode(image),
+        "decode": lambda: codec.decoder.decode(ArrayRaster(lr), grid, (size, size)),
+    }
     report = {}
     for what, run in runs.items():
         with StageMeter.of_model(codec).installed() as meter:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tadmcodec.registry import DEFAULT_MODELS
+from tadmcodec.store.registry import DEFAULT_MODELS
 from tadmcodec_formats import TadmError
 from tadmcodec_formats.chunks import encode_chunk
 
@@ -93,8 +93,8 @@ def mispair(data: bytes, models: dict[str, bytes], rng: np.random.Generator) -> 
 
 def installed_models() -> dict[str, bytes]:
     """Every installed model's name and weight digest (the digest a file naming it must carry)."""
-    from tadmcodec.model_files import backbone_folder, model_digest
-    from tadmcodec.registry import available_models
+    from tadmcodec.store.folder import backbone_folder, model_digest
+    from tadmcodec.store.registry import available_models
 
     return {name: model_digest(folder, backbone_folder(folder)[0]) for name, folder in available_models().items()}
 
@@ -124,7 +124,7 @@ def outcome(data: bytes, seconds: float) -> str:
 
 def fuzz(model: str, count: int, seed: int, seconds: float = 20.0) -> dict[str, Any]:
     import tadmcodec
-    from tadmcodec.registry import model_scale, resolve_model
+    from tadmcodec.store.registry import model_scale, resolve_model
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:48, :64]

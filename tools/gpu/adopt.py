@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.registry import default_models
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.store.registry import default_models
 from tools.release import compare, release, shipped_validation
 
 ROOT = Path(__file__).resolve().parents[2]

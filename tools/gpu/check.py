@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from tadmcodec.codec import Codec
 from tadmcodec.evaluation.speed import synthetic
-from tadmcodec.metrics import psnr_images
-from tadmcodec.model_folder import load_model_folder
-from tadmcodec.raster import ArrayRaster
-from tadmcodec.registry import DEFAULT_MODELS, resolve_model
+from tadmcodec.io.raster import ArrayRaster
+from tadmcodec.quality.metrics import psnr_images
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.runtime.model_loader import load_model_folder
+from tadmcodec.store.registry import DEFAULT_MODELS, resolve_model
 
 SAMPLE = Path(__file__).resolve().parents[2] / "tadmcodec" / "samples" / "chelsea.png"
 FULL = {"sizes": [4096, 8192], "batches": [8, 32, 128], "sd_size": 2048, "budget_s": 100.0}
@@ -96,13 +96,13 @@ def agreement(model: str, device: torch.device, image: np.ndarray) -> dict[str, 
     """The same file decoded on the CPU and on the device (float32, then bf16 autocast)."""
     cpu = Codec.load(model, "cpu")
     lr, grid = cpu.encode(image)
-    reference = cpu.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
+    reference = cpu.decoder.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
     result: dict[str, Any] = {"model": model, "size": [image.shape[1], image.shape[0]]}
     for mixed in (False, True):
         codec = Codec(load_model_folder(resolve_model(model)).for_inference(), device)  # LoRA merged, as Codec.load
         codec.model.mixed_precision = mixed
         lr_device, grid_device = codec.encode(image)
-        decoded = codec.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
+        decoded = codec.decoder.decode(ArrayRaster(lr), grid, (image.shape[1], image.shape[0]))
         result["bf16" if mixed else "fp32"] = {
             "lr_identical": bool(np.array_equal(lr_device, lr)),
             "lr_max_abs_diff": int(np.abs(lr_device.astype(int) - lr.astype(int)).max()),
@@ -130,7 +130,7 @@ def throughput(codec: Codec, size: int, device: torch.device) -> dict[str, Any]:
     _synchronize(device)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
-    codec.decode(ArrayRaster(lr), grid, (size, size))
+    codec.decoder.decode(ArrayRaster(lr), grid, (size, size))
     _synchronize(device)
     decode_s = time.perf_counter() - start
     megapixels = size * size / 1e6
@@ -169,7 +169,7 @@ def sd21_cost(device: torch.device, size: int, tiny: bool) -> dict[str, Any]:
     lr, grid = codec.encode(image)
     _synchronize(device)
     start = time.perf_counter()
-    codec.decode(ArrayRaster(lr), grid, (size, size))
+    codec.decoder.decode(ArrayRaster(lr), grid, (size, size))
     _synchronize(device)
     seconds = time.perf_counter() - start
     return {

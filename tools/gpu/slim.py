@@ -19,9 +19,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from tadmcodec.hashing import LINK_SUFFIX, linked_file
-from tadmcodec.model_files import backbone_folder
-from tadmcodec.registry import PACKAGE_WEIGHTS, default_models, resolve_model
+from tadmcodec.store.folder import backbone_folder
+from tadmcodec.store.hashing import LINK_SUFFIX, linked_file
+from tadmcodec.store.registry import PACKAGE_WEIGHTS, default_models, resolve_model
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = Path(__file__).with_name("recipe.json")

@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from tadmcodec.codec import Codec
 from tadmcodec.evaluation.validate import named_images, validate
-from tadmcodec.hashing import copy_resolving_links, copy_weight_file
-from tadmcodec.model_files import write_backbone_reference
-from tadmcodec.model_folder import load_model_folder
-from tadmcodec.registry import DEFAULT_MODELS, resolve_model
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.runtime.model_loader import load_model_folder
+from tadmcodec.store.folder import write_backbone_reference
+from tadmcodec.store.hashing import copy_resolving_links, copy_weight_file
+from tadmcodec.store.registry import DEFAULT_MODELS, resolve_model
 from tadmcodec.training.train import train
 
 RECIPE = Path(__file__).with_name("recipe.json")

@@ -26,7 +26,7 @@ from tqdm import tqdm
 import tadmcodec
 from tadmcodec.evaluation.baselines import rescale_baseline
 from tadmcodec.evaluation.standard_codecs import rescaled_avif
-from tadmcodec.metrics import (
+from tadmcodec.quality.metrics import (
     checkerboard,
     detail_ratio,
     grid_excess,
@@ -34,7 +34,7 @@ from tadmcodec.metrics import (
     psnr_y_images,
     st_lpips,
 )
-from tadmcodec.registry import model_scale, resolve_model
+from tadmcodec.store.registry import model_scale, resolve_model
 
 
 def measures(original: np.ndarray, image: np.ndarray, vgg: bool) -> dict[str, float]:

@@ -21,13 +21,13 @@ from PIL import Image
 
 import tadmcodec
 from tadmcodec.evaluation.baselines import rescale_baseline
-from tadmcodec.metrics import checkerboard, detail_ratio, period_pattern, psnr_y_images, st_lpips
-from tadmcodec.model_files import read_config
 from tadmcodec.models.texture_prior import TexturePrior
+from tadmcodec.nn.pixels import images_to_tensor
 from tadmcodec.pipeline.networks import to_uint8_images
 from tadmcodec.pipeline.texture_stage import texture_map
-from tadmcodec.pixels import images_to_tensor
-from tadmcodec.registry import default_models, resolve_model
+from tadmcodec.quality.metrics import checkerboard, detail_ratio, period_pattern, psnr_y_images, st_lpips
+from tadmcodec.store.folder import read_config
+from tadmcodec.store.registry import default_models, resolve_model
 from tadmcodec_formats import TadmReader
 
 

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 import tadmcodec
-from tadmcodec.codec import Codec
-from tadmcodec.registry import available_models
+from tadmcodec.runtime.codec import Codec
+from tadmcodec.store.registry import available_models
 
 SAMPLE = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
 CROP = (slice(54, 246), slice(98, 354))  # 192 x 256 around the cat's face

@@ -11,7 +11,7 @@
                                                relative to NAME, or null}
 
 Any .safetensors file may be a weight link (NAME.link) to an identical file of another released folder
-(tadmcodec.hashing), so releases that share weights store them once.
+(tadmcodec.store.hashing), so releases that share weights store them once.
 
 The digest recorded in every container is a SHA-256 over the hashes of these weights and of the
 backbone's vae/, unet/ and scheduler/ files, so a decoder detects any different model.
@@ -23,11 +23,11 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from .errors import MissingWeightsError
+from ..errors import MissingWeightsError
 from .hashing import folder_hashes, manifest_digest
 
 CONFIG_DEFAULTS = {"num_timesteps": 1000, "detail_strength": 0.0, "texture_timesteps": None}
-PINNED_TABLES = Path(__file__).parent / "backbones" / "pinned"
+PINNED_TABLES = Path(__file__).parents[1] / "backbones" / "pinned"
 TEXTURE_PRIOR = "texture_prior"
 WEIGHT_FILES = (
     "config.json",

@@ -20,8 +20,8 @@ import tifffile
 from tadmcodec_formats import Metadata
 from tadmcodec_formats.atomic import AtomicFile, remove_stale
 
-from .errors import TadmError
-from .image_io import XMP_TIFF_TAG
+from ..errors import TadmError
+from .image_input import XMP_TIFF_TAG
 from .image_output import warn_dropped
 from .raster import Box
 

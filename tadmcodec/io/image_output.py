@@ -3,7 +3,7 @@
 The rule for metadata a format cannot hold: it is left out of that output with a one-line
 MetadataDroppedWarning naming it and its size (warn_dropped), and the image is written. JPEG's EXIF
 and XMP must each fit one 64 KB marker, its ICC profile 255 of them; text chunks are PNG's alone; the
-streamed pyramidal TIFF (tadmcodec.tiff_output) carries ICC and XMP but no EXIF.
+streamed pyramidal TIFF (tadmcodec.io.tiff_output) carries ICC and XMP but no EXIF.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from PIL import Image, PngImagePlugin
 
 from tadmcodec_formats.atomic import AtomicFile
 
-from .errors import InputImageError, MetadataDroppedWarning
-from .image_io import XMP_TIFF_TAG
+from ..errors import InputImageError, MetadataDroppedWarning
+from .image_input import XMP_TIFF_TAG
 
 JPEG_MARKER = 65533  # payload bytes of one JPEG marker segment
 JPEG_LIMITS = {"exif": JPEG_MARKER, "xmp": JPEG_MARKER - 29, "icc_profile": 255 * (JPEG_MARKER - 14)}

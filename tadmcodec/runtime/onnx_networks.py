@@ -1,7 +1,7 @@
 """The decode-side networks of a model in ONNX Runtime on the CPU, without torch (the pipeline's
-DecodingNetworks; chosen by tadmcodec.decoding).
+DecodingNetworks; chosen by tadmcodec.runtime.decoders).
 
-A model folder that supports it holds graphs exported at release (tadmcodec.graph_export):
+A model folder that supports it holds graphs exported at release (tadmcodec.runtime.graph_export):
 
     MODEL/onnx/rescaled_latent.onnx   LR crops (B, 3, h, w) in [0, 1] and the bicubic upsampling as two
                                       matrices -> z_hat (G_d after F^-1, plus the VAE latent of the
@@ -28,9 +28,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .errors import MissingWeightsError
-from .hashing import linked_file
-from .model_files import TEXTURE_PRIOR, backbone_folder, has_texture_prior, model_digest, read_config
+from ..errors import MissingWeightsError
+from ..store.folder import TEXTURE_PRIOR, backbone_folder, has_texture_prior, model_digest, read_config
+from ..store.hashing import linked_file
 
 GRAPHS_FOLDER = "onnx"
 MANIFEST = "graphs.json"

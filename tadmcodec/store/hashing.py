@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import MissingWeightsError
+from ..errors import MissingWeightsError
 
 DIGEST_SUFFIXES = {".json", ".safetensors", ".txt"}
 

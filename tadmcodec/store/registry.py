@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from .errors import UnknownModelError
+from ..errors import UnknownModelError
 
-PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
+PACKAGE_WEIGHTS = Path(__file__).parents[1] / "weights"
 DEFAULTS_FILE = PACKAGE_WEIGHTS / "defaults.json"  # scale -> the newest released model of that scale
 
 

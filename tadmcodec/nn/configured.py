@@ -19,8 +19,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .errors import MissingWeightsError
-from .hashing import linked_file
+from ..errors import MissingWeightsError
+from ..store.hashing import linked_file
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"

@@ -12,14 +12,14 @@ import torch
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from ..heap import trim_heap
+from ..io.progress import Progress
+from ..io.raster import ArrayRaster, Raster, crop_replicate
 from ..models.algorithm import TADM
-from ..pixels import images_to_tensor, lr_to_uint8
-from ..progress import Progress
-from ..raster import ArrayRaster, Raster, crop_replicate
-from ..torch_networks import TorchNetworks
-from .geometry import PatchWindow, batched, lr_patch_windows
-from .latent_patches import RescaledLatents
+from ..nn.pixels import images_to_tensor, lr_to_uint8
+from ..pipeline.geometry import PatchWindow, batched, lr_patch_windows
+from ..pipeline.heap import trim_heap
+from ..pipeline.latent_patches import RescaledLatents
+from .torch_networks import TorchNetworks
 
 
 class TiledEncoder:

@@ -1,7 +1,7 @@
 """ST-LPIPS (shift-tolerant LPIPS; Ghildyal & Liu, ECCV 2022): the project's perceptual distance.
 
 Written here from the paper's description and the published state dicts of the `stlpips-pytorch` wheel
-(version 0.0.2, BSD-2; `python -m tadmcodec.stlpips` downloads it with pip, without its dependencies,
+(version 0.0.2, BSD-2; `python -m tadmcodec.quality.stlpips` downloads it with pip, without its dependencies,
 and checks these hashes; the first load() does the same):
 AlexNet or VGG16 trunks made shift-tolerant by anti-aliasing (each stride-2 step is a 3x3 binomial blur
 on a reflection-padded map, preceded by a stride-1 max pool; AlexNet's first conv has stride 1), and
@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import MissingWeightsError
+from ..errors import MissingWeightsError
 
 WEIGHT_FILES = {
     "alex": ("alex_shift_tolerant.pth", "b356b382f96010f77d085ee8343ecd9fd322d0a56e8de2b2d0549fafcad8b9ee"),

@@ -3,7 +3,7 @@ import torch, and neither does decoding on the onnx runtime.
 
     runtime "torch"  torch on any device: the definition models are trained, released and archived with
     runtime "onnx"   ONNX Runtime on the CPU, with graphs exported at release and the model's own weights
-                     (tadmcodec.onnx_networks): starts without importing torch; its pixels stay within the
+                     (tadmcodec.runtime.onnx_networks): starts without importing torch; its pixels stay within the
                      archival tolerance of torch's (tests/quality/test_decode_reference.py), not bit-equal
     runtime "auto"   onnx for a model that has graphs, on the CPU (no device named, or "cpu", and no
                      NVIDIA GPU present), onnxruntime installed and no synthesised detail asked for;
@@ -17,15 +17,14 @@ from pathlib import Path
 
 from tadmcodec_formats import CorruptFileError, Header, PatchGrid, PatchSummary, UnknownModelError
 
+from ..errors import TadmError
+from ..options import RUNTIMES
+from ..pipeline.image_decoder import ImageDecoder, check_grid
+from ..pipeline.networks import DecodingNetworks
+from ..store.folder import backbone_folder, model_digest, read_config
+from ..store.registry import resolve_model
 from . import onnx_networks
 from .cpu_threads import cpu_threads
-from .errors import TadmError
-from .model_files import backbone_folder, model_digest, read_config
-from .pipeline.model_decoder import ModelDecoder, check_grid
-from .pipeline.networks import DecodingNetworks
-from .registry import resolve_model
-
-RUNTIMES = ("auto", "onnx", "torch")
 
 _LOADED: dict[tuple[str, int | None], DecodingNetworks] = {}
 _LOADING = threading.Lock()
@@ -33,7 +32,7 @@ _LOADING = threading.Lock()
 
 def decoder_for_header(
     header: Header, device: str | None = None, runtime: str = "auto", detail: float | None = None
-) -> ModelDecoder:
+) -> ImageDecoder:
     """The decoder of the model that encoded a file, on the runtime chosen (see the module docstring) for
     the device and the `detail` asked for; refuses a missing or different model."""
     try:
@@ -53,7 +52,7 @@ def decoder_for_header(
 
 def load_decoder(
     name: str, device: str | None = None, runtime: str = "auto", detail: float | None = None, allow_path: bool = False
-) -> ModelDecoder:
+) -> ImageDecoder:
     """The decoder of an installed model (with allow_path, also a model folder the user names) on the
     runtime chosen for the device and the detail asked for; loaded once per process."""
     if runtime not in RUNTIMES:
@@ -62,12 +61,12 @@ def load_decoder(
     if runtime != "torch":
         reason = _onnx_unusable(folder, device, detail)
         if reason is None:
-            return ModelDecoder(_onnx_networks(folder))
+            return ImageDecoder(_onnx_networks(folder))
         if runtime == "onnx":
             raise TadmError(f"runtime onnx cannot decode with model {folder.name!r}: {reason}")
     from .codec import Codec
 
-    return Codec.load(name, device, allow_path).decoding
+    return Codec.load(name, device, allow_path).decoder
 
 
 def check_against_model(header: Header, grid: PatchGrid | PatchSummary) -> None:

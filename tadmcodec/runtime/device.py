@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import DeviceUnavailableError
+from ..errors import DeviceUnavailableError
 
 
 def resolve_device(requested: str | torch.device | None = None) -> torch.device:

@@ -11,8 +11,8 @@ import tifffile
 
 from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
-from .errors import InputImageError
-from .image_io import XMP_TIFF_TAG, PreparedImage
+from ..errors import InputImageError
+from .image_input import XMP_TIFF_TAG, PreparedImage
 from .raster import Box
 
 ICC_TAG = 34675

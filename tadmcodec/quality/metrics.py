@@ -1,7 +1,7 @@
 """Image quality measures, a leaf module every other layer may use (numpy, torch, PIL; nothing of ours).
 
 Full-reference metrics: PSNR, PSNR-Y (BT.601 luma), SSIM, MS-SSIM (torch, differentiable, also training
-losses), ST-LPIPS with the AlexNet and VGG networks (tadmcodec.stlpips: the perceptual yardstick) and
+losses), ST-LPIPS with the AlexNet and VGG networks (tadmcodec.quality.stlpips: the perceptual yardstick) and
 SSIMULACRA2 (the `ssimulacra2` package; flat from about -62 to -66 over a wide error range, so reported as
 a median and per-image wins only). Realism measures, defined once so every report
 compares (issue 13):

@@ -10,16 +10,15 @@ import numpy as np
 from tadmcodec_formats import CorruptFileError, PatchGrid, PatchSummary, grid_shape, latent_size_of
 
 from ..errors import TadmError
-from ..progress import Progress
-from ..raster import Box, Raster
-from .decode import TiledDecoder
+from ..io.progress import Progress
+from ..io.raster import Box, Raster
+from ..options import MAX_DETAIL
 from .networks import DecodingNetworks, to_uint8_images
-from .texture_stage import TexturedDecoder, texture_positions
+from .patch_renderer import PatchRenderer
+from .texture_stage import TexturedRenderer, texture_positions
 
-MAX_DETAIL = 2.0  # the decoder is trained up to 1; beyond 2 it only adds noise
 
-
-class ModelDecoder:
+class ImageDecoder:
     """One model's decoding (any runtime): patch-grid checks, the detail dial, streamed blocks."""
 
     def __init__(self, networks: DecodingNetworks, batch_size: int = 4) -> None:
@@ -37,15 +36,15 @@ class ModelDecoder:
     def config(self) -> Any:
         return self.networks.config
 
-    def decoder(
-        self, source: Raster, grid: PatchGrid, detail: float | None = None, texture: np.ndarray | None = None
-    ) -> TiledDecoder | TexturedDecoder:
+    def patch_renderer(
+        self, source: Raster, grid: PatchGrid, detail: float | None = None, stored_timesteps: np.ndarray | None = None
+    ) -> PatchRenderer | TexturedRenderer:
         """A tiled decoder for one image's LR raster and patch grid; a grid this model did not write (a
         CRC-valid but hostile file) is refused before any model runs.
 
         `detail` (None: the model's detail_strength) is the fidelity/realism dial. A model with a texture
         prior blends its rendered (0) into its refined (1) pixels. A detail-synthesising model adds detail
-        times the original's texture energy that the stored timesteps `texture` encode (default: the
+        times the original's texture energy that the stored timesteps `stored_timesteps` encode (default: the
         grid's own; the timestep dial does not change it)."""
         config = self.config
         check_grid(config, self.name, (source.width, source.height), grid)
@@ -54,15 +53,15 @@ class ModelDecoder:
             raise TadmError(f"detail {detail}: use 0 (none) to {MAX_DETAIL}")
         energy = None
         if detail > 0 and self.networks.synthesises_detail:
-            stored = grid.timesteps if texture is None else texture
+            stored = grid.timesteps if stored_timesteps is None else stored_timesteps
             energy = detail * texture_energy(np.asarray(stored, np.float64), config.texture_timesteps)
-        renderer = TiledDecoder(
+        renderer = PatchRenderer(
             self.networks, source, grid.patch_size, grid.overlap, grid.timesteps, self.batch_size, energy
         )
         if detail > 0 and self.networks.has_texture_prior:
-            stored = grid.timesteps if texture is None else texture
+            stored = grid.timesteps if stored_timesteps is None else stored_timesteps
             positions = texture_positions(stored, config.texture_timesteps) if self.networks.reads_texture else None
-            return TexturedDecoder(renderer, self.networks, detail, positions)
+            return TexturedRenderer(renderer, self.networks, detail, positions)
         return renderer
 
     def decode(
@@ -73,14 +72,14 @@ class ModelDecoder:
         box: Box | None = None,
         progress: Progress | None = None,
         detail: float | None = None,
-        texture: np.ndarray | None = None,
+        stored_timesteps: np.ndarray | None = None,
     ) -> np.ndarray:
         """The (h, w, 3) uint8 pixels of box (default: the whole width x height image), assembled from
         streamed blocks, so memory is the uint8 result plus one row of patches."""
         x0, y0, x1, y1 = box or (0, 0, *size)
         pixels = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
         for (bx0, by0, bx1, by1), block in self.decode_blocks(
-            source, grid, (x0, y0, x1, y1), 512, progress, detail, texture
+            source, grid, (x0, y0, x1, y1), 512, progress, detail, stored_timesteps
         ):
             pixels[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = block
         return pixels
@@ -93,11 +92,11 @@ class ModelDecoder:
         block: int,
         progress: Progress | None = None,
         detail: float | None = None,
-        texture: np.ndarray | None = None,
+        stored_timesteps: np.ndarray | None = None,
     ) -> Iterator[tuple[Box, np.ndarray]]:
         """(block box, (h, w, 3) uint8 pixels) for block x block tiles of box in raster order, streamed;
-        detail and texture as decoder() takes them."""
-        decoder = self.decoder(source, grid, detail, texture)
+        detail and stored_timesteps as patch_renderer() takes them."""
+        decoder = self.patch_renderer(source, grid, detail, stored_timesteps)
         if progress is not None:
             progress.reset(decoder.work(box))
         for block_box, pixels in decoder.blocks(box, block, progress):

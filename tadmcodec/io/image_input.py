@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from tadmcodec_formats import ColourSpace, ColourType, Metadata
 
-from .errors import InputImageError, InputWarning
+from ..errors import InputImageError, InputWarning
 from .raster import ArrayRaster, Raster
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".ppm", ".pgm", ".pnm"}

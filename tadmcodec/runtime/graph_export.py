@@ -1,5 +1,5 @@
 """Export a model's decode-side networks as the ONNX graphs the onnx runtime runs (layout:
-tadmcodec.onnx_networks), at release: `python -m tadmcodec.graph_export MODEL...`.
+tadmcodec.runtime.onnx_networks), at release: `python -m tadmcodec.runtime.graph_export MODEL...`.
 
 Each graph is traced from the loaded inference model (LoRA merged) with dynamic batch and spatial sizes,
 no constant folding, and its weights marked external under the names TADM.state_dict() gives them, so
@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.algorithm import TADM
+from ..models.invertible import InvertibleConv1x1
+from ..store.registry import resolve_model
 from .codec import Codec
-from .models.algorithm import TADM
-from .models.invertible import InvertibleConv1x1
 from .onnx_networks import GRAPHS_FOLDER, MANIFEST, WEIGHTS_LOCATION, inference_weights
-from .registry import resolve_model
 
 OPSET = 17
 MAX_INLINE_VALUES = 4096  # constants a graph may carry itself (derived, not weights): the 3 x 3 inverses

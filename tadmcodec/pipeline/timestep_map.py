@@ -8,7 +8,7 @@ from PIL import Image
 
 from tadmcodec_formats import LATENT_FACTOR
 
-from .pipeline.geometry import lr_patch_windows
+from .geometry import lr_patch_windows
 
 _STOPS = np.array([[49, 54, 149], [116, 173, 209], [255, 255, 191], [244, 109, 67], [165, 0, 38]], float)
 

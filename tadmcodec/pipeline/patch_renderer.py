@@ -19,15 +19,15 @@ import numpy as np
 
 from tadmcodec_formats import LATENT_FACTOR, latent_size_of, patch_starts
 
-from ..heap import trim_heap
-from ..progress import Progress
-from ..raster import Box, Raster
+from ..io.progress import Progress
+from ..io.raster import Box, Raster
 from .geometry import PatchWindow, patch_windows
+from .heap import trim_heap
 from .latent_patches import RescaledLatents
 from .networks import DecodingNetworks
 
 
-class TiledDecoder:
+class PatchRenderer:
     """Decodes boxes of one image from its LR raster and per-patch timesteps."""
 
     def __init__(

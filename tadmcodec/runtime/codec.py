@@ -1,26 +1,24 @@
 """The learned codec on arrays in torch: RGB uint8 in, LR + patch grid out, and back, on a chosen device
-(decoding on either runtime without torch: tadmcodec.decoding)."""
+(decoding on either runtime without torch: tadmcodec.runtime.decoders)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 import torch
 
 from tadmcodec_formats import PatchGrid
 
+from ..io.progress import Progress
+from ..io.raster import ArrayRaster, Raster
+from ..models.algorithm import TADM
+from ..pipeline.image_decoder import ImageDecoder
+from ..store.registry import resolve_model
 from .cpu_threads import cpu_threads
 from .device import resolve_device
-from .model_folder import load_model_folder
-from .models.algorithm import TADM
-from .pipeline.decode import TiledDecoder
-from .pipeline.encode import TiledEncoder
-from .pipeline.model_decoder import ModelDecoder
-from .progress import Progress
-from .raster import ArrayRaster, Box, Raster
-from .registry import resolve_model
+from .encoder import TiledEncoder
+from .model_loader import load_model_folder
 from .torch_networks import TorchNetworks
 
 _LOADED: dict[tuple[str, str], TADM] = {}
@@ -34,7 +32,7 @@ class Codec:
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.batch_size = batch_size
-        self.decoding = ModelDecoder(TorchNetworks(self.model, self.device), batch_size)
+        self.decoder = ImageDecoder(TorchNetworks(self.model, self.device), batch_size)
 
     @classmethod
     def load(cls, name: str, device: str | torch.device | None = None, allow_path: bool = False) -> Codec:
@@ -65,35 +63,3 @@ class Codec:
         config = self.model.config
         steps = encoder.timesteps(lr, progress, texture=texture)
         return lr, PatchGrid(config.patch_size, config.patch_overlap, steps)
-
-    def decoder(
-        self, source: Raster, grid: PatchGrid, detail: float | None = None, texture: np.ndarray | None = None
-    ) -> TiledDecoder:
-        """ModelDecoder.decoder, in torch on this codec's device."""
-        return self.decoding.decoder(source, grid, detail, texture)
-
-    def decode(
-        self,
-        source: Raster,
-        grid: PatchGrid,
-        size: tuple[int, int],
-        box: Box | None = None,
-        progress: Progress | None = None,
-        detail: float | None = None,
-        texture: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """ModelDecoder.decode, in torch on this codec's device."""
-        return self.decoding.decode(source, grid, size, box, progress, detail, texture)
-
-    def decode_blocks(
-        self,
-        source: Raster,
-        grid: PatchGrid,
-        box: Box,
-        block: int,
-        progress: Progress | None = None,
-        detail: float | None = None,
-        texture: np.ndarray | None = None,
-    ) -> Iterator[tuple[Box, np.ndarray]]:
-        """ModelDecoder.decode_blocks, in torch on this codec's device."""
-        return self.decoding.decode_blocks(source, grid, box, block, progress, detail, texture)

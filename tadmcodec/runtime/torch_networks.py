@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .models.algorithm import TADM
-from .pixels import lr_to_tensor
+from ..models.algorithm import TADM
+from ..nn.pixels import lr_to_tensor
 
 
 class TorchNetworks:

@@ -1,5 +1,5 @@
 """A TADM model in memory: load and check a model folder into torch modules, and save one (the
-folder's layout and digest: tadmcodec.model_files)."""
+folder's layout and digest: tadmcodec.store.folder)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .backbones import Backbone, load_backbone
-from .errors import MissingWeightsError
-from .hashing import linked_file, verify_pinned
-from .model_files import (
+from ..backbones import Backbone, load_backbone
+from ..errors import MissingWeightsError
+from ..models.algorithm import TADM
+from ..models.lora import add_lora, load_lora, lora_state_dict
+from ..models.tadm import TADMModel
+from ..models.texture_prior import TexturePrior
+from ..store.folder import (
     BACKBONE_PARTS,
     REQUIRED_FILES,
     TEXTURE_PRIOR,
@@ -22,10 +25,7 @@ from .model_files import (
     model_digest,
     write_backbone_reference,
 )
-from .models.algorithm import TADM
-from .models.lora import add_lora, load_lora, lora_state_dict
-from .models.tadm import TADMModel
-from .models.texture_prior import TexturePrior
+from ..store.hashing import linked_file, verify_pinned
 
 
 def load_model_folder(folder: str | Path, name: str | None = None) -> TADM:

@@ -1,0 +1,1 @@
+"""Models on disk: names, defaults and the search path (registry), the folder format, hashing; torch-free."""
