@@ -11,11 +11,14 @@ from tadmcodec_formats import Header, TadmError, UnknownModelError
 from tadmcodec_plugins import pillow as _pillow_plugin  # noqa: F401
 
 from .api import EncodeResult, decode, decode_to_file, encode, read_header, read_thumbnail
+from .options import DecodeOptions, EncodeOptions
 from .runtime.cpu_threads import set_cpu_threads
 from .tadm_file import TadmFile, open
 from .version import __version__
 
 __all__ = [
+    "DecodeOptions",
+    "EncodeOptions",
     "EncodeResult",
     "Header",
     "TadmFile",
