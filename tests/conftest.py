@@ -18,6 +18,17 @@ from tests.containers import random_container as make_container
 if TYPE_CHECKING:
     from tadmcodec.runtime.codec import Codec
 
+EXTRAS_MARKERS = ("ray", "sd21", "eval", "gpu")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs an optional extra or runs the GPU job is also slow, so `-m "not slow"` runs with
+    the test-core extra alone."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in EXTRAS_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 # The suite keeps weight digests in a cache of its own (inherited by the CLI it runs), not the user's.
 os.environ.setdefault("TADMCODEC_DIGEST_CACHE", str(Path(tempfile.mkdtemp(prefix="tadmcodec-digests-")) / "d.json"))
 

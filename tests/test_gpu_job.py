@@ -19,6 +19,8 @@ from tools.gpu.pack import pack
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.gpu
+
 
 @pytest.fixture(scope="module")
 def gpu_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:

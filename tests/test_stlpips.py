@@ -22,6 +22,8 @@ from tadmcodec.quality import stlpips
 
 SAMPLE = Path(stlpips.__file__).parents[1] / "samples" / "chelsea.png"
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def published_package(tmp_path_factory: pytest.TempPathFactory) -> types.ModuleType:

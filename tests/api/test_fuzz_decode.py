@@ -8,6 +8,7 @@ import pytest
 from tools.fuzz.decode import chunks, fuzz
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("registered_models")
 def test_mutated_payloads_with_valid_crcs_decode_or_raise_tadm_errors() -> None:
     report = fuzz("test-16x", count=40, seed=7, seconds=30.0)

@@ -77,6 +77,7 @@ def test_strip_tiffs_stream_and_16_bit_tiffs_are_refused(tmp_path: Path) -> None
     assert not (tmp_path / "out.tadm").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["RGB", "LA"])
 def test_pyramid_tiff_holds_the_full_decode_and_reduced_levels(tmp_path: Path, mode: str) -> None:
     height, width = 601, 703  # 3 x 3 tiles of 256, odd edges; halved 3 times, then the 16x LR (44 x 38)
@@ -102,6 +103,7 @@ def test_pyramid_tiff_holds_the_full_decode_and_reduced_levels(tmp_path: Path, m
     assert np.array_equal(levels[-1].reshape(thumbnail.shape), thumbnail)
 
 
+@pytest.mark.slow
 def test_region_to_tiff_matches_the_region_decode_and_bad_tiles_are_refused(tmp_path: Path) -> None:
     encoded = tmp_path / "in.tadm"
     tadmcodec.encode(Image.fromarray(textured(300, 700)), encoded, model="test-16x")

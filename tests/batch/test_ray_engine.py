@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray
 from PIL import Image
 
 from tadmcodec.batch import BatchOptions, RayOptions, audit, run_batch
 from tadmcodec.options import DecodeOptions, EncodeOptions
 
-pytestmark = pytest.mark.usefixtures("registered_models")
+pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("registered_models")]
 ENCODE = BatchOptions(EncodeOptions(model="test-16x"), threads=1)
 
 
@@ -39,6 +38,8 @@ def manifest_lines(out: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def cluster(model_root: Path) -> Iterator[str]:
+    import ray
+
     """A local Ray cluster for this module; its address, for processes that join it."""
     os.environ["TADMCODEC_MODEL_PATH"] = str(model_root)  # the workers inherit it and resolve test models
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)

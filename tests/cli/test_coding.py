@@ -257,6 +257,7 @@ def test_a_folder_is_never_an_output(images: Path, tmp_path: Path, capsys: pytes
     assert list(tmp_path.glob(".*part")) == [] and list(folder.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_two_writers_to_one_new_path_one_wins(images: Path, tmp_path: Path) -> None:
     target = tmp_path / "race.tadm"
     command = [

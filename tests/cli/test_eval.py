@@ -25,6 +25,7 @@ def _folder(root: Path) -> Path:
     return folder
 
 
+@pytest.mark.eval
 def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     folder, out = _folder(tmp_path), tmp_path / "results"
     arguments = [

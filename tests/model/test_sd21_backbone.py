@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from tadmcodec.backbones import load_backbone
 from tadmcodec.backbones.schedule import SD_SCHEDULE
@@ -23,10 +21,15 @@ from tadmcodec.runtime.model_loader import load_model_folder, save_model_folder
 from tadmcodec.store.hashing import folder_hashes, verify_pinned
 from tests.conftest import SMALL
 
+pytestmark = pytest.mark.sd21
+
 PARTS = ("vae", "unet", "scheduler", "text_encoder", "tokenizer")
 
 
 def save_tiny_sd_layout(folder: Path) -> None:
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
     torch.manual_seed(0)
     AutoencoderKL(
         down_block_types=("DownEncoderBlock2D",) * 4,

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from diffusers import UNet2DModel
-from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
 
 import tadmcodec
 from tadmcodec.backbones.tiny import tiny_unet
@@ -17,10 +15,13 @@ from tadmcodec.backbones.unet import UNet
 from tadmcodec.models.lora import add_lora, load_lora, merge_lora
 
 SHIPPED = Path(tadmcodec.__file__).parent / "weights" / "tiny-backbone"
+pytestmark = pytest.mark.sd21
 TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]
 
 
 def _pair(folder: Path, channels: int) -> tuple[torch.nn.Module, UNet, torch.Tensor]:
+    from diffusers import UNet2DModel
+
     reference = UNet2DModel.from_pretrained(folder, subfolder="unet").eval()
     ours = UNet.from_pretrained(folder, subfolder="unet")
     torch.manual_seed(0)
@@ -45,6 +46,8 @@ def test_unet_matches_diffusers(which: str, small: Path) -> None:
 
 
 def test_lora_matches_peft(small: Path) -> None:
+    from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
+
     reference, ours, z = _pair(small, 4)
     inject_adapter_in_model(LoraConfig(r=4, lora_alpha=4, target_modules=TARGETS, init_lora_weights=True), reference)
     with torch.no_grad():

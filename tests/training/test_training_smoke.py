@@ -68,6 +68,7 @@ def _losses(log: Path, key: str) -> list[float]:
     return [r[key] for r in map(json.loads, log.read_text().splitlines()) if key in r]
 
 
+@pytest.mark.slow
 def test_all_stages_train_and_resume(images: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     for stage, key in (("vae", "l1"), ("unet", "mse"), ("dfrm", "rec_latent"), ("enhance", "l1"), ("joint", "l1")):
@@ -92,6 +93,7 @@ def test_all_stages_train_and_resume(images: Path, tmp_path: Path) -> None:
     assert len(_losses(runs / "vae" / "log.jsonl", "l1")) == 4
 
 
+@pytest.mark.sd21
 def test_sd21_models_train_with_the_same_code(images: Path, tmp_path: Path) -> None:
     """Stages 1-3 on a tiny random SD 2.1-layout backbone (text-conditioned U-Net, AutoencoderKL)."""
     from tadmcodec.runtime.model_loader import load_model_folder
@@ -247,6 +249,7 @@ def test_a_detail_head_trains_alone_and_leaves_the_decoder_as_it_was(images: Pat
     assert metrics["16x_s1.0_detail_ratio"] > metrics["16x_detail_ratio"]
 
 
+@pytest.mark.slow
 def test_shipped_configs_never_write_into_released_models(
     images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
