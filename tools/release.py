@@ -4,7 +4,7 @@ policy: a released model's files never change, a retrained one ships beside it).
 
     python -m tools.release runs/default-16x-r2/model --val ../shared/data/val/bsd100 \\
         [--shipped-validation FILE] [--release r2] [--allow-same [--waive FIGURE ...]]
-    python -m tools.release CANDIDATE --perceptual COMPARE.json --release r11
+    python -m tools.release CANDIDATE --perceptual COMPARE.json --release r11 [--keep-default]
 
 The perceptual rule (issue 29, for a model that adds a texture prior to a released one): COMPARE.json is
 `python -m tools.prior.compare`'s record of the candidate against the shipped default on every image of
@@ -25,7 +25,8 @@ decodes faster by a new definition, such as z_hat per latent block); otherwise i
 release copies the model into the package as default-<scale>x-SUFFIX (its backbone too, as
 tiny-backbone-SUFFIX, unless it already is a package backbone), writes its validation and the reference
 file (tests/quality/reference) and the ONNX graphs the CPU decodes with (tadmcodec.runtime.graph_export), and
-makes it the default of its scale (tadmcodec/weights/defaults.json).
+makes it the default of its scale (tadmcodec/weights/defaults.json) unless --keep-default (issue 29: a
+prior model becomes the default only when it meets the issue's whole target table).
 Existing names are never overwritten; weight files holding the same tensors as a released one become
 weight links to it (tadmcodec.store.hashing), so the package stores shared weights once.
 """
@@ -171,9 +172,16 @@ def link_to_released(folder: Path) -> list[Path]:
     return linked
 
 
-def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: dict[str, Any] | None = None) -> str:
+def release(
+    folder: Path,
+    backbone: Path,
+    scale: int,
+    suffix: str,
+    validation: dict[str, Any] | None = None,
+    make_default: bool = True,
+) -> str:
     """Copy a model (and its backbone, unless the package has it) into the package under new names; its
-    graphs, validation and reference file; the new default of its scale."""
+    graphs, validation and reference file; with make_default, the new default of its scale."""
     name = f"default-{scale}x-{suffix}"
     target = PACKAGE_WEIGHTS / name
     if target.exists():
@@ -194,8 +202,9 @@ def release(folder: Path, backbone: Path, scale: int, suffix: str, validation: d
         (target / RECORDED).write_text(json.dumps(validation, indent=1) + "\n")
     reference = ROOT / "tests" / "quality" / "reference" / "make_reference.py"
     subprocess.run([sys.executable, str(reference), name], check=True)
-    defaults = default_models() | {scale: name}
-    DEFAULTS_FILE.write_text(json.dumps({str(k): v for k, v in sorted(defaults.items())}, indent=1) + "\n")
+    if make_default:
+        defaults = default_models() | {scale: name}
+        DEFAULTS_FILE.write_text(json.dumps({str(k): v for k, v in sorted(defaults.items())}, indent=1) + "\n")
     return name
 
 
@@ -241,6 +250,9 @@ def main() -> None:
         help="judge by the perceptual rule on this tools.prior.compare record instead",
     )
     parser.add_argument(
+        "--keep-default", action="store_true", help="release under the new name without making it the default"
+    )
+    parser.add_argument(
         "--allow-same",
         action="store_true",
         help="also ship a candidate whose figures equal the shipped model's within TOLERANCE: a "
@@ -260,7 +272,8 @@ def main() -> None:
     if args.perceptual:
         report = perceptual_rule(json.loads(args.perceptual.read_text()))
         if args.release and report["better"]:
-            report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release)
+            backbone = backbone_folder(args.model)[0]
+            report["released"] = release(args.model, backbone, scale, args.release, make_default=not args.keep_default)
         print(json.dumps(report))
         return
     images = named_images(args.val)
@@ -277,7 +290,9 @@ def main() -> None:
         kept.write_text(json.dumps(candidate, indent=1) + "\n")
     report = compare(shipped, candidate, scale, tuple(args.waive))
     if args.release and (report["better"] or (args.allow_same and report["same"])):
-        report["released"] = release(args.model, backbone_folder(args.model)[0], scale, args.release, candidate)
+        backbone = backbone_folder(args.model)[0]
+        default = not args.keep_default
+        report["released"] = release(args.model, backbone, scale, args.release, candidate, make_default=default)
     print(json.dumps({k: v for k, v in report.items() if k in ("better", "same", "released")}))
 
 
