@@ -24,6 +24,7 @@ from .errors import InputImageError, LargeImageWarning
 from .io.image_input import PreparedImage, prepare
 from .io.raster import Box
 from .options import DecodeOptions, EncodeOptions, with_settings
+from .runtime.extras import require_torch
 from .tadm_file import Source, TadmFile
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def check_model(model: str | None, scale: int) -> str:
 
 def load_codec(model: str | None, scale: int, device: str | None) -> Codec:
     """The codec for a model name or folder (default: the shipped model for the scale)."""
+    require_torch("encoding")
     from .runtime.codec import Codec
 
     return Codec.load(check_model(model, scale), device, allow_path=True)
@@ -125,6 +127,7 @@ def encode(
     start = time.perf_counter()
     if isinstance(output, (str, os.PathLike)) and not Path(output).resolve().parent.is_dir():
         raise InputImageError(f"cannot write {output}: the folder {Path(output).parent} does not exist")
+    require_torch("encoding")
     folder = check_model(options.model, options.scale)  # before reading the input or importing torch
     with _open_input(image) as prepared:
         metadata = Metadata() if options.strip_metadata else prepared.metadata

@@ -7,6 +7,11 @@ class MissingWeightsError(TadmError):
     """A model or backbone folder lacks a file, or a file's SHA-256 differs from the pinned one."""
 
 
+class MissingExtraError(TadmError, ImportError):
+    """The work needs an optional dependency that is not installed (torch for encoding): the message
+    names the extra to install."""
+
+
 class DeviceUnavailableError(TadmError):
     """The requested compute device does not exist on this machine."""
 

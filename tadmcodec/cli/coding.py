@@ -21,6 +21,7 @@ from ..batch.jobs import FileJob
 from ..batch.manifest import MANIFEST_NAME
 from ..errors import OutputExistsError, TadmError
 from ..options import MAX_DETAIL, MAX_TIMESTEP_SCALE, RUNTIMES, DecodeOptions, EncodeOptions
+from ..runtime.extras import require_torch
 from ..store.registry import default_models
 from .domains import float_in, folder_path, int_in, non_negative_int, positive_int
 from .paths import add_overwrite_flags
@@ -166,6 +167,7 @@ def _encode(args: argparse.Namespace) -> int:
     from ..api import check_model
 
     try:
+        require_torch("encoding")
         model = check_model(args.model, args.scale)  # a folder path: workers elsewhere resolve the same one
         coding = EncodeOptions(args.scale, model, args.device, args.strip_metadata)
         options, jobs = _jobs(args, _options(args, coding))
@@ -190,6 +192,8 @@ def _decode(args: argparse.Namespace) -> int:
 
     try:
         coding = DecodeOptions(args.device, args.runtime, args.timestep_scale, args.timestep, args.detail)
+        if coding.runtime == "torch" or coding.device not in (None, "auto", "cpu"):
+            require_torch(f"--runtime torch and --device {coding.device or 'auto'}")
         options = _options(args, coding, format=args.format, box=_parse_box(args.box))
         options, jobs = _jobs(args, options)
         for job in jobs:

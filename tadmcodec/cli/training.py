@@ -17,12 +17,20 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..training.train import train
+    from ..errors import TadmError
+    from ..runtime.extras import require_torch
 
+    try:
+        require_torch("training")
+    except TadmError as err:
+        print(f"tadmcodec train: {err}", file=sys.stderr)
+        return 2
     try:
         config = json.loads(args.config.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         print(f"tadmcodec train: {args.config}: {err}", file=sys.stderr)
         return 2
+    from ..training.train import train
+
     print(json.dumps(train(config, args.runs, args.minutes)))
     return 0

@@ -25,6 +25,7 @@ from ..store.folder import backbone_folder, model_digest, read_config
 from ..store.registry import resolve_model
 from . import onnx_networks
 from .cpu_threads import cpu_threads
+from .extras import require_torch
 
 _LOADED: dict[tuple[str, int | None], DecodingNetworks] = {}
 _LOADING = threading.Lock()
@@ -64,6 +65,8 @@ def load_decoder(
             return ImageDecoder(_onnx_networks(folder))
         if runtime == "onnx":
             raise TadmError(f"runtime onnx cannot decode with model {folder.name!r}: {reason}")
+        require_torch(f"decoding with model {folder.name!r} ({reason})")
+    require_torch("the torch runtime")
     from .codec import Codec
 
     return Codec.load(name, device, allow_path).decoder

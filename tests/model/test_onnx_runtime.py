@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.numpy import load_file, save_file
 
+import tadmcodec
 from tadmcodec.errors import MissingWeightsError, TadmError
 from tadmcodec.runtime.decoders import load_decoder
 from tadmcodec.runtime.graph_export import export_graphs
@@ -105,3 +106,38 @@ def test_a_decode_on_the_onnx_runtime_does_not_import_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_without_torch_decoding_works_and_torch_work_is_refused_in_one_line(tmp_path: Path) -> None:
+    """As in an install without the torch extra (torch unimportable): the CPU decode gives the recorded
+    pixels; encoding, the torch runtime and training are refused before any work, naming the extra."""
+    reference = REFERENCE / "default-16x-r10.tadm"
+    sample = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
+    script = f"""
+import sys
+sys.modules["torch"] = None  # importing it fails, as where it is not installed
+import numpy as np, tadmcodec
+from tadmcodec.cli import main
+from tadmcodec.errors import MissingExtraError
+pixels = tadmcodec.decode({str(reference)!r}, as_array=True)
+np.save({str(tmp_path / "pixels.npy")!r}, pixels)
+try:
+    tadmcodec.encode(np.zeros((32, 32, 3), np.uint8), {str(tmp_path / "x.tadm")!r})
+except MissingExtraError as err:
+    print("encode:", err)
+codes = [
+    main(["encode", {str(sample)!r}, {str(tmp_path / "y.tadm")!r}]),
+    main(["decode", {str(reference)!r}, {str(tmp_path / "z.png")!r}, "--runtime", "torch"]),
+    main(["train", "no-such-config.json"]),
+]
+print("codes:", codes)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with_torch = tadmcodec.decode(reference, runtime="onnx", as_array=True)  # here, where torch is installed
+    assert np.array_equal(np.load(tmp_path / "pixels.npy"), with_torch)
+    assert "encode: encoding needs torch, which is not installed: pip install 'tadmcodec[torch]'" in result.stdout
+    assert "codes: [2, 2, 2]" in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 3 and all("pip install 'tadmcodec[torch]'" in line for line in errors), errors
+    assert not any((tmp_path / name).exists() for name in ("x.tadm", "y.tadm", "z.png"))
