@@ -109,8 +109,9 @@ def test_a_decode_on_the_onnx_runtime_does_not_import_torch() -> None:
 
 
 def test_without_torch_decoding_works_and_torch_work_is_refused_in_one_line(tmp_path: Path) -> None:
-    """As in an install without the torch extra (torch unimportable): the CPU decode gives the recorded
-    pixels; encoding, the torch runtime and training are refused before any work, naming the extra."""
+    """As in an install without the torch extra (torch unimportable): the CPU decode (API, region, Pillow,
+    .tif), info, verify and thumbnails work; encoding, the torch runtime and training are refused before
+    any work, naming the extra."""
     reference = REFERENCE / "default-16x-r10.tadm"
     sample = Path(tadmcodec.__file__).parent / "samples" / "chelsea.png"
     script = f"""
@@ -121,6 +122,17 @@ from tadmcodec.cli import main
 from tadmcodec.errors import MissingExtraError
 pixels = tadmcodec.decode({str(reference)!r}, as_array=True)
 np.save({str(tmp_path / "pixels.npy")!r}, pixels)
+from PIL import Image
+assert np.array_equal(np.asarray(Image.open({str(reference)!r}).convert("RGB")), pixels)
+with tadmcodec.open({str(reference)!r}) as opened:
+    assert np.array_equal(np.asarray(opened.decode((0, 0, 64, 48)).convert("RGB")), pixels[:48, :64])
+reads = [
+    main(["info", {str(reference)!r}]),
+    main(["verify", {str(reference)!r}]),
+    main(["thumbnail", {str(reference)!r}, {str(tmp_path / "thumb.png")!r}, "--size", "8"]),
+    main(["decode", {str(reference)!r}, {str(tmp_path / "pyramid.tif")!r}, "--quiet"]),
+]
+print("reads:", reads)
 try:
     tadmcodec.encode(np.zeros((32, 32, 3), np.uint8), {str(tmp_path / "x.tadm")!r})
 except MissingExtraError as err:
@@ -137,7 +149,8 @@ print("codes:", codes)
     with_torch = tadmcodec.decode(reference, runtime="onnx", as_array=True)  # here, where torch is installed
     assert np.array_equal(np.load(tmp_path / "pixels.npy"), with_torch)
     assert "encode: encoding needs torch, which is not installed: pip install 'tadmcodec[torch]'" in result.stdout
-    assert "codes: [2, 2, 2]" in result.stdout
+    assert "codes: [2, 2, 2]" in result.stdout and "reads: [0, 0, 0, 0]" in result.stdout
+    assert (tmp_path / "thumb.png").is_file() and (tmp_path / "pyramid.tif").is_file()
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 3 and all("pip install 'tadmcodec[torch]'" in line for line in errors), errors
     assert not any((tmp_path / name).exists() for name in ("x.tadm", "y.tadm", "z.png"))
