@@ -16,6 +16,7 @@ from PIL import Image
 
 from tadmcodec_formats import LATENT_FACTOR, LimitExceededError, TadmError, TadmReader
 
+from ..io.raster import Box
 from ..options import DecodeOptions, EncodeOptions
 from ..store.folder import read_config
 from ..store.registry import default_models, resolve_model
@@ -31,10 +32,12 @@ def default_budget() -> int:
     return 0 if Image.MAX_IMAGE_PIXELS is None else 2 * Image.MAX_IMAGE_PIXELS
 
 
-def file_work(source: Path, coding: EncodeOptions | DecodeOptions) -> tuple[int, int, int] | None:
+def file_work(
+    source: Path, coding: EncodeOptions | DecodeOptions, box: Box | None = None
+) -> tuple[int, int, int] | None:
     """(width, height, computed pixels) of coding one input: an image by the encoding model's patch, a
-    .tadm file by the patch grid it stores. Reads headers only; None when they cannot be read (the work
-    itself then says why, in its own words)."""
+    .tadm file (or the box of it decoded) by the patch grid it stores. Reads headers only; None when they
+    cannot be read (the work itself then says why, in its own words)."""
     try:
         if isinstance(coding, EncodeOptions):
             with warnings.catch_warnings():
@@ -47,17 +50,22 @@ def file_work(source: Path, coding: EncodeOptions | DecodeOptions) -> tuple[int,
             with TadmReader(source) as reader:
                 width, height = reader.header.width, reader.header.height
                 patch = reader.read_patch_summary().patch_size
+            if box is not None:
+                width, height = box[2] - box[0], box[3] - box[1]
     except (OSError, TadmError, ValueError, Image.DecompressionBombError):
         return None
     return width, height, computed_pixels(width, height, patch * LATENT_FACTOR)
 
 
-def check_budget(source: Path, coding: EncodeOptions | DecodeOptions, max_pixels: int | None) -> None:
-    """Refuse, in one line, a file whose work exceeds max_pixels (None: the default budget; 0: none)."""
+def check_budget(
+    source: Path, coding: EncodeOptions | DecodeOptions, max_pixels: int | None, box: Box | None = None
+) -> None:
+    """Refuse, in one line, a file (or the box of it decoded) whose work exceeds max_pixels (None: the
+    default budget; 0: none)."""
     budget = default_budget() if max_pixels is None else max_pixels
     if not budget:
         return
-    found = file_work(source, coding)
+    found = file_work(source, coding, box)
     if found is None:
         return
     width, height, work = found

@@ -95,7 +95,7 @@ class FileCoder:
             try:
                 if not should_write(source, target, replace, options.skip_existing):
                     return _record(source, target, "skipped", start, options.fixity)
-                check_budget(source, options.coding, options.max_pixels)
+                check_budget(source, options.coding, options.max_pixels, options.box)
                 with nullcontext() if replace else no_clobber():
                     pixels, metadata_bytes = self._publish(source, target, progress)
             except OutputExistsError:

@@ -148,6 +148,12 @@ def test_a_file_over_the_work_budget_is_refused_and_recorded(
     assert main(["decode", str(out / "small.tadm"), str(tmp_path / "a.png"), "--max-pixels", str(budget // 4)]) == 1
     assert main(["decode", str(out / "small.tadm"), str(tmp_path / "b.png"), "--max-pixels", "0"]) == 0
     assert not (tmp_path / "a.png").exists() and (tmp_path / "b.png").is_file()
+    thin = tmp_path / "thin.tadm"
+    assert main(["encode", str(folder / "thin.png"), str(thin), "--model", "test-16x", "--max-pixels", "0"]) == 0
+    one_window = ["--max-pixels", str(window * window)]  # the whole thin image is three windows, a box one
+    assert main(["decode", str(thin), str(tmp_path / "c.png"), *one_window]) == 1
+    assert main(["decode", str(thin), str(tmp_path / "d.png"), "--box", "0,0,8,1", *one_window]) == 0
+    assert not (tmp_path / "c.png").exists() and (tmp_path / "d.png").is_file()
 
 
 def test_a_second_batch_on_one_folder_is_refused_and_a_stale_lock_is_taken_over(
