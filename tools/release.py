@@ -235,7 +235,7 @@ def shipped_validation(scale: int, images: list[tuple[str, Any]]) -> dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="the trained model folder")
-    parser.add_argument("--val", nargs="+", required=True)
+    parser.add_argument("--val", nargs="+", help="validation folders (not with --perceptual)")
     parser.add_argument("--shipped-validation", type=Path, help="the shipped default's validation on the same images")
     parser.add_argument(
         "--candidate-validation",
@@ -267,6 +267,8 @@ def main() -> None:
         "spearman for a release with a new patch grid (say why in the model card)",
     )
     args = parser.parse_args()
+    if not args.perceptual and not args.val:
+        parser.error("give --val, or --perceptual COMPARE.json")
     candidate_codec = Codec.load(str(args.model), allow_path=True)
     scale = candidate_codec.scale
     if args.perceptual:
