@@ -192,8 +192,10 @@ def _decode(args: argparse.Namespace) -> int:
 
     try:
         coding = DecodeOptions(args.device, args.runtime, args.timestep_scale, args.timestep, args.detail)
-        if coding.runtime == "torch" or coding.device not in (None, "auto", "cpu"):
-            require_torch(f"--runtime torch and --device {coding.device or 'auto'}")
+        if coding.runtime == "torch":
+            require_torch("--runtime torch")
+        elif coding.device not in (None, "auto", "cpu"):
+            require_torch(f"--device {coding.device}")
         options = _options(args, coding, format=args.format, box=_parse_box(args.box))
         options, jobs = _jobs(args, options)
         for job in jobs:

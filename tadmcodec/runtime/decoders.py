@@ -59,14 +59,15 @@ def load_decoder(
     if runtime not in RUNTIMES:
         raise TadmError(f"runtime {runtime!r}: use {', '.join(RUNTIMES)}")
     folder = resolve_model(name, allow_path)
+    why_torch = "the torch runtime"
     if runtime != "torch":
         reason = _onnx_unusable(folder, device, detail)
         if reason is None:
             return ImageDecoder(_onnx_networks(folder))
         if runtime == "onnx":
             raise TadmError(f"runtime onnx cannot decode with model {folder.name!r}: {reason}")
-        require_torch(f"decoding with model {folder.name!r} ({reason})")
-    require_torch("the torch runtime")
+        why_torch = f"decoding with model {folder.name!r} ({reason})"
+    require_torch(why_torch)
     from .codec import Codec
 
     return Codec.load(name, device, allow_path).decoder
