@@ -32,5 +32,10 @@ def _train(args: argparse.Namespace) -> int:
         return 2
     from ..training.train import train
 
-    print(json.dumps(train(config, args.runs, args.minutes)))
+    try:
+        metrics = train(config, args.runs, args.minutes)
+    except TadmError as err:
+        print(f"tadmcodec train: {args.config}: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(metrics))
     return 0

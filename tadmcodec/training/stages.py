@@ -41,6 +41,7 @@ from ..runtime.model_loader import load_model_folder, save_model_folder
 from ..store.folder import WEIGHT_FILES
 from ..store.hashing import copy_resolving_links, copy_weight_file, linked_file
 from .adversarial import AdversarialTerm
+from .config import BackboneStageConfig, ModelStageConfig, StageConfig, TimestepConfig, VAEDecoderConfig
 from .losses import detail_energy_per_image, detail_shortfall, gradient_l1, grid_excess_loss, timestep_rank_loss
 
 
@@ -53,9 +54,8 @@ def bicubic_baseline(x: torch.Tensor, scale: int) -> torch.Tensor:
 class Stage:
     """Interface of a training stage."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: StageConfig) -> None:
         self.config = config
-        self.loss_weights = config.get("loss", {})
 
     def trainable(self) -> list[nn.Parameter]:
         raise NotImplementedError
@@ -91,13 +91,13 @@ class Stage:
 
 
 class VAEStage(Stage):
-    def __init__(self, config: dict[str, Any], pca_batch: torch.Tensor | None) -> None:
+    def __init__(self, config: BackboneStageConfig, pca_batch: torch.Tensor | None) -> None:
         super().__init__(config)
-        exported = Path(config["backbone"]) / "vae"
+        exported = Path(config.backbone) / "vae"
         if (exported / "config.json").is_file():  # continue from the exported (shipped) VAE
             self.vae = TinyAutoencoder.from_pretrained(exported)
         else:
-            self.vae = tiny_vae(**config.get("vae", {}))
+            self.vae = tiny_vae(**config.vae)
             if pca_batch is not None:  # a fresh run; a resumed one loads its checkpoint
                 self.vae.init_from_pca(pca_batch)
 
@@ -110,7 +110,7 @@ class VAEStage(Stage):
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         y = self.vae.decode(self.vae.encode(x).latent_dist.sample()).sample
         l1, grad = F.l1_loss(y, x), gradient_l1(y, x)
-        return l1 + self.loss_weights.get("gradient", 0.5) * grad, {"l1": l1.item(), "grad": grad.item()}
+        return l1 + self.config.weight("gradient", 0.5) * grad, {"l1": l1.item(), "grad": grad.item()}
 
     @torch.no_grad()
     def validate(self, x: torch.Tensor) -> dict[str, float]:
@@ -118,7 +118,7 @@ class VAEStage(Stage):
         return {"psnr": psnr(unit_range(y), unit_range(x)).mean().item()}
 
     def export(self) -> None:
-        folder = Path(self.config["backbone"])
+        folder = Path(self.config.backbone)
         save_tiny_backbone(
             folder, vae=self.vae, unet=_existing_unet(folder) or tiny_unet(self.vae.config.latent_channels)
         )
@@ -127,13 +127,13 @@ class VAEStage(Stage):
 class VAEDecoderStage(Stage):
     """Trains a new decoder on the latents of a backbone's frozen encoder, with a patch discriminator.
 
-    config["decoder"] is "conv" (default: a fresh conv decoder) or "hybrid" (the backbone's block decoder
+    config.decoder is "conv" (default: a fresh conv decoder) or "hybrid" (the backbone's block decoder
     plus a zero-initialised conv residual, so training starts at the block decoder's output). Reads the
-    backbone from config["backbone"] and never writes there; starts from config["init_vae"] (a decoder
+    backbone from config.backbone and never writes there; starts from config.init_vae (a decoder
     of that kind trained before), the backbone's own decoder if it is of that kind, or a new one; exports
-    a complete backbone (the same encoder, U-Net and scheduler, the new decoder) to config["export"].
+    a complete backbone (the same encoder, U-Net and scheduler, the new decoder) to config.export.
 
-    The decoder learns from the encoder's latents, or with config["latents_from"] (model folders on
+    The decoder learns from the encoder's latents, or with config.latents_from (model folders on
     this backbone) from what decoding gives it: each model's denoised latent z0 of the crop, the models
     taking turns by step, so it learns to render the smooth latents a one-step decode produces.
 
@@ -142,50 +142,50 @@ class VAEDecoderStage(Stage):
     its own detail energy, with the one-sided "detail" shortfall term beside the fidelity ones.
     """
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: VAEDecoderConfig) -> None:
         super().__init__(config)
-        source = load_backbone(config["backbone"])
+        source = load_backbone(config.backbone)
         self.vae = self._decoder(config, source.vae)
         self.vae.requires_grad_(False)
-        self.head_only = config.get("trainable", "decoder") == "detail_head"
+        self.head_only = config.trainable == "detail_head"
         for parameter in self.trainable():
             parameter.requires_grad_(True)
         self.unet, self.alphas_cumprod = source.unet, source.alphas_cumprod
         self.adversarial = adversarial_term(config)
-        self.sources = [load_model_folder(folder).for_inference() for folder in config.get("latents_from", [])]
+        self.sources = [load_model_folder(folder).for_inference() for folder in config.latents_from]
         for model in self.sources:
             if not torch.equal(model.backbone.vae.encode_linear.weight, source.vae.encode_linear.weight):
-                raise ValueError(f"{model.folder} is not a model on {config['backbone']}")
+                raise ValueError(f"{model.folder} is not a model on {config.backbone}")
         self.detail_range = self._detail_range()
         self.steps_taken = 0
 
     @staticmethod
-    def _decoder(config: dict[str, Any], source: TinyAutoencoder) -> TinyAutoencoder:
-        """The VAE to train: config["init_vae"] (a decoder of this kind trained before), the backbone's own
-        if it is of this kind, or a new one; config["decoder_options"] (e.g. detail_head) add to the
+    def _decoder(config: VAEDecoderConfig, source: TinyAutoencoder) -> TinyAutoencoder:
+        """The VAE to train: config.init_vae (a decoder of this kind trained before), the backbone's own
+        if it is of this kind, or a new one; config.decoder_options (e.g. detail_head) add to the
         decoder, keeping every weight it had."""
-        kind = config.get("decoder", "conv")
-        if config.get("init_vae"):  # continue a decoder trained before, on this backbone's encoder
-            start = TinyAutoencoder.from_pretrained(config["init_vae"])
+        kind = config.decoder
+        if config.init_vae:  # continue a decoder trained before, on this backbone's encoder
+            start = TinyAutoencoder.from_pretrained(config.init_vae)
             if not torch.equal(start.encode_linear.weight, source.encode_linear.weight):
-                raise ValueError(f"{config['init_vae']} has another encoder than {config['backbone']}")
+                raise ValueError(f"{config.init_vae} has another encoder than {config.backbone}")
         elif source.config.get("decoder", "block") == kind:  # continue the backbone's own decoder
             start = source
         else:
             start = None
         base = {k: v for k, v in (start or source).config.items() if not k.startswith("_")}
         if start is None:
-            base |= {"decoder": kind, "decoder_widths": tuple(config.get("decoder_widths", (96, 64, 32, 16)))}
-        vae = TinyAutoencoder(**base | config.get("decoder_options", {}))
+            base |= {"decoder": kind, "decoder_widths": tuple(config.decoder_widths)}
+        vae = TinyAutoencoder(**base | config.decoder_options)
         if vae.config.decoder != kind:
-            raise ValueError(f"{config['init_vae']} has a {vae.config.decoder!r} decoder, not {kind!r}")
+            raise ValueError(f"{config.init_vae} has a {vae.config.decoder!r} decoder, not {kind!r}")
         kept = ("encode_", "logvar") + (("decode_", "pixel_refine") if kind == "hybrid" else ())
         state = (start or source).state_dict()
         missing = vae.load_state_dict(
             state if start else {k: v for k, v in state.items() if k.startswith(kept)}, strict=False
         ).missing_keys
         if start and any(not key.startswith("detail_head.") for key in missing):
-            raise ValueError(f"decoder_options {config.get('decoder_options')} change trained weights: {missing}")
+            raise ValueError(f"decoder_options {config.decoder_options} change trained weights: {missing}")
         return vae
 
     def _detail_range(self) -> tuple[float, float] | None:
@@ -199,7 +199,7 @@ class VAEDecoderStage(Stage):
         return math.expm1(min(r[0] for r in ranges)), math.expm1(max(r[1] for r in ranges))
 
     def trainable(self) -> list[nn.Parameter]:
-        """The decoder's parameters, or with config["trainable"] = "detail_head" the detail head's alone (the
+        """The decoder's parameters, or with config.trainable = "detail_head" the detail head's alone (the
         released decoder stays exactly as it was: detail 0 decodes its pixels)."""
         return self.vae.detail_parameters() if self.head_only else self.vae.decoder_parameters()
 
@@ -238,17 +238,17 @@ class VAEDecoderStage(Stage):
         return detail_energy_per_image(x).clamp(*self.detail_range)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        w = self.loss_weights
+        w = self.config
         source = self.sources[self.steps_taken % len(self.sources)] if self.sources else None
         self.steps_taken += 1
-        strength = torch.rand(x.shape[0], device=x.device) * w.get("detail_max", 1.0) if self.detail_range else None
-        y = self._render(self._latent(x, w.get("latent_noise", 0.0), source), x, strength)
+        strength = torch.rand(x.shape[0], device=x.device) * w.weight("detail_max", 1.0) if self.detail_range else None
+        y = self._render(self._latent(x, w.weight("latent_noise", 0.0), source), x, strength)
         l1, grad, grid = F.l1_loss(y, x), gradient_l1(y, x), grid_excess_loss(y, x)
-        fidelity = l1 + w.get("gradient", 0.5) * grad + w.get("grid", 0.0) * grid
+        fidelity = l1 + w.weight("gradient", 0.5) * grad + w.weight("grid", 0.0) * grid
         logged = {"l1": l1.item(), "grad": grad.item(), "grid": grid.item()}
         if strength is not None:  # synthesised detail up to the requested energy; fidelity caps it
             shortfall = detail_shortfall(y, strength * self._requested_energy(x))
-            fidelity = fidelity + w.get("detail", 0.0) * shortfall
+            fidelity = fidelity + w.weight("detail", 0.0) * shortfall
             logged["detail"] = shortfall.item()
         adversarial, adv_logged = self.adversarial(x, y, fidelity, self._last_layer())
         return fidelity + adversarial, logged | adv_logged
@@ -268,7 +268,7 @@ class VAEDecoderStage(Stage):
         return measured
 
     def export(self) -> None:
-        save_tiny_backbone(Path(self.config["export"]), vae=self.vae, unet=self.unet)
+        save_tiny_backbone(Path(self.config.export), vae=self.vae, unet=self.unet)
 
     def state(self) -> dict[str, Any]:
         return self.adversarial.state() | {"steps_taken": self.steps_taken}
@@ -278,9 +278,9 @@ class VAEDecoderStage(Stage):
         self.steps_taken = int(state.get("steps_taken", 0))
 
 
-def adversarial_term(config: dict[str, Any]) -> AdversarialTerm:
+def adversarial_term(config: VAEDecoderConfig | ModelStageConfig) -> AdversarialTerm:
     """The stage's adversarial term from its config (see AdversarialTerm for the keys)."""
-    return AdversarialTerm(config.get("loss", {}), config.get("discriminator", {}), config.get("disc_lr", config["lr"]))
+    return AdversarialTerm(config.loss, config.discriminator, config.lr if config.disc_lr is None else config.disc_lr)
 
 
 def realism_measures(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
@@ -303,12 +303,12 @@ def _existing_unet(folder: Path) -> nn.Module | None:
 
 
 class UNetStage(Stage):
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: BackboneStageConfig) -> None:
         super().__init__(config)
-        folder = Path(config["backbone"])
+        folder = Path(config.backbone)
         self.vae = TinyAutoencoder.from_pretrained(folder, subfolder="vae")
         self.vae.requires_grad_(False)
-        self.unet = _existing_unet(folder) or tiny_unet(self.vae.config.latent_channels, **config.get("unet", {}))
+        self.unet = _existing_unet(folder) or tiny_unet(self.vae.config.latent_channels, **config.unet)
         self.backbone = Backbone(self.vae, self.unet, load_backbone(folder).alphas_cumprod)
 
     def trainable(self) -> list[nn.Parameter]:
@@ -342,19 +342,19 @@ class UNetStage(Stage):
         return result
 
     def export(self) -> None:
-        save_tiny_backbone(Path(self.config["backbone"]), vae=self.vae, unet=self.unet)
+        save_tiny_backbone(Path(self.config.backbone), vae=self.vae, unet=self.unet)
 
 
 class TADMStage(Stage):
     """Stages 1-3 share the model; they differ in what trains and in the loss."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: ModelStageConfig) -> None:
         super().__init__(config)
-        self.kind = config["stage"]
-        folder = Path(config["model"])
+        self.kind = config.stage
+        folder = Path(config.model)
         if self.kind == "dfrm" and not (folder / "config.json").is_file():
-            backbone = load_backbone(config["backbone"])
-            tadm = TADMModel(**config["model_config"], latent_channels=backbone.latent_channels)
+            backbone = load_backbone(config.backbone)
+            tadm = TADMModel(**config.model_config, latent_channels=backbone.latent_channels)
             tadm.set_schedule(backbone.alphas_cumprod)
             add_lora(backbone.unet, tadm.config.lora_rank, tadm.config.lora_targets)
             self.model = TADM(tadm, backbone, folder.name, folder)
@@ -384,37 +384,37 @@ class TADMStage(Stage):
         if self.kind != "dfrm":
             return self.model(x)
         return self.model(
-            x, denoise=False, render=self.loss_weights.get("rec_pixel", 1.0) > 0 or not torch.is_grad_enabled()
+            x, denoise=False, render=self.config.weight("rec_pixel", 1.0) > 0 or not torch.is_grad_enabled()
         )
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         out = self.forward(x)
-        w = self.loss_weights
+        w = self.config
         terms: dict[str, torch.Tensor] = {}
         if self.kind in ("dfrm", "joint"):
-            terms["rec_latent"] = w.get("rec", 1.0) * (
+            terms["rec_latent"] = w.weight("rec", 1.0) * (
                 F.l1_loss(out["z_hat"], out["z"])
                 + F.l1_loss(self.model.rescaled_latent(out["y"], out["z_lr"]), out["z"])
             )
-            terms["gui"] = w.get("gui", 0.05) * F.l1_loss(out["y"], out["guide"])
+            terms["gui"] = w.weight("gui", 0.05) * F.l1_loss(out["y"], out["guide"])
         if self.kind == "dfrm":
             if "x_hat" in out:
-                terms["rec_pixel"] = w.get("rec_pixel", 1.0) * F.l1_loss(out["x_hat"], x)
+                terms["rec_pixel"] = w.weight("rec_pixel", 1.0) * F.l1_loss(out["x_hat"], x)
         else:
             x_hat = out["x_hat"]
             terms["l1"] = F.l1_loss(x_hat, x)
             perceptual = (1 - ms_ssim(unit_range(x_hat), unit_range(x))).mean() + gradient_l1(x_hat, x)
-            terms["pec"] = w.get("pec", 0.5) * perceptual
-            if w.get("grid", 0.0) > 0:  # the decoder's 8-pixel blocks show when the latents it gets move
-                terms["grid"] = w["grid"] * grid_excess_loss(x_hat, x)
+            terms["pec"] = w.weight("pec", 0.5) * perceptual
+            if w.weight("grid", 0.0) > 0:  # the decoder's 8-pixel blocks show when the latents it gets move
+                terms["grid"] = w.weight("grid", 0.0) * grid_excess_loss(x_hat, x)
         logged = {}
         if self.adversarial is not None:  # balanced at the hybrid scheduler's last layer, which both reach
             fidelity = sum(terms.values())
             terms["adv"], logged = self.adversarial(x, out["x_hat"], fidelity, self.tadm.scheduler.conv_out.weight)
-        if "t" in out and w.get("timestep_rank", 0.0) > 0:  # textured crops above flat ones (paper Fig. 14);
+        if "t" in out and w.weight("timestep_rank", 0.0) > 0:  # textured crops above flat ones (paper Fig. 14);
             # on a detached z_hat: through it the term would move the DFRM and so the stored LR (seen: -2 dB)
             t = self.model.timestep(out["z_hat"].detach())
-            terms["rank"] = w["timestep_rank"] * timestep_rank_loss(t, x)
+            terms["rank"] = w.weight("timestep_rank", 0.0) * timestep_rank_loss(t, x)
         loss = sum(terms.values())
         logged |= {k: v.item() for k, v in terms.items()}
         if "t" in out:
@@ -434,7 +434,7 @@ class TADMStage(Stage):
         return result | realism_measures(x, out["x_hat"])
 
     def export(self) -> None:
-        save_model_folder(self.config["model"], self.tadm, self.backbone, self.config["backbone"])
+        save_model_folder(self.config.model, self.tadm, self.backbone, self.config.backbone)
 
     def state(self) -> dict[str, Any]:
         return self.adversarial.state() if self.adversarial else {}
@@ -449,7 +449,7 @@ class TimestepStage(TADMStage):
     (losses.timestep_rank_loss, paper Fig. 14), with the batch mean held at loss["timestep_mean"], the
     level the fidelity stages settled on; validation runs the whole chain, as the other stages'."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: TimestepConfig) -> None:
         super().__init__(config)
         self.tadm.requires_grad_(False)
         self.tadm.tpm.requires_grad_(True)
@@ -459,48 +459,37 @@ class TimestepStage(TADMStage):
         with torch.no_grad():
             z_hat = self.model(x, denoise=False, render=False)["z_hat"]
         t = self.model.timestep(z_hat)
-        w = self.loss_weights
+        w = self.config
         rank = timestep_rank_loss(t, x)
-        level = ((t.mean() - w["timestep_mean"]) / 100.0) ** 2
-        loss = w.get("timestep_rank", 1.0) * rank + w.get("level", 1.0) * level
+        level = ((t.mean() - w.loss["timestep_mean"]) / 100.0) ** 2
+        loss = w.weight("timestep_rank", 1.0) * rank + w.weight("level", 1.0) * level
         return loss, {"rank": rank.item(), "level": level.item(), "t_mean": t.mean().item(), "t_std": t.std().item()}
 
 
-def written_folders(config: dict[str, Any]) -> list[Path]:
-    """The folders a stage exports to: the backbone (stage 0), the new backbone (vae_decoder), the model."""
-    key = {"vae": "backbone", "unet": "backbone", "vae_decoder": "export"}.get(config["stage"], "model")
-    return [Path(config[key])]
-
-
-def seed_outputs(config: dict[str, Any]) -> None:
-    """A first run starts its output folder from config["init_model"] / ["init_backbone"] (copies; the
-    sources, a release among them, are only read)."""
-    if config.get("init_backbone") and not Path(config["backbone"], "unet", "config.json").is_file():
+def seed_outputs(config: StageConfig) -> None:
+    """A first run starts its output folder from config.init_model / init_backbone (copies; the sources, a
+    release among them, are only read)."""
+    init_backbone = getattr(config, "init_backbone", None)
+    if init_backbone and not Path(config.backbone, "unet", "config.json").is_file():
         copy_resolving_links(
-            Path(config["init_backbone"]),
-            Path(config["backbone"]),
+            Path(init_backbone),
+            Path(config.backbone),
             shutil.ignore_patterns("*.md", "*.png", "*.json.part"),
         )
-    model = Path(config.get("model", ""))
-    if config.get("init_model") and not (model / "config.json").is_file():
+    init_model = getattr(config, "init_model", None)
+    if init_model and not (Path(config.model) / "config.json").is_file():
+        model = Path(config.model)
         model.mkdir(parents=True, exist_ok=True)
         for name in WEIGHT_FILES:
-            if linked_file(Path(config["init_model"]) / name).is_file():
-                copy_weight_file(Path(config["init_model"]) / name, model / name)
-        reference = {"path": str(Path(config["backbone"]).resolve()), "pinned": None}
+            if linked_file(Path(init_model) / name).is_file():
+                copy_weight_file(Path(init_model) / name, model / name)
+        reference = {"path": str(Path(config.backbone).resolve()), "pinned": None}
         (model / "backbone.json").write_text(json.dumps(reference, indent=1))
 
 
-def build_stage(config: dict[str, Any], pca_batch: torch.Tensor | None = None) -> Stage:
-    kind = config["stage"]
-    if kind == "vae":
+def build_stage(config: StageConfig, pca_batch: torch.Tensor | None = None) -> Stage:
+    """The stage a parsed config names (training.config.parse_config)."""
+    if config.stage == "vae":
         return VAEStage(config, pca_batch)
-    if kind == "unet":
-        return UNetStage(config)
-    if kind == "vae_decoder":
-        return VAEDecoderStage(config)
-    if kind in ("dfrm", "enhance", "joint"):
-        return TADMStage(config)
-    if kind == "timesteps":
-        return TimestepStage(config)
-    raise ValueError(f"unknown stage {kind!r}: use vae, unet, vae_decoder, dfrm, enhance, joint or timesteps")
+    stages = {"unet": UNetStage, "vae_decoder": VAEDecoderStage, "timesteps": TimestepStage}
+    return stages.get(config.stage, TADMStage)(config)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from tqdm import tqdm
 from ..errors import TadmError
 from ..store.registry import PACKAGE_WEIGHTS
 from .checkpoint import load_checkpoint, save_checkpoint
+from .config import parse_config
 from .data import CropSampler
-from .stages import Stage, build_stage, seed_outputs, written_folders
+from .stages import Stage, build_stage, seed_outputs
 
 
 def _log(path: Path, record: dict[str, Any]) -> None:
@@ -34,63 +36,63 @@ def _log(path: Path, record: dict[str, Any]) -> None:
 
 
 def train(
-    config: dict[str, Any], runs: Path, minutes: float | None = None, device: str | torch.device = "cpu"
+    values: Mapping[str, Any], runs: Path, minutes: float | None = None, device: str | torch.device = "cpu"
 ) -> dict[str, float]:
-    """Train until config['steps'] or the time limit; return the last validation metrics."""
+    """Train the stage a config's values describe (training.config: checked before any work) until its
+    steps or the time limit; return the last validation metrics."""
     device = torch.device(device)
-    for folder in written_folders(config):
-        if folder.resolve().is_relative_to(PACKAGE_WEIGHTS.resolve()):
-            raise TadmError(
-                f"{config['name']} would write into {folder}, a released model in the package: train "
-                "into a run folder (init_model / init_backbone start from a release) and release "
-                "the result under a new name"
-            )
+    config = parse_config(values)
+    if config.output().resolve().is_relative_to(PACKAGE_WEIGHTS.resolve()):
+        raise TadmError(
+            f"{config.name} would write into {config.output()}, a released model in the package: train "
+            "into a run folder (init_model / init_backbone start from a release) and release "
+            "the result under a new name"
+        )
     seed_outputs(config)
-    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
-    run = runs / config["name"]
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    run = runs / config.name
     run.mkdir(parents=True, exist_ok=True)
-    (run / "config.json").write_text(json.dumps(config, indent=1))
-    seed = config.get("seed", 0)
+    (run / "config.json").write_text(json.dumps(dict(values), indent=1))
+    seed = config.seed
     torch.manual_seed(seed)
-    sampler = CropSampler(config["train"], config["crop"], seed=seed, limit=config.get("train_limit"))
+    sampler = CropSampler(config.train, config.crop, seed=seed, limit=config.train_limit)
     validation = (
-        CropSampler(config["val"], config.get("val_crop", config["crop"]), seed=seed + 1)
-        .batch(config.get("val_batch", 16))
-        .to(device)
+        CropSampler(config.val, config.val_crop or config.crop, seed=seed + 1).batch(config.val_batch).to(device)
     )
     checkpoint = load_checkpoint(run / "checkpoint")
-    stage = build_stage(config, None if checkpoint else CropSampler(config["train"], 64, seed=seed).batch(256))
+    stage = build_stage(config, None if checkpoint else CropSampler(config.train, 64, seed=seed).batch(256))
     stage.to(device)
-    optimizer = torch.optim.AdamW(stage.trainable(), lr=config["lr"], weight_decay=config.get("weight_decay", 0.0))
+    optimizer = torch.optim.AdamW(stage.trainable(), lr=config.lr, weight_decay=config.weight_decay)
     step = 0
     if checkpoint:
         step = _restore(checkpoint, stage, optimizer, sampler)
     deadline = time.monotonic() + minutes * 60 if minutes else None
-    every_minutes, last_export = config.get("export_every_minutes"), time.monotonic()
+    every_minutes, last_export = config.export_every_minutes, time.monotonic()
     metrics: dict[str, float] = {}
-    progress = tqdm(total=config["steps"], initial=step, desc=config["name"], dynamic_ncols=True)
+    progress = tqdm(total=config.steps, initial=step, desc=config.name, dynamic_ncols=True)
     running: dict[str, float] = {}
-    per_image = config.get("crops_per_image", 1)
-    while step < config["steps"] and (deadline is None or time.monotonic() < deadline):
-        loss, parts = stage.loss(sampler.batch(config["batch"], per_image).to(device, non_blocking=True))
+    while step < config.steps and (deadline is None or time.monotonic() < deadline):
+        batch = sampler.batch(config.batch, config.crops_per_image)
+        loss, parts = stage.loss(batch.to(device, non_blocking=True))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(stage.trainable(), config.get("clip", 1.0))
+        torch.nn.utils.clip_grad_norm_(stage.trainable(), config.clip)
         optimizer.step()
         step += 1
         progress.update(1)
         for key, value in parts.items():
             running[key] = running.get(key, 0.0) + value
-        if step % config.get("log_every", 20) == 0:
-            averaged = {k: round(v / config.get("log_every", 20), 5) for k, v in running.items()}
+        if step % config.log_every == 0:
+            averaged = {k: round(v / config.log_every, 5) for k, v in running.items()}
             progress.set_postfix(averaged)
             _log(run / "log.jsonl", {"step": step, "time": time.time(), **averaged})
             running = {}
         due = every_minutes is not None and time.monotonic() - last_export >= every_minutes * 60
-        if step % config.get("val_every", 200) == 0 or step == config["steps"] or due:
+        if step % config.val_every == 0 or step == config.steps or due:
             metrics = _validate_and_export(stage, validation, run, step)
             last_export = time.monotonic()
-        if step % config.get("checkpoint_every", 100) == 0 or due:
+        if step % config.checkpoint_every == 0 or due:
             _save(run, stage, optimizer, sampler, step)
     progress.close()
     _save(run, stage, optimizer, sampler, step)

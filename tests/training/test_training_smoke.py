@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from tadmcodec.training.config import parse_config
 from tadmcodec.training.train import train
 
 
@@ -25,8 +26,26 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+MODEL_CONFIG = {
+    "scale": 16,
+    "dfrm_width": 16,
+    "dfrm_blocks": 1,
+    "flow_blocks": 2,
+    "flow_hidden": 8,
+    "tpm_width": 8,
+    "scheduler_width": 16,
+    "patch_size": 8,
+    "patch_overlap": 2,
+    "lr_halo": 2,
+    "encode_tile": 64,
+    "encode_halo": 16,
+    "lora_rank": 2,
+}
+
+
 def _config(images: Path, root: Path, stage: str, **extra: object) -> dict:
-    return {
+    """A small config of `stage` with only that stage's keys (training.config refuses others)."""
+    common = {
         "name": stage,
         "stage": stage,
         "train": [str(images)],
@@ -42,26 +61,12 @@ def _config(images: Path, root: Path, stage: str, **extra: object) -> dict:
         "val_every": 24,
         "checkpoint_every": 12,
         "backbone": str(root / "backbone"),
-        "model": str(root / "model-16x"),
-        "vae": {"latent_channels": 4, "width": 16},
-        "unet": {"width": 16},
-        "model_config": {
-            "scale": 16,
-            "dfrm_width": 16,
-            "dfrm_blocks": 1,
-            "flow_blocks": 2,
-            "flow_hidden": 8,
-            "tpm_width": 8,
-            "scheduler_width": 16,
-            "patch_size": 8,
-            "patch_overlap": 2,
-            "lr_halo": 2,
-            "encode_tile": 64,
-            "encode_halo": 16,
-            "lora_rank": 2,
-        },
-        **extra,
     }
+    if stage in ("vae", "unet"):
+        common |= {"vae": {"latent_channels": 4, "width": 16}, "unet": {"width": 16}}
+    elif stage != "vae_decoder":
+        common |= {"model": str(root / "model-16x"), "model_config": dict(MODEL_CONFIG)}
+    return common | extra
 
 
 def _losses(log: Path, key: str) -> list[float]:
@@ -171,7 +176,7 @@ def test_hybrid_decoder_starts_at_the_block_decoder_and_trains_its_residual(imag
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         z = old.vae.encode(x).latent_dist.mean
-        assert torch.equal(build_stage(config).vae.decode(z).sample, old.vae.decode(z).sample)
+        assert torch.equal(build_stage(parse_config(config)).vae.decode(z).sample, old.vae.decode(z).sample)
     train(config, tmp_path / "runs")
     new = load_backbone(tmp_path / "r2")
     assert new.vae.config.decoder == "hybrid"
@@ -203,7 +208,7 @@ def test_decoder_learning_from_a_models_latents_starts_at_its_decode(images: Pat
         val_every=8,
         latents_from=[str(tmp_path / "model-16x")],
     )
-    model, stage = load_model_folder(tmp_path / "model-16x"), build_stage(config)
+    model, stage = load_model_folder(tmp_path / "model-16x"), build_stage(parse_config(config))
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     with torch.no_grad():
         z0 = model(x, render=False)["z0"]
