@@ -35,7 +35,7 @@ LAYERS = [
     ["tadmcodec.runtime.decoders"],
     ["tadmcodec.tadm_file", "tadmcodec.api"],
     ["tadmcodec_plugins"],
-    ["tadmcodec.training", "tadmcodec.evaluation", "tadmcodec.batch"],
+    ["tadmcodec.training", "tadmcodec.evaluation", "tadmcodec.batch", "tadmcodec.serve"],
     ["tadmcodec.cli", "tadmcodec.__main__"],
     ["tadmcodec"],  # the package itself (its __init__): re-exports the API, registers the plugin
 ]

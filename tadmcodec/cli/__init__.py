@@ -14,14 +14,14 @@ import warnings
 from collections.abc import Sequence
 
 from ..version import __version__
-from . import coding, evaluation, inspect, thumbnail, training
+from . import coding, evaluation, inspect, serve, thumbnail, training
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tadmcodec", description="TADM learned extreme-rescaling image codec")
     parser.add_argument("--version", action="version", version=f"tadmcodec {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (coding, thumbnail, inspect, training, evaluation):
+    for module in (coding, thumbnail, inspect, serve, training, evaluation):
         module.add_parsers(commands)
     return parser
 

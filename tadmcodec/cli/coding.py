@@ -26,13 +26,14 @@ from ..store.registry import default_models
 from .domains import float_in, folder_path, int_in, non_negative_int, positive_int
 from .paths import add_overwrite_flags
 
+DEVICE_HELP = "cpu, cuda, cuda:N (default: CUDA when available, else CPU)"
+
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     add_overwrite_flags(parser)
     parser.add_argument(
         "--out-dir", type=folder_path, help="write one output per input into this folder (with a manifest)"
     )
-    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available, else CPU)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads per process or Ray worker")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     batch = parser.add_argument_group("batches (with --out-dir)")
@@ -53,6 +54,42 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_decoding_flags(parser: argparse.ArgumentParser) -> None:
+    """The decode options' flags (tadmcodec.options.DecodeOptions), read back by decode_options()."""
+    parser.add_argument("--device", help=DEVICE_HELP)
+    parser.add_argument(
+        "--timestep-scale",
+        type=float_in(0.0, MAX_TIMESTEP_SCALE),
+        default=1.0,
+        help=f"multiply the stored timesteps (<1: fidelity; 0 to {MAX_TIMESTEP_SCALE})",
+    )
+    parser.add_argument("--timestep", type=int_in(0, MAX_TIMESTEP), help="use this timestep for every patch (0-999)")
+    parser.add_argument(
+        "--detail",
+        type=float_in(0.0, MAX_DETAIL),
+        help=f"the fidelity/realism dial, 0 to {MAX_DETAIL}: how much of the texture prior's (or the detail "
+        "synthesis') texture to show (0: none, most faithful; default: the model's)",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="onnx: ONNX Runtime on the CPU, no torch import; torch: any device; auto (default): onnx where the "
+        "model ships graphs and the CPU decodes, else torch",
+    )
+
+
+def decode_options(args: argparse.Namespace) -> DecodeOptions:
+    """The DecodeOptions of add_decoding_flags' flags, refusing (MissingExtraError) a device or runtime
+    that needs torch where it is not installed."""
+    options = DecodeOptions(args.device, args.runtime, args.timestep_scale, args.timestep, args.detail)
+    if options.runtime == "torch":
+        require_torch("--runtime torch")
+    elif options.device not in (None, "auto", "cpu"):
+        require_torch(f"--device {options.device}")
+    return options
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     encode = commands.add_parser("encode", help="encode images to .tadm files")
     encode.add_argument("paths", nargs="+", help="INPUT OUTPUT.tadm, or inputs (files, folders, globs) with --out-dir")
@@ -61,6 +98,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     encode.add_argument(
         "--model", help=f"model name or folder (default: the scale's default, {defaults[16]} or {defaults[32]})"
     )
+    encode.add_argument("--device", help=DEVICE_HELP)
     encode.add_argument("--strip-metadata", action="store_true", help="do not carry EXIF, ICC, XMP and text")
     _add_output_flags(encode)
     encode.set_defaults(run=_holding_out_dir(_encode))
@@ -69,26 +107,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     decode.add_argument("--format", default="png", help="output format with --out-dir: png, tif, jpg or webp")
     decode.add_argument("--box", help="LEFT,UPPER,RIGHT,LOWER: decode only this box of the image (pixels)")
     decode.add_argument("--timestep-map", type=Path, help="also save a picture of the per-patch timesteps")
-    decode.add_argument(
-        "--timestep-scale",
-        type=float_in(0.0, MAX_TIMESTEP_SCALE),
-        default=1.0,
-        help=f"multiply the stored timesteps (<1: fidelity; 0 to {MAX_TIMESTEP_SCALE})",
-    )
-    decode.add_argument("--timestep", type=int_in(0, MAX_TIMESTEP), help="use this timestep for every patch (0-999)")
-    decode.add_argument(
-        "--detail",
-        type=float_in(0.0, MAX_DETAIL),
-        help=f"the fidelity/realism dial, 0 to {MAX_DETAIL}: how much of the texture prior's (or the detail "
-        "synthesis') texture to show (0: none, most faithful; default: the model's)",
-    )
-    decode.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        default="auto",
-        help="onnx: ONNX Runtime on the CPU, no torch import; torch: any device; auto (default): onnx where the "
-        "model ships graphs and the CPU decodes, else torch",
-    )
+    add_decoding_flags(decode)
     _add_output_flags(decode)
     decode.set_defaults(run=_holding_out_dir(_decode))
 
@@ -191,12 +210,7 @@ def _decode(args: argparse.Namespace) -> int:
     from ..io.image_output import output_format
 
     try:
-        coding = DecodeOptions(args.device, args.runtime, args.timestep_scale, args.timestep, args.detail)
-        if coding.runtime == "torch":
-            require_torch("--runtime torch")
-        elif coding.device not in (None, "auto", "cpu"):
-            require_torch(f"--device {coding.device}")
-        options = _options(args, coding, format=args.format, box=_parse_box(args.box))
+        options = _options(args, decode_options(args), format=args.format, box=_parse_box(args.box))
         options, jobs = _jobs(args, options)
         for job in jobs:
             output_format(job.target)
