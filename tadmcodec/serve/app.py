@@ -16,13 +16,16 @@ info.json carry an ETag (the file's SHA-256 and the canonical request) and Cache
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, unquote
 
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -32,6 +35,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..errors import TadmError
 from .decode_pool import DecodePool
 from .iiif_request import FORMATS, IIIFError, ImageRequest, Limits, parse_request
 from .info import CONTEXT, image_info
@@ -73,6 +77,8 @@ class IIIFService:
         except IIIFError as err:
             headers = {"Retry-After": str(err.retry_after)} if err.retry_after else None
             return PlainTextResponse(f"{err.status}: {err}\n", err.status, headers)
+        except TadmError as err:  # a damaged file: this request fails, the server goes on
+            return PlainTextResponse(f"500: {err}\n", 500)
 
     async def _route(self, request: Request) -> Response:
         raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
@@ -110,11 +116,34 @@ class IIIFService:
             body = await run_in_threadpool(lambda: encode(finish(from_lr(image, parsed), parsed), parsed.format))
             headers["X-Served-From"] = "lr"
         else:
-            region = await self.pool.region(image, parsed.region)
+            region = await _unless_disconnected(request, self.pool.region(image, parsed.region))
             icc = region.info.get("icc_profile")
             body = await run_in_threadpool(lambda: encode(finish(region, parsed), parsed.format, icc))
             headers["X-Served-From"] = "decode"
         return Response(body, media_type=FORMATS[parsed.format], headers=headers)
+
+
+async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, Image.Image]) -> Image.Image:
+    """Await `work`, cancelling it (and so a decode queued for this request alone) if the client
+    disconnects first."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        raise IIIFError(499, "the client went away")
+    return task.result()
+
+
+async def _disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _etag(image: ServedImage, what: str) -> str:
@@ -136,7 +165,7 @@ def create_app(library: Library, settings: ServerSettings | None = None) -> Star
         service.pool.close()
 
     async def index(request: Request) -> Response:
-        return HTMLResponse(index_page(await run_in_threadpool(library.identifiers)))
+        return HTMLResponse(index_page(await run_in_threadpool(library.identifiers), PREFIX))
 
     async def viewer(request: Request) -> Response:
         identifier = request.path_params["identifier"]

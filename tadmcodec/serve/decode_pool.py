@@ -3,7 +3,8 @@
 Each worker runs the process's one loaded model (tadmcodec.runtime.decoders loads a model once per
 process, under a lock; its ONNX Runtime sessions and torch modules run concurrently). Requests for a
 region already being decoded wait for that decode instead of starting another; decoded regions go to a
-byte-bounded cache; and when `workers + queue` distinct decodes are already pending, a new one is
+byte-bounded cache; a decode still queued is cancelled when every request waiting for it has gone
+(a client that disconnects); and when `workers + queue` distinct decodes are already pending, a new one is
 refused with 503 and a Retry-After from the measured decode time, so a burst cannot grow memory or
 latency without bound.
 """
@@ -32,6 +33,7 @@ class DecodePool:
         self.workers, self.queue, self.cache = workers, queue, cache
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="tadm-decode")
         self._pending: dict[tuple[str, Box], asyncio.Future[Image.Image]] = {}
+        self._waiters: dict[tuple[str, Box], int] = {}  # requests waiting for each pending decode
         self.decodes = 0  # decodes run (coalesced and cached requests do not count)
         self._seconds = 1.0  # running mean of a decode's time, for Retry-After
 
@@ -48,8 +50,22 @@ class DecodePool:
                 raise IIIFError(503, "the decode queue is full: retry later", retry_after=max(1, wait))
             future = asyncio.get_running_loop().run_in_executor(self._executor, self._decode, image, box)
             self._pending[key] = future
-            future.add_done_callback(lambda _: self._pending.pop(key, None))
-        return await asyncio.shield(future)  # a client that goes away does not cancel the others' decode
+            self._waiters[key] = 0
+            future.add_done_callback(lambda _: self._forget(key))
+        self._waiters[key] += 1
+        try:
+            return await asyncio.shield(future)  # one waiter going away does not cancel the others' decode
+        except asyncio.CancelledError:
+            if self._waiters.get(key) == 1:
+                future.cancel()  # the last waiter went away: a decode still queued never runs
+            raise
+        finally:
+            if key in self._waiters:
+                self._waiters[key] -= 1
+
+    def _forget(self, key: tuple[str, Box]) -> None:
+        self._pending.pop(key, None)
+        self._waiters.pop(key, None)
 
     def _decode(self, image: ServedImage, box: Box) -> Image.Image:
         start = time.perf_counter()

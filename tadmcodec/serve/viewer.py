@@ -9,23 +9,28 @@ from pathlib import Path
 from urllib.parse import quote
 
 STATIC = Path(__file__).with_name("static")
+THUMBNAIL = 128  # the index's thumbnails fit this square
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{margin:0;font-family:sans-serif}} #viewer{{width:100vw;height:100vh;background:#111}}
-ul{{line-height:1.6}}</style></head>
+ul{{list-style:none}} li{{margin:.5em 0}} img{{vertical-align:middle;margin-right:.5em}}</style></head>
 <body>{body}</body></html>
 """
 
 
-def index_page(identifiers: list[str]) -> str:
-    """A list of the served images, each linking to its viewer and its info.json."""
-    items = "".join(
-        f'<li><a href="view/{quote(i, safe="")}">{html.escape(i)}</a> '
-        f'(<a href="iiif/3/{quote(i, safe="")}/info.json">info.json</a>)</li>'
-        for i in identifiers
-    )
-    body = f"<h1>tadmcodec IIIF server</h1><p>{len(identifiers)} images</p><ul>{items}</ul>"
+def index_page(identifiers: list[str], prefix: str) -> str:
+    """The served images, each as its LR thumbnail (served from the LR, no model run) linking to its
+    viewer, with a link to its info.json; `prefix` is the IIIF path (/iiif/3/)."""
+    items = []
+    for identifier in identifiers:
+        service = f"{prefix.lstrip('/')}{quote(identifier, safe='')}"
+        items.append(
+            f'<li><a href="view/{quote(identifier, safe="")}"><img src="{service}/full/!{THUMBNAIL},{THUMBNAIL}/0/'
+            f'default.jpg" alt="" loading="lazy"> {html.escape(identifier)}</a> '
+            f'(<a href="{service}/info.json">info.json</a>)</li>'
+        )
+    body = f"<h1>tadmcodec IIIF server</h1><p>{len(identifiers)} images</p><ul>{''.join(items)}</ul>"
     return _PAGE.format(title="tadmcodec IIIF server", body=body)
 
 

@@ -20,7 +20,7 @@ import tadmcodec
 from tadmcodec.serve import Limits, ServerSettings, TadmLibrary, create_app
 
 from .conftest import IDENTIFIER, URL_ID
-from .plain_library import PlainLibrary
+from .plain_library import PlainImage, PlainLibrary
 
 
 @pytest.fixture
@@ -179,23 +179,26 @@ def test_identifiers_never_leave_the_served_folder(served: Path, tmp_path: Path)
 
 
 class GatedImage:
-    """A plain image whose decodes wait until the test opens the gate."""
+    """A plain image whose decodes wait until the test opens its library's gate, and are recorded."""
 
-    def __init__(self, image: object, gate: threading.Event) -> None:
-        self.image, self.gate = image, gate
+    def __init__(self, image: PlainImage, library: GatedLibrary) -> None:
+        self.image, self.library = image, library
         for name in ("width", "height", "fingerprint", "mode", "lr_scale"):
             setattr(self, name, getattr(image, name))
 
     def decode(self, box: tuple[int, int, int, int]) -> Image.Image:
-        self.gate.wait(10)
+        self.library.decoded.append(box)
+        self.library.gate.wait(10)
         return self.image.decode(box)
 
 
 class GatedLibrary(PlainLibrary):
-    gate = threading.Event()
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.gate, self.decoded = threading.Event(), []
 
     def open(self, identifier: str) -> GatedImage:
-        return GatedImage(super().open(identifier), self.gate)
+        return GatedImage(super().open(identifier), self)
 
 
 def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
@@ -234,3 +237,38 @@ def test_the_index_and_the_viewer_page(client: TestClient) -> None:
     assert f'"../iiif/3/{URL_ID}/info.json"' in viewer.text
     script = client.get("/static/openseadragon/openseadragon.min.js")
     assert script.status_code == 200 and b"OpenSeadragon" in script.content[:1000]
+
+
+def test_a_damaged_file_fails_alone(served: Path, tmp_path: Path) -> None:
+    data = (served / "cats" / "chelsea.tadm").read_bytes()
+    (tmp_path / "good.tadm").write_bytes(data)
+    (tmp_path / "cut.tadm").write_bytes(data[: len(data) * 2 // 3])
+    (tmp_path / "noise.tadm").write_bytes(bytes(range(256)) * 4)
+    client = TestClient(create_app(TadmLibrary(tmp_path)))
+    for path in ("cut/full/75,/0/default.jpg", "cut/0,0,256,256/max/0/default.png", "noise/info.json"):
+        response = client.get(f"/iiif/3/{path}")
+        assert response.status_code == 500 and response.text.startswith("500: "), path
+        assert response.text.count("\n") == 1 and "Traceback" not in response.text
+    assert client.get("/iiif/3/good/full/75,/0/default.jpg").status_code == 200
+
+
+def test_a_client_that_goes_away_cancels_its_queued_decode(tmp_path: Path) -> None:
+    Image.new("RGB", (600, 400), "olive").save(tmp_path / "plain.png")
+    library = GatedLibrary(tmp_path)
+    app = create_app(library, ServerSettings(workers=1, queue=4))
+
+    async def scenario() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            running = asyncio.create_task(client.get("/iiif/3/plain/0,0,100,100/max/0/default.png"))
+            queued = asyncio.create_task(client.get("/iiif/3/plain/100,0,100,100/max/0/default.png"))
+            await asyncio.sleep(0.3)
+            queued.cancel()  # the client of the queued decode goes away
+            await asyncio.sleep(0.1)
+            library.gate.set()
+            status = (await running).status_code
+            await asyncio.sleep(0.3)  # time for the worker to take a queued decode, had it stayed
+            return status
+
+    assert asyncio.run(scenario()) == 200
+    assert library.decoded == [(0, 0, 100, 100)]  # the queued one never ran
