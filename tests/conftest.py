@@ -18,7 +18,7 @@ from tests.containers import random_container as make_container
 if TYPE_CHECKING:
     from tadmcodec.runtime.codec import Codec
 
-EXTRAS_MARKERS = ("ray", "sd21", "eval", "gpu")
+EXTRAS_MARKERS = ("ray", "sd21", "eval", "gpu", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
