@@ -1,5 +1,5 @@
 """`tadmcodec serve DIR`: the IIIF Image API 3.0 server (tadmcodec.serve) over the .tadm files in a folder,
-under uvicorn."""
+under uvicorn; `tadmcodec iiif-export FILE OUT`: a static level-0 export of one file."""
 
 from __future__ import annotations
 
@@ -32,6 +32,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--max-height", type=positive_int, help="tallest response, when set")
     add_decoding_flags(serve)
     serve.set_defaults(run=_serve)
+    export = commands.add_parser(
+        "iiif-export", help="write a static IIIF level-0 tile pyramid of a .tadm file, for any web server"
+    )
+    export.add_argument("file", help="the .tadm file")
+    export.add_argument("out", help="the folder to write (info.json and the tiles)")
+    export.add_argument("--base-url", required=True, help="the public URL the folder will be served at")
+    export.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_decoding_flags(export)
+    export.set_defaults(run=_export)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,4 +64,22 @@ def _serve(args: argparse.Namespace) -> int:
     count = len(library.identifiers())
     print(f"tadmcodec serve: {count} images from {library.root} at http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(create_app(library, settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..serve.iiif_request import IIIFError
+    from ..serve.static_export import export_level0
+
+    try:
+        with tqdm(desc="decode", unit="patch", disable=args.quiet) as progress:
+            count = export_level0(
+                args.file, args.out, args.base_url, decode_options(args), overwrite=args.overwrite, progress=progress
+            )
+    except (TadmError, IIIFError, OSError) as err:
+        print(f"tadmcodec iiif-export: {err}", file=sys.stderr)
+        return 1
+    print(f"tadmcodec iiif-export: {count} images and info.json in {args.out}", file=sys.stderr)
     return 0

@@ -113,13 +113,12 @@ class IIIFService:
             return Response(status_code=304, headers=headers)
         if lr_serves(image, parsed, self.settings.lr_upscale_limit):
             self.lr_served += 1
-            body = await run_in_threadpool(lambda: encode(finish(from_lr(image, parsed), parsed), parsed.format))
+            region = await run_in_threadpool(from_lr, image, parsed)
             headers["X-Served-From"] = "lr"
         else:
             region = await _unless_disconnected(request, self.pool.region(image, parsed.region))
-            icc = region.info.get("icc_profile")
-            body = await run_in_threadpool(lambda: encode(finish(region, parsed), parsed.format, icc))
             headers["X-Served-From"] = "decode"
+        body = await run_in_threadpool(lambda: encode(finish(region, parsed), parsed.format, image.icc_profile))
         return Response(body, media_type=FORMATS[parsed.format], headers=headers)
 
 

@@ -17,28 +17,31 @@ EXTRA_QUALITIES = ["gray", "bitonal"]  # level 2 has default and color
 EXTRA_FEATURES = ["mirroring", "sizeUpscaling"]
 
 
-def image_info(image: ServedImage, service_id: str, limits: Limits) -> dict[str, Any]:
-    """info.json for `image` served at `service_id` (its base URI)."""
+def image_info(image: ServedImage, service_id: str, limits: Limits | None) -> dict[str, Any]:
+    """info.json for `image` served at `service_id` (its base URI): level 2 with `limits` (this server),
+    level 0 without (a static export: the tiles and sizes listed, in jpg, are all there is)."""
     info: dict[str, Any] = {
         "@context": CONTEXT,
         "id": service_id,
         "type": "ImageService3",
         "protocol": PROTOCOL,
-        "profile": "level2",
+        "profile": "level2" if limits else "level0",
         "width": image.width,
         "height": image.height,
-        "maxArea": limits.max_area,
     }
-    if limits.max_width:
-        info["maxWidth"] = limits.max_width
-    if limits.max_height:
-        info["maxHeight"] = limits.max_height
+    if limits:
+        info["maxArea"] = limits.max_area
+        if limits.max_width:
+            info["maxWidth"] = limits.max_width
+        if limits.max_height:
+            info["maxHeight"] = limits.max_height
     if image.lr_scale is not None:
         info["sizes"] = lr_sizes(image.width, image.height, image.lr_scale)
     info["tiles"] = [{"width": TILE, "scaleFactors": scale_factors(image.width, image.height)}]
-    info["extraQualities"] = EXTRA_QUALITIES
-    info["extraFormats"] = [name for name in FORMATS if name not in ("jpg", "png")]
-    info["extraFeatures"] = EXTRA_FEATURES
+    if limits:
+        info["extraQualities"] = EXTRA_QUALITIES
+        info["extraFormats"] = [name for name in FORMATS if name not in ("jpg", "png")]
+        info["extraFeatures"] = EXTRA_FEATURES
     return info
 
 

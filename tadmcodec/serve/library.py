@@ -35,6 +35,7 @@ class ServedImage(Protocol):
     lr_scale: int | None
     fingerprint: str  # a hash of the file's bytes: ETags and cache keys change when the file does
     mode: str  # the Pillow mode it decodes to
+    icc_profile: bytes | None  # its colour profile, embedded in every response
 
     def lr(self, box: Box) -> Image.Image:
         """The stored LR's pixels in `box` (LR coordinates), without any model run."""
@@ -81,6 +82,7 @@ class TadmImage:
     lr_scale: int
     fingerprint: str
     mode: str
+    icc_profile: bytes | None
 
     def lr(self, box: Box) -> Image.Image:
         with TadmReader(self.path) as reader:
@@ -91,6 +93,21 @@ class TadmImage:
 
         with TadmFile(self.path, self.options) as file:
             return file.decode(box)
+
+
+def read_tadm_image(path: Path, options: DecodeOptions) -> TadmImage:
+    """A .tadm file as a served image: its header, and the SHA-256 of its bytes (read once)."""
+    try:
+        with TadmReader(path) as reader:
+            header, icc = reader.header, reader.metadata.icc_profile or None
+    except TadmError as err:
+        raise IIIFError(500, f"{path.name}: {err}") from None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    mode = header.colour_type.mode
+    return TadmImage(path, options, header.width, header.height, header.scale, digest.hexdigest(), mode, icc)
 
 
 class TadmLibrary:
@@ -113,7 +130,7 @@ class TadmLibrary:
         with self._lock:
             image = self._known.get(key)
         if image is None:
-            image = self._read(path)
+            image = read_tadm_image(path, self.options)
             with self._lock:
                 self._known = {k: v for k, v in self._known.items() if k[0] != path} | {key: image}
         return image

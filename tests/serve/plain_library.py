@@ -20,6 +20,7 @@ class PlainImage:
     height: int
     fingerprint: str
     mode: str
+    icc_profile: None = None
     lr_scale: None = None
 
     def lr(self, box: tuple[int, int, int, int]) -> Image.Image:

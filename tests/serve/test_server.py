@@ -183,7 +183,7 @@ class GatedImage:
 
     def __init__(self, image: PlainImage, library: GatedLibrary) -> None:
         self.image, self.library = image, library
-        for name in ("width", "height", "fingerprint", "mode", "lr_scale"):
+        for name in ("width", "height", "fingerprint", "mode", "lr_scale", "icc_profile"):
             setattr(self, name, getattr(image, name))
 
     def decode(self, box: tuple[int, int, int, int]) -> Image.Image:
