@@ -24,10 +24,13 @@ from .errors import TadmError
 from .io.image_input import channels_last, lr_thumbnail, stored_pixels, to_pil
 from .io.raster import Box
 from .options import DecodeOptions, with_settings
+from .pipeline.networks import to_uint8_images
 
 if TYPE_CHECKING:
     from .io.progress import Progress
     from .pipeline.image_decoder import ImageDecoder
+    from .pipeline.patch_renderer import PatchRenderer
+    from .pipeline.texture_stage import TexturedRenderer
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
 
@@ -48,6 +51,7 @@ class TadmFile:
         self._owns_reader = not isinstance(source, TadmReader)
         self._reader = TadmReader(source) if self._owns_reader else source
         self._decoder: ImageDecoder | None = None
+        self._kept: tuple[PatchRenderer | TexturedRenderer, int] | None = None
 
     @property
     def header(self) -> Header:
@@ -132,6 +136,17 @@ class TadmFile:
             )
         return self._decoder
 
+    def keep_patches(self, patches: int) -> None:
+        """From now on, keep up to `patches` computed patches (oldest forgotten first) between decode()
+        calls, for many nearby boxes (a tile server's): neighbours share their patches and latent blocks
+        instead of recomputing them. Each box still equals the same box of a full decode."""
+        self._kept = (
+            self.decoder().patch_renderer(
+                _ReaderLR(self._reader), self.patches, self.options.detail, self._reader.read_patches().timesteps
+            ),
+            patches,
+        )
+
     def blocks(
         self, box: Box | None = None, *, size: int = 512, progress: Progress | None = None
     ) -> Iterator[tuple[Box, np.ndarray]]:
@@ -155,15 +170,20 @@ class TadmFile:
         None lifts it) before anything is allocated; blocks() and save() to .tif stream instead."""
         box = self.check_box(box)
         check_in_memory_size(box)
-        rgb = self.decoder().decode(
-            _ReaderLR(self._reader),
-            self.patches,
-            self.size,
-            box,
-            progress,
-            self.options.detail,
-            self._reader.read_patches().timesteps,
-        )
+        if self._kept is not None:
+            renderer, patches = self._kept
+            rgb = to_uint8_images(renderer.pixels(box, progress)[None])[0]
+            renderer.trim(patches)
+        else:
+            rgb = self.decoder().decode(
+                _ReaderLR(self._reader),
+                self.patches,
+                self.size,
+                box,
+                progress,
+                self.options.detail,
+                self._reader.read_patches().timesteps,
+            )
         return to_pil(rgb, self._reader.read_alpha(box), self.header.colour_type, self.metadata)
 
     def save(

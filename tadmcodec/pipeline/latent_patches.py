@@ -57,6 +57,11 @@ class RescaledLatents:
     def clear(self) -> None:
         self._blocks.clear()
 
+    def trim(self, blocks: int) -> None:
+        """Keep the `blocks` most recently computed latent blocks."""
+        for key in list(self._blocks)[: max(0, len(self._blocks) - blocks)]:
+            del self._blocks[key]
+
     def _cut(self, out: np.ndarray, box: Box) -> None:
         """Fill out (c, h, w) with the z_hat over a latent box from the blocks it covers."""
         x0, y0, x1, y1 = box

@@ -99,6 +99,15 @@ class PatchRenderer:
         self._latents.clear()
         self._pixels.clear()
 
+    def trim(self, patches: int) -> None:
+        """Keep at most `patches` decoded and denoised patches and as many latent blocks' worth of z_hat,
+        forgetting the oldest first: bounded memory for a renderer kept between region decodes (a
+        forgotten patch is recomputed, to the same values, if asked for again)."""
+        for cache in (self._pixels, self._latents):
+            for index in list(cache)[: max(0, len(cache) - patches)]:
+                del cache[index]
+        self._z_hat.trim(max(1, patches // 16))
+
     def evict_above(self, top: int) -> None:
         """Forget patches no box starting at pixel row `top` or below can use (boxes come in raster order)."""
         bottom = top // LATENT_FACTOR

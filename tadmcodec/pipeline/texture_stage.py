@@ -89,7 +89,7 @@ class TexturedRenderer:
         """(block box, (3, h, w) float32 pixels in [-1, 1]) for size x size blocks covering box in raster
         order, streaming."""
         try:
-            yield from raster_blocks(box, size, self._evict_above, lambda block: self._pixels(block, progress))
+            yield from raster_blocks(box, size, self._evict_above, lambda block: self.pixels(block, progress))
         finally:
             self._tiles.clear()
             self.renderer.clear()
@@ -99,7 +99,16 @@ class TexturedRenderer:
             del self._tiles[key]
         self.renderer.evict_above(max(top // TILE * TILE - HALO, 0))
 
-    def _pixels(self, box: Box, progress: Progress | None) -> np.ndarray:
+    def trim(self, patches: int) -> None:
+        """Bounded memory between region decodes: the renderer's trim, and as many refined tiles as a
+        patch budget of that size covers (oldest first)."""
+        tiles = max(1, patches // 16)
+        for key in list(self._tiles)[: max(0, len(self._tiles) - tiles)]:
+            del self._tiles[key]
+        self.renderer.trim(patches)
+
+    def pixels(self, box: Box, progress: Progress | None = None) -> np.ndarray:
+        """(3, h, w) float32 pixels in [-1, 1] of any box, from cached refined tiles and those it lacks."""
         x0, y0, x1, y1 = box
         out = np.empty((3, y1 - y0, x1 - x0), np.float32)
         for tile in self.tiles_under(box):

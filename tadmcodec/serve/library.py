@@ -23,6 +23,7 @@ from ..errors import TadmError
 from ..io.image_input import lr_thumbnail
 from ..options import DecodeOptions
 from .iiif_request import Box, IIIFError
+from .open_files import OpenFiles
 
 SUFFIX = ".tadm"
 
@@ -72,11 +73,11 @@ def relative_path(identifier: str) -> str:
 
 @dataclass(frozen=True)
 class TadmImage:
-    """A .tadm file served: header facts read once, the LR read on demand, regions decoded with the
-    library's decode options (a fresh reader per call, so workers never share a file position)."""
+    """A .tadm file served: header facts read once, the LR read on demand (a fresh reader per call, so
+    workers never share a file position), regions decoded by the library's open files."""
 
     path: Path
-    options: DecodeOptions
+    files: OpenFiles
     width: int
     height: int
     lr_scale: int
@@ -89,13 +90,10 @@ class TadmImage:
             return lr_thumbnail(reader.read_lr(box), reader.header.colour_type)
 
     def decode(self, box: Box) -> Image.Image:
-        from ..tadm_file import TadmFile
-
-        with TadmFile(self.path, self.options) as file:
-            return file.decode(box)
+        return self.files.decode(self.path, self.fingerprint, box)
 
 
-def read_tadm_image(path: Path, options: DecodeOptions) -> TadmImage:
+def read_tadm_image(path: Path, files: OpenFiles) -> TadmImage:
     """A .tadm file as a served image: its header, and the SHA-256 of its bytes (read once)."""
     try:
         with TadmReader(path) as reader:
@@ -107,7 +105,7 @@ def read_tadm_image(path: Path, options: DecodeOptions) -> TadmImage:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     mode = header.colour_type.mode
-    return TadmImage(path, options, header.width, header.height, header.scale, digest.hexdigest(), mode, icc)
+    return TadmImage(path, files, header.width, header.height, header.scale, digest.hexdigest(), mode, icc)
 
 
 class TadmLibrary:
@@ -117,7 +115,7 @@ class TadmLibrary:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise FileNotFoundError(f"{root}: not a folder")
-        self.options = options or DecodeOptions()
+        self.files = OpenFiles(options or DecodeOptions())
         self._known: dict[tuple[Path, int, int], TadmImage] = {}
         self._lock = threading.Lock()
 
@@ -130,7 +128,7 @@ class TadmLibrary:
         with self._lock:
             image = self._known.get(key)
         if image is None:
-            image = read_tadm_image(path, self.options)
+            image = read_tadm_image(path, self.files)
             with self._lock:
                 self._known = {k: v for k, v in self._known.items() if k[0] != path} | {key: image}
         return image

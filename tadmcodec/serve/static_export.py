@@ -31,6 +31,7 @@ from ..tadm_file import TadmFile
 from .iiif_request import Box, ImageRequest
 from .info import TILE, image_info, lr_sizes, scale_factors
 from .library import TadmImage, read_tadm_image
+from .open_files import OpenFiles
 from .render import encode, finish, from_lr, lr_serves
 
 LR_UPSCALE_LIMIT = 4.0  # as the server's (ServerSettings.lr_upscale_limit)
@@ -50,7 +51,7 @@ def export_level0(
     out = Path(out)
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists: pass overwrite (--overwrite) to replace it")
-    image = read_tadm_image(Path(source), options or DecodeOptions())
+    image = read_tadm_image(Path(source), OpenFiles(options or DecodeOptions()))
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -126,7 +127,7 @@ def _write_decoded_tiles(image: TadmImage, staging: Path, progress: Progress | N
         return 0
     block = TILE * max(levels)
     count = 0
-    with TadmFile(image.path, image.options) as file:
+    with TadmFile(image.path, image.files.options) as file:
         for box, pixels in file.blocks(size=block, progress=progress):
             for requests in levels.values():
                 for request in requests:

@@ -272,3 +272,49 @@ def test_a_client_that_goes_away_cancels_its_queued_decode(tmp_path: Path) -> No
 
     assert asyncio.run(scenario()) == 200
     assert library.decoded == [(0, 0, 100, 100)]  # the queued one never ran
+
+
+@pytest.mark.slow
+def test_load_of_8_clients_has_no_errors_and_a_burst_beyond_the_queue_gets_503s(served: Path) -> None:
+    """Over a real socket (uvicorn): 8 concurrent clients fetch every tile of the pyramid with no error;
+    then 40 distinct full-zoom regions at once against 1 worker and a queue of 2 get 200s and 503s
+    (with Retry-After), and every request is answered in time: no hang."""
+    from .live_server import live_server
+
+    info_url = f"/iiif/3/{URL_ID}/info.json"
+    tiles = [
+        f"/iiif/3/{URL_ID}/{x},{y},{min(512, 1200 - x)},{min(512, 800 - y)}/max/0/default.jpg"
+        for x in (0, 512, 1024)
+        for y in (0, 512)
+    ]
+    tiles += [f"/iiif/3/{URL_ID}/full/{w},/0/default.jpg" for w in (75, 150, 300)]
+    burst = [
+        f"/iiif/3/{URL_ID}/{x},{y},64,64/64,/0/default.png" for x in range(0, 1200, 240) for y in range(0, 800, 100)
+    ]
+
+    async def clients(base: str, urls: list[str], concurrency: int, timeout: float) -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
+            return await asyncio.gather(*(client.get(url) for url in urls))
+
+    with live_server(create_app(TadmLibrary(served), ServerSettings(workers=2))) as server:
+        responses = asyncio.run(clients(f"http://{server}", [info_url, *tiles * 2], 8, 120))
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    with live_server(create_app(TadmLibrary(served), ServerSettings(workers=1, queue=2, cache_mb=0))) as server:
+        responses = asyncio.run(clients(f"http://{server}", burst, len(burst), 120))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) == {200, 503} and statuses.count(200) >= 3, statuses
+    assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 503)
+
+
+def test_kept_patches_give_the_same_pixels_in_bounded_memory(served: Path) -> None:
+    """TadmFile.keep_patches (what the server decodes with): boxes in any order equal fresh decodes of
+    them, and the patches kept stay within the bound."""
+    path = served / "cats" / "chelsea.tadm"
+    boxes = [(600, 300, 900, 700), (0, 0, 512, 512), (512, 0, 1024, 512), (100, 500, 1200, 800), (0, 0, 1200, 800)]
+    with tadmcodec.open(path) as kept, tadmcodec.open(path) as fresh:
+        kept.keep_patches(8)
+        for box in boxes:
+            assert np.array_equal(np.asarray(kept.decode(box)), np.asarray(fresh.decode(box))), box
+            renderer = kept._kept[0]
+            assert len(renderer._pixels) <= 8 and len(renderer._latents) <= 8
