@@ -40,6 +40,14 @@ from tools.bench.report import emit
 TILE = 512
 
 
+def cpu_model() -> str:
+    """lscpu's model name (from /proc/cpuinfo), or the machine type where there is none."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
 def tile_urls(identifier: str, width: int, height: int, factor: int) -> list[str]:
     span = TILE * factor
     level_w, level_h = math.ceil(width / factor), math.ceil(height / factor)
@@ -122,7 +130,7 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         report: dict[str, Any] = {
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "image": f"{width} x {height}, 16x, default model {default_models()[16]}",
             "workers": args.workers,
