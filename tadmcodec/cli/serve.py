@@ -74,7 +74,7 @@ def _export(args: argparse.Namespace) -> int:
     from ..serve.static_export import export_level0
 
     try:
-        with tqdm(desc="decode", unit="patch", disable=args.quiet) as progress:
+        with tqdm(desc="decode", unit="patch", disable=args.quiet, delay=1) as progress:
             count = export_level0(
                 args.file, args.out, args.base_url, decode_options(args), overwrite=args.overwrite, progress=progress
             )
