@@ -202,6 +202,7 @@ def release(
         (target / RECORDED).write_text(json.dumps(validation, indent=1) + "\n")
     reference = ROOT / "tests" / "quality" / "reference" / "make_reference.py"
     subprocess.run([sys.executable, str(reference), name], check=True)
+    subprocess.run([sys.executable, str(reference), name, "--onnx"], check=True)
     if make_default:
         defaults = default_models() | {scale: name}
         DEFAULTS_FILE.write_text(json.dumps({str(k): v for k, v in sorted(defaults.items())}, indent=1) + "\n")

@@ -70,6 +70,18 @@ def test_reference_file_decodes_to_the_recorded_pixels_on_onnx_runtime(model: st
     _assert_decodes_to_the_recorded_pixels(model, "onnx")
 
 
+def test_every_graphed_model_has_an_onnx_reference() -> None:
+    missing = [name for name in GRAPHED if not (REFERENCE / f"{name}.onnx.png").exists()]
+    assert not missing, f"record it with tests/quality/reference/make_reference.py NAME --onnx for {missing}"
+
+
+@pytest.mark.parametrize("model", GRAPHED)
+def test_onnx_runtime_decodes_to_its_recorded_pixels_exactly(model: str) -> None:
+    """What a plain install (no torch) gives: the ONNX Runtime decode recorded at release, bit for bit."""
+    decoded = tadmcodec.decode(REFERENCE / f"{model}.tadm", runtime="onnx", as_array=True)
+    assert np.array_equal(decoded, np.asarray(Image.open(REFERENCE / f"{model}.onnx.png")))
+
+
 DETAILED = sorted(path.name for path in REFERENCE.glob("*-detail-*.png"))
 
 

@@ -1,6 +1,6 @@
 """A quick look at texture-prior checkpoints and their dial: the prior applied to the default model's
 decodes of the first N validation images (cached), with ST-LPIPS Alex and VGG, PSNR-Y, detail ratio,
-checkerboard and 4-pixel pattern, against the decode without it and bicubic at the same LR size; with
+checkerboard, 4-pixel pattern and 8-pixel grid, against the decode without it and bicubic at the same LR size; with
 --strengths, the dial's blends of the decode into the prior's pixels (computed on uint8 images here,
 within a level of what decoding gives). Releases are measured with `tadmcodec eval`.
 
@@ -25,7 +25,14 @@ from tadmcodec.models.texture_prior import TexturePrior
 from tadmcodec.nn.pixels import images_to_tensor
 from tadmcodec.pipeline.networks import to_uint8_images
 from tadmcodec.pipeline.texture_stage import texture_map
-from tadmcodec.quality.metrics import checkerboard, detail_ratio, period_pattern, psnr_y_images, st_lpips
+from tadmcodec.quality.metrics import (
+    checkerboard,
+    detail_ratio,
+    grid_excess,
+    period_pattern,
+    psnr_y_images,
+    st_lpips,
+)
 from tadmcodec.store.folder import read_config
 from tadmcodec.store.registry import default_models, resolve_model
 from tadmcodec_formats import TadmReader
@@ -68,6 +75,7 @@ def measures(original: np.ndarray, image: np.ndarray) -> dict[str, float]:
         "psnr_y": psnr_y_images(original, image),
         "detail": detail_ratio(original, image),
         "checker": checkerboard(image),
+        "grid": float(max(grid_excess(image))),  # the 8-pixel grid in the worse direction, as compare reports it
         "pattern": period_pattern(image),
     }
 

@@ -4,6 +4,11 @@ when a model is released, never to refresh an existing reference: the test that 
 that files written today decode to the same pixels in later versions.
 
     python tests/quality/reference/make_reference.py default-16x
+    python tests/quality/reference/make_reference.py default-16x --onnx
+
+With --onnx, it records the existing reference file's decode on ONNX Runtime (NAME.onnx.png, for a
+model that ships graphs): the pixels the CPU decode without torch gives, which round differently from
+torch's within the archival tolerance and are held exactly.
 """
 
 from __future__ import annotations
@@ -23,10 +28,22 @@ CROP = (slice(54, 246), slice(98, 354))  # 192 x 256 around the cat's face
 DETAIL = 1.0  # the detail dial of the second reference decode (models with detail synthesis)
 
 
-def main(model: str) -> None:
+def record_onnx(model: str, folder: Path) -> None:
+    """NAME.onnx.png: the existing reference file decoded on ONNX Runtime, written once."""
+    png = folder / f"{model}.onnx.png"
+    if png.exists():
+        raise SystemExit(f"{png} exists: a released model's reference is never rewritten")
+    decoded = tadmcodec.decode(folder / f"{model}.tadm", runtime="onnx", as_array=True)
+    Image.fromarray(decoded).save(png, optimize=True)
+
+
+def main(model: str, onnx: bool = False) -> None:
     if model not in available_models():
         raise SystemExit(f"unknown model {model!r}")
     folder = Path(__file__).parent
+    if onnx:
+        record_onnx(model, folder)
+        return
     tadm, png = folder / f"{model}.tadm", folder / f"{model}.png"
     if tadm.exists():
         raise SystemExit(f"{tadm} exists: a released model's reference is never rewritten")
@@ -40,4 +57,4 @@ def main(model: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--onnx" in sys.argv[2:])
