@@ -19,6 +19,12 @@ every 8-pixel boundary). Its first-conv weights start at zero, so
 the pretrained network is still the starting point; it lets the prior put texture where the original had
 it and keep flat areas flat, which a perceptual loss alone does not (it paints a uniform canvas).
 
+With `unfold_blur`, the residual is smoothed by a fixed [1, 2, 1] / 4 filter in each direction after
+the pixel shuffle (an anti-aliased unfold): the 16 output phases of a folded cell come from 16
+different output channels, and whatever differs systematically between them shows as a 4-pixel pattern
+(and lifts the 8-pixel grid); the filter halves a 4-pixel period and removes the 2-pixel one, and the
+network, trained with it, learns to put its texture through it.
+
 Pixels in and out are float in [-1, 1], as the TADM pipeline's.
 """
 
@@ -37,9 +43,11 @@ class TexturePrior(ConfiguredModule):
     """Decode (B, 3, H, W) in [-1, 1], H and W multiples of 4 -> refined pixels of the same size."""
 
     @register_config
-    def __init__(self, width: int = 64, depth: int = 32, texture_input: bool = False) -> None:
+    def __init__(
+        self, width: int = 64, depth: int = 32, texture_input: bool = False, unfold_blur: bool = False
+    ) -> None:
         super().__init__()
-        self.width, self.depth, self.texture_input = width, depth, texture_input
+        self.width, self.depth, self.texture_input, self.unfold_blur = width, depth, texture_input, unfold_blur
         inputs = 3 * FACTOR * FACTOR + int(texture_input)
         layers: list[nn.Module] = [nn.Conv2d(inputs, width, 3, padding=1), nn.PReLU(width)]
         for _ in range(depth):
@@ -54,8 +62,17 @@ class TexturePrior(ConfiguredModule):
         if self.texture_input:
             texture = F.interpolate(texture, scale_factor=2, mode="bilinear", align_corners=False)
             folded = torch.cat([folded, texture], 1)
-        out = F.pixel_shuffle(self.body(folded), FACTOR) + unit
-        return out * 2 - 1
+        residual = F.pixel_shuffle(self.body(folded), FACTOR)
+        if self.unfold_blur:
+            residual = smooth(residual)
+        return (residual + unit) * 2 - 1
+
+
+def smooth(x: torch.Tensor) -> torch.Tensor:
+    """Each channel filtered by [1, 2, 1] / 4 along both axes, edges replicated (the size is kept)."""
+    taps = x.new_tensor([0.25, 0.5, 0.25])
+    kernel = (taps[:, None] * taps[None, :]).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
 
 
 def spread_first_conv(weight: torch.Tensor, texture_input: bool = False) -> torch.Tensor:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tadmcodec.models.texture_prior import TexturePrior
+from tadmcodec.models.texture_prior import TexturePrior, smooth
 from tadmcodec.quality.metrics import grid_excess
 from tadmcodec.training.prior import gradient_profile
 
@@ -22,9 +22,9 @@ def test_a_prior_with_a_silent_last_layer_returns_the_decode_itself() -> None:
 
 def test_the_grid_term_sees_blocks_of_four_and_eight_and_not_smooth_images() -> None:
     torch.manual_seed(0)
-    smooth = F.interpolate(torch.rand(2, 3, 16, 16), size=64, mode="bicubic", align_corners=False)
+    soft = F.interpolate(torch.rand(2, 3, 16, 16), size=64, mode="bicubic", align_corners=False)
     blocky = F.interpolate(torch.rand(2, 3, 16, 16), size=64, mode="nearest")
-    flat_profile = gradient_profile(smooth)
+    flat_profile = gradient_profile(soft)
     assert flat_profile.shape == (2, 2, 8)
     assert (flat_profile - 1).abs().max() < 0.35
     profile = gradient_profile(blocky)  # all the gradient sits on phases 3 and 7, none elsewhere
@@ -32,3 +32,21 @@ def test_the_grid_term_sees_blocks_of_four_and_eight_and_not_smooth_images() -> 
     assert profile[..., [0, 1, 2, 4, 5, 6]].abs().max() < 1e-6
     image = ((blocky[0].permute(1, 2, 0) + 1) * 127.5).clamp(0, 255).byte().numpy()
     assert min(grid_excess(np.ascontiguousarray(image))) > 2.0  # the metric agrees: a strong 8-px grid
+
+
+def test_the_anti_aliased_unfold_damps_what_pixel_shuffle_phases_paint() -> None:
+    """unfold_blur: a residual repeating every 4 pixels comes out at half its amplitude, one repeating
+    every 2 pixels is removed, and a smooth residual passes unchanged (away from the edges)."""
+    x = torch.arange(32, dtype=torch.float32)
+    period4 = torch.cos(x * torch.pi / 2).expand(1, 3, 32, 32)
+    period2 = torch.cos(x * torch.pi).expand(1, 3, 32, 32)
+    ramp = (x / 31).expand(1, 3, 32, 32)
+    assert torch.allclose(smooth(period4)[..., 2:-2], 0.5 * period4[..., 2:-2], atol=1e-6)
+    assert smooth(period2)[..., 2:-2].abs().max() < 1e-6
+    assert torch.allclose(smooth(ramp)[..., 1:-1], ramp[..., 1:-1], atol=1e-6)
+    plain, blurred = TexturePrior(width=8, depth=2), TexturePrior(width=8, depth=2, unfold_blur=True)
+    blurred.load_state_dict(plain.state_dict())  # the same weights: only the unfold differs
+    decode = torch.rand(1, 3, 32, 32) * 2 - 1
+    residual, damped = plain(decode) - decode, blurred(decode) - decode
+    assert torch.allclose(F.avg_pool2d(damped, 8), F.avg_pool2d(residual, 8), atol=0.02)  # same local mean
+    assert damped.diff(dim=-1).abs().mean() < 0.8 * residual.diff(dim=-1).abs().mean()
