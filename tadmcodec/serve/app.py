@@ -69,7 +69,6 @@ class IIIFService:
     def __init__(self, library: Library, settings: ServerSettings) -> None:
         self.library, self.settings = library, settings
         self.pool = DecodePool(settings.workers, settings.queue, RegionCache(settings.cache_mb << 20))
-        self.lr_served = 0
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -112,7 +111,6 @@ class IIIFService:
         if _matches(request, tag):
             return Response(status_code=304, headers=headers)
         if lr_serves(image, parsed, self.settings.lr_upscale_limit):
-            self.lr_served += 1
             region = await run_in_threadpool(from_lr, image, parsed)
             headers["X-Served-From"] = "lr"
         else:

@@ -133,19 +133,6 @@ class TadmLibrary:
                 self._known = {k: v for k, v in self._known.items() if k[0] != path} | {key: image}
         return image
 
-    def _read(self, path: Path) -> TadmImage:
-        try:
-            with TadmReader(path) as reader:
-                header = reader.header
-        except TadmError as err:
-            raise IIIFError(500, f"{path.name}: {err}") from None
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        mode = header.colour_type.mode
-        return TadmImage(path, self.options, header.width, header.height, header.scale, digest.hexdigest(), mode)
-
     def identifiers(self) -> list[str]:
         found = (path.relative_to(self.root) for path in self.root.rglob("*" + SUFFIX) if path.is_file())
         return sorted(str(path.with_suffix("")).replace(os.sep, "/") for path in found)

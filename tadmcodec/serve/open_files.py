@@ -28,9 +28,11 @@ class OpenFiles:
 
     def decode(self, path: Path, fingerprint: str, box: Box) -> Image.Image:
         """The decoded pixels of `box` of the file at `path` (whose bytes hash to `fingerprint`)."""
-        file, lock = self._open(path, fingerprint)
-        with lock:
-            return file.decode(box)
+        while True:
+            file, lock = self._open(path, fingerprint)
+            with lock:
+                if self._files.get((path, fingerprint), (None,))[0] is file:  # not closed meanwhile
+                    return file.decode(box)
 
     def _open(self, path: Path, fingerprint: str) -> tuple[TadmFile, threading.Lock]:
         key = (path, fingerprint)
