@@ -307,6 +307,7 @@ def test_load_of_8_clients_has_no_errors_and_a_burst_beyond_the_queue_gets_503s(
     assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 503)
 
 
+@pytest.mark.slow
 def test_kept_patches_give_the_same_pixels_in_bounded_memory(served: Path) -> None:
     """TadmFile.keep_patches (what the server decodes with): boxes in any order equal fresh decodes of
     them, and the patches kept stay within the bound."""
