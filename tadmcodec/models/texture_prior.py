@@ -68,11 +68,13 @@ class TexturePrior(ConfiguredModule):
         return (residual + unit) * 2 - 1
 
 
-def smooth(x: torch.Tensor) -> torch.Tensor:
-    """Each channel filtered by [1, 2, 1] / 4 along both axes, edges replicated (the size is kept)."""
-    taps = x.new_tensor([0.25, 0.5, 0.25])
-    kernel = (taps[:, None] * taps[None, :]).expand(x.shape[1], 1, 3, 3)
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
+_TAPS = torch.tensor([0.25, 0.5, 0.25])
+SMOOTHING = (_TAPS[:, None] * _TAPS[None, :]).expand(3, 1, 3, 3).contiguous()  # a constant: ONNX export needs one
+
+
+def smooth(rgb: torch.Tensor) -> torch.Tensor:
+    """Each of the 3 channels filtered by [1, 2, 1] / 4 along both axes, edges replicated (size kept)."""
+    return F.conv2d(F.pad(rgb, (1, 1, 1, 1), mode="replicate"), SMOOTHING.to(rgb), groups=3)
 
 
 def spread_first_conv(weight: torch.Tensor, texture_input: bool = False) -> torch.Tensor:
