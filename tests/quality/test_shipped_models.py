@@ -37,6 +37,8 @@ RELEASED_GAIN_DB = {
     "default-32x-r10": 1.43,  # r9 with a 96-pixel encode halo (faster encoding)
     "default-16x-r11": 2.10,  # r10 with a texture prior at dial 0.3: texture traded for fidelity
     "default-32x-r11": 1.40,  # r10 with the texture prior at dial 0.6
+    "default-16x-r12": 0.95,  # r10 with the anti-aliased prior at dial 0.7: more texture, less fidelity
+    "default-32x-r12": 1.36,  # r10 with the anti-aliased prior at dial 1.0
 }
 TOLERANCE_DB = 0.15
 # The stored LR's PSNR against the area downscale of the sample when each model released for the
@@ -50,6 +52,8 @@ RELEASED_THUMBNAIL_DB = {
     "default-32x-r10": 37.85,
     "default-16x-r11": 38.68,
     "default-32x-r11": 37.85,
+    "default-16x-r12": 38.68,
+    "default-32x-r12": 37.85,
 }
 # Texture-prior models on the sample when released, at their default dial: the detail ratio (the texture
 # they add; minus 0.02 of tolerance), the worse direction's 8-pixel grid excess (plus 0.02: a regression
@@ -58,6 +62,8 @@ RELEASED_THUMBNAIL_DB = {
 RELEASED_TEXTURE = {
     "default-16x-r11": (0.262, 0.053, "default-16x-r10"),
     "default-32x-r11": (0.114, 0.134, "default-32x-r10"),
+    "default-16x-r12": (0.955, 0.021, "default-16x-r10"),
+    "default-32x-r12": (0.13, 0.156, "default-32x-r10"),
 }
 
 
