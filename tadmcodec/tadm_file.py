@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .pipeline.texture_stage import TexturedRenderer
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
+KEPT_BOX_PIXELS = 2048 * 2048  # the largest box keep_patches() decodes from its kept patches
 
 
 def dial_timesteps(grid: PatchGrid, scale: float = 1.0, fixed: int | None = None) -> PatchGrid:
@@ -139,7 +140,9 @@ class TadmFile:
     def keep_patches(self, patches: int) -> None:
         """From now on, keep up to `patches` computed patches (oldest forgotten first) between decode()
         calls, for many nearby boxes (a tile server's): neighbours share their patches and latent blocks
-        instead of recomputing them. Each box still equals the same box of a full decode."""
+        instead of recomputing them. Each box still equals the same box of a full decode. A box larger
+        than KEPT_BOX_PIXELS is decoded streaming, as without kept patches (its float pixels and patches
+        would not fit the bound)."""
         self._kept = (
             self.decoder().patch_renderer(
                 _ReaderLR(self._reader), self.patches, self.options.detail, self._reader.read_patches().timesteps
@@ -170,7 +173,7 @@ class TadmFile:
         None lifts it) before anything is allocated; blocks() and save() to .tif stream instead."""
         box = self.check_box(box)
         check_in_memory_size(box)
-        if self._kept is not None:
+        if self._kept is not None and (box[2] - box[0]) * (box[3] - box[1]) <= KEPT_BOX_PIXELS:
             renderer, patches = self._kept
             rgb = to_uint8_images(renderer.pixels(box, progress)[None])[0]
             renderer.trim(patches)
