@@ -3,7 +3,6 @@ arguments are one line with exit status 2 (1 for a file that cannot be exported)
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,9 @@ import httpx
 import pytest
 
 from .conftest import URL_ID
+from .live_server import free_port
 
 TADMCODEC = [sys.executable, "-m", "tadmcodec"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import platform
 import socket
@@ -34,10 +33,9 @@ import numpy as np
 from PIL import Image
 
 import tadmcodec
+from tadmcodec.serve.static_export import request_path, tile_requests
 from tadmcodec.store.registry import default_models
 from tools.bench.report import emit
-
-TILE = 512
 
 
 def cpu_model() -> str:
@@ -49,15 +47,11 @@ def cpu_model() -> str:
 
 
 def tile_urls(identifier: str, width: int, height: int, factor: int) -> list[str]:
-    span = TILE * factor
-    level_w, level_h = math.ceil(width / factor), math.ceil(height / factor)
-    urls = []
-    for y in range(0, height, span):
-        for x in range(0, width, span):
-            w, h = min(span, width - x), min(span, height - y)
-            size = f"{min(TILE, level_w - x // factor)},{min(TILE, level_h - y // factor)}"
-            urls.append(f"/iiif/3/{identifier}/{x},{y},{w},{h}/{size}/0/default.jpg")
-    return urls
+    """The URLs a viewer asks for at one scale factor (tadmcodec.serve.static_export's pyramid)."""
+    return [
+        f"/iiif/3/{identifier}/{request_path(request, width, height)}"
+        for request in tile_requests(width, height, factor)
+    ]
 
 
 async def fetch_all(base: str, urls: list[str], clients: int) -> tuple[list[float], list[int], float]:

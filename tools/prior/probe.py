@@ -1,6 +1,7 @@
 """A quick look at texture-prior checkpoints and their dial: the prior applied to the default model's
-decodes of the first N validation images (cached), with ST-LPIPS Alex and VGG, PSNR-Y, detail ratio,
-checkerboard, 4-pixel pattern and 8-pixel grid, against the decode without it and bicubic at the same LR size; with
+decodes of the first N validation images (cached), with tools.prior.compare's measures (ST-LPIPS Alex
+and VGG, PSNR-Y, detail ratio, grid, checkerboard, pattern), against the decode without it and bicubic
+at the same LR size; with
 --strengths, the dial's blends of the decode into the prior's pixels (computed on uint8 images here,
 within a level of what decoding gives). Releases are measured with `tadmcodec eval`.
 
@@ -25,17 +26,10 @@ from tadmcodec.models.texture_prior import TexturePrior
 from tadmcodec.nn.pixels import images_to_tensor
 from tadmcodec.pipeline.networks import to_uint8_images
 from tadmcodec.pipeline.texture_stage import texture_map
-from tadmcodec.quality.metrics import (
-    checkerboard,
-    detail_ratio,
-    grid_excess,
-    period_pattern,
-    psnr_y_images,
-    st_lpips,
-)
 from tadmcodec.store.folder import read_config
 from tadmcodec.store.registry import default_models, resolve_model
 from tadmcodec_formats import TadmReader
+from tools.prior.compare import measures
 
 
 def decodes(val: Path, limit: int, scale: int, cache: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -68,18 +62,6 @@ def refined(prior: TexturePrior, decoded: np.ndarray, texture: np.ndarray) -> np
     return to_uint8_images(out.numpy())[0, :height, :width]
 
 
-def measures(original: np.ndarray, image: np.ndarray) -> dict[str, float]:
-    return {
-        "alex": st_lpips(original, image, "alex"),
-        "vgg": st_lpips(original, image, "vgg"),
-        "psnr_y": psnr_y_images(original, image),
-        "detail": detail_ratio(original, image),
-        "checker": checkerboard(image),
-        "grid": float(max(grid_excess(image))),  # the 8-pixel grid in the worse direction, as compare reports it
-        "pattern": period_pattern(image),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("priors", nargs="+", type=Path)
@@ -93,8 +75,10 @@ def main() -> None:
     args = parser.parse_args()
     pairs = decodes(args.val, args.limit, args.scale, args.cache)
     rows = {
-        "decode": [measures(o, d) for o, d, _ in pairs],
-        "bicubic": [measures(o, rescale_baseline(o, args.scale, Image.Resampling.BICUBIC)) for o, _, _ in pairs],
+        "decode": [measures(o, d, vgg=True) for o, d, _ in pairs],
+        "bicubic": [
+            measures(o, rescale_baseline(o, args.scale, Image.Resampling.BICUBIC), vgg=True) for o, _, _ in pairs
+        ],
     }
     sheet = [pairs[0][0][:160, :240], pairs[0][1][:160, :240]]
     for folder in args.priors:
@@ -105,7 +89,9 @@ def main() -> None:
                 np.round(d + strength * (r.astype(np.float64) - d)).clip(0, 255).astype(np.uint8)
                 for (_, d, _), r in zip(pairs, outputs, strict=True)
             ]
-            rows[f"{folder} at {strength}"] = [measures(o, b) for (o, _, _), b in zip(pairs, blends, strict=True)]
+            rows[f"{folder} at {strength}"] = [
+                measures(o, b, vgg=True) for (o, _, _), b in zip(pairs, blends, strict=True)
+            ]
         sheet.append(outputs[0][:160, :240])
     means = {
         name: {k: round(float(np.mean([v[k] for v in values])), 4) for k in values[0]} | {"images": len(values)}
