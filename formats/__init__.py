@@ -1,5 +1,6 @@
 """The .tadm container: specification (SPEC.md), reference reader and writer. Needs no torch."""
 
+from .chunks import FORMAT_MAJOR, READABLE_MAJORS
 from .errors import (
     ChecksumError,
     CorruptFileError,
@@ -14,6 +15,7 @@ from .header import LATENT_FACTOR, MAX_SIDE, SCALES, ColourSpace, ColourType, He
 from .metadata import Metadata
 from .patches import MAX_TIMESTEP, PatchGrid, PatchSummary, grid_shape, patch_count, patch_starts
 from .reader import TadmContents, TadmReader, read_tadm
+from .recode import recode
 from .writer import AlphaSource, TadmWriter, area_average, write_tadm
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "ChecksumError",
     "ColourSpace",
     "ColourType",
+    "FORMAT_MAJOR",
     "CorruptFileError",
     "Header",
     "LATENT_FACTOR",
@@ -31,6 +34,7 @@ __all__ = [
     "Metadata",
     "PatchGrid",
     "PatchSummary",
+    "READABLE_MAJORS",
     "SCALES",
     "TadmContents",
     "TadmError",
@@ -46,5 +50,6 @@ __all__ = [
     "area_average",
     "patch_starts",
     "read_tadm",
+    "recode",
     "write_tadm",
 ]

@@ -20,8 +20,10 @@ from .errors import (
 )
 
 MAGIC = b"\x89TADM\r\n\x1a\n"
-FORMAT_MAJOR = 1
+# The version writers write by default, and the major versions this reader reads (SPEC.md section 1.1).
+FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
+READABLE_MAJORS = (1, 2)
 PREAMBLE_SIZE = len(MAGIC) + 3
 CHUNK_OVERHEAD = 12
 MAX_CHUNK_PAYLOAD = 2**31 - 1
@@ -53,13 +55,13 @@ def is_critical(chunk_type: bytes) -> bool:
     return chunk_type[:1].isupper()
 
 
-def encode_preamble(minor: int = FORMAT_MINOR) -> bytes:
+def encode_preamble(major: int = FORMAT_MAJOR, minor: int = FORMAT_MINOR) -> bytes:
     """Signature, major and minor version and one reserved byte."""
-    return MAGIC + bytes([FORMAT_MAJOR, minor, 0])
+    return MAGIC + bytes([major, minor, 0])
 
 
 def decode_preamble(data: bytes) -> tuple[int, int]:
-    """Check the signature and return (major, minor); refuses other major versions."""
+    """Check the signature and return (major, minor); refuses major versions this reader does not read."""
     if len(data) < len(MAGIC):
         if MAGIC.startswith(data):
             raise TruncatedFileError(f"file ends at offset {len(data)} inside the signature")
@@ -69,10 +71,10 @@ def decode_preamble(data: bytes) -> tuple[int, int]:
     if len(data) < PREAMBLE_SIZE:
         raise TruncatedFileError(f"file ends at offset {len(data)} inside the version bytes")
     major, minor = data[len(MAGIC)], data[len(MAGIC) + 1]
-    if major != FORMAT_MAJOR:
+    if major not in READABLE_MAJORS:
         raise UnsupportedVersionError(
             f"format version {major}.{minor} at offset {len(MAGIC)}: this reader implements "
-            f"major version {FORMAT_MAJOR} only"
+            f"major versions {', '.join(map(str, READABLE_MAJORS))} only"
         )
     return major, minor
 
@@ -135,8 +137,9 @@ class ChunkSource:
     def read_chunk(self, offset: int) -> Chunk:
         """Read and CRC-check the chunk whose length field is at offset."""
         chunk_type, length = self.read_head(offset)
-        body = self.read_exact(offset + 8, length + 4, f"chunk {chunk_type.decode('ascii')}")
-        payload, (crc,) = body[:length], _CRC.unpack(body[length:])
+        what = f"chunk {chunk_type.decode('ascii')}"
+        payload = self.read_exact(offset + 8, length, what)  # apart from the CRC: no copy of a large payload
+        (crc,) = _CRC.unpack(self.read_exact(offset + 8 + length, 4, what))
         if zlib.crc32(payload, zlib.crc32(chunk_type)) != crc:
             raise ChecksumError(f"CRC mismatch in chunk {chunk_type.decode('ascii')} at offset {offset}")
         return Chunk(chunk_type, payload, offset)

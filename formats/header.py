@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from .errors import CorruptFileError, LimitExceededError, UnsupportedFeatureError
+from .varint import encode_varint, read_varint
 
 MAX_SIDE = 1 << 22
 SCALES = (16, 32)
@@ -16,7 +17,10 @@ LATENT_FACTOR = 8
 # A model id is a name, never a path: it starts with a letter or digit (no "..", no hidden names).
 MODEL_ID_PATTERN = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-_FIXED = struct.Struct(">IIBBBBHHB32sB")
+# Version 1's THDR up to the model id; version 2 codes sizes as varints and keeps a prefix of the hash.
+_FIXED_V1 = struct.Struct(">IIBBBBHHB32sB")
+_ENUMS_V2 = struct.Struct(">BBBB")
+MODEL_HASH_PREFIX = 8
 
 
 class ColourType(IntEnum):
@@ -46,10 +50,12 @@ class ColourSpace(IntEnum):
 
 
 class LRCodec(IntEnum):
-    """Compression of LR and alpha tile payloads."""
+    """Compression of LR and alpha tile payloads. Version 1 names one codec for the whole file in THDR;
+    version 2 files are PER_TILE: each tile names its own, and the reference writer picks the smallest."""
 
     RAW = 0
     ZSTD_PREDICTIVE = 1
+    PER_TILE = 255
 
 
 def latent_size_of(lr_width: int, lr_height: int, scale: int) -> tuple[int, int]:
@@ -71,7 +77,7 @@ class Header:
     colour_space: ColourSpace = ColourSpace.SRGB
     tile_width: int = 256
     tile_height: int = 256
-    lr_codec: LRCodec = LRCodec.ZSTD_PREDICTIVE
+    lr_codec: LRCodec = LRCodec.PER_TILE
     bit_depth: int = 8
 
     def __post_init__(self) -> None:
@@ -148,56 +154,110 @@ class Header:
                 raise LimitExceededError(f"THDR {name} {value} outside [{MIN_TILE}, {MAX_TILE}]")
         if self.bit_depth != 8:
             raise UnsupportedFeatureError(f"THDR bit depth {self.bit_depth}: version 1 stores 8 bits only")
-        if len(self.model_sha256) != 32:
-            raise CorruptFileError("THDR model SHA-256 must be 32 bytes")
+        if len(self.model_sha256) not in (32, MODEL_HASH_PREFIX):
+            raise CorruptFileError(f"THDR model SHA-256 must be 32 bytes (or its first {MODEL_HASH_PREFIX})")
         if not MODEL_ID_PATTERN.fullmatch(self.model_id.encode("ascii", "replace")):
             raise CorruptFileError(f"THDR model id {self.model_id!r} is not 1-64 of [A-Za-z0-9._-]")
 
-    def to_bytes(self) -> bytes:
+    def matches_model(self, digest: bytes) -> bool:
+        """Whether a model's full SHA-256 is the one the file names (version 2 stores its first 8 bytes)."""
+        return len(digest) == 32 and digest.startswith(self.model_sha256)
+
+    def for_version(self, major: int) -> Header:
+        """This header as a file of that major version stores it: version 2 keeps the first 8 bytes of the
+        model hash and lets each tile name its codec."""
+        if major == 1:
+            if len(self.model_sha256) != 32:
+                raise UnsupportedFeatureError(
+                    "format version 1 stores the model's full SHA-256; a version 2 header holds its first 8 bytes"
+                )
+            if self.lr_codec == LRCodec.PER_TILE:
+                raise UnsupportedFeatureError("format version 1 names one tile codec for the file, not PER_TILE")
+            return self
+        return replace(self, model_sha256=self.model_sha256[:MODEL_HASH_PREFIX], lr_codec=LRCodec.PER_TILE)
+
+    def to_bytes(self, major: int) -> bytes:
+        stored = self.for_version(major)
         model = self.model_id.encode("ascii")
-        return (
-            _FIXED.pack(
-                self.width,
-                self.height,
-                self.scale,
-                self.colour_type,
-                self.bit_depth,
-                self.colour_space,
-                self.tile_width,
-                self.tile_height,
-                self.lr_codec,
-                self.model_sha256,
-                len(model),
+        if major == 1:
+            return (
+                _FIXED_V1.pack(
+                    self.width,
+                    self.height,
+                    self.scale,
+                    self.colour_type,
+                    self.bit_depth,
+                    self.colour_space,
+                    self.tile_width,
+                    self.tile_height,
+                    self.lr_codec,
+                    self.model_sha256,
+                    len(model),
+                )
+                + model
             )
-            + model
+        return b"".join(
+            (
+                encode_varint(self.width),
+                encode_varint(self.height),
+                _ENUMS_V2.pack(self.scale, self.colour_type, self.bit_depth, self.colour_space),
+                encode_varint(self.tile_width),
+                encode_varint(self.tile_height),
+                stored.model_sha256,
+                bytes([len(model)]),
+                model,
+            )
         )
 
     @classmethod
-    def from_bytes(cls, payload: bytes, offset: int = 0) -> Header:
-        """Parse a THDR payload; bytes after the model id are reserved for later minor versions."""
+    def from_bytes(cls, payload: bytes, offset: int, major: int) -> Header:
+        """Parse a THDR payload of that major version; bytes after the model id are reserved for later
+        minor versions."""
         where = f"chunk THDR at offset {offset}"
-        if len(payload) < _FIXED.size:
-            raise CorruptFileError(f"{where}: payload of {len(payload)} bytes is shorter than {_FIXED.size}")
-        (width, height, scale, colour, depth, space, tw, th, codec, sha, id_len) = _FIXED.unpack_from(payload)
-        model = payload[_FIXED.size : _FIXED.size + id_len]
-        if len(model) != id_len or not MODEL_ID_PATTERN.fullmatch(model):
-            raise CorruptFileError(f"{where}: invalid model id")
         try:
+            fields, position = (_parse_v1 if major == 1 else _parse_v2)(payload, where)
+            id_len = payload[position] if position < len(payload) else 0
+            model = payload[position + 1 : position + 1 + id_len]
+            if len(model) != id_len or not MODEL_ID_PATTERN.fullmatch(model):
+                raise CorruptFileError(f"{where}: invalid model id")
+            colour, space, codec = fields.pop("colour"), fields.pop("space"), fields.pop("codec")
             return cls(
-                width=width,
-                height=height,
-                scale=scale,
                 colour_type=_enum(ColourType, colour, "colour type"),
-                model_id=model.decode("ascii"),
-                model_sha256=sha,
                 colour_space=_enum(ColourSpace, space, "colour space"),
-                tile_width=tw,
-                tile_height=th,
                 lr_codec=_enum(LRCodec, codec, "LR codec"),
-                bit_depth=depth,
+                model_id=model.decode("ascii"),
+                **fields,
             )
         except (CorruptFileError, LimitExceededError, UnsupportedFeatureError) as err:
-            raise type(err)(f"{where}: {err}") from None
+            message = str(err)
+            raise type(err)(message if message.startswith(where) else f"{where}: {message}") from None
+
+
+def _parse_v1(payload: bytes, where: str) -> tuple[dict, int]:
+    if len(payload) < _FIXED_V1.size:
+        raise CorruptFileError(f"{where}: payload of {len(payload)} bytes is shorter than {_FIXED_V1.size}")
+    (width, height, scale, colour, depth, space, tw, th, codec, sha, _) = _FIXED_V1.unpack_from(payload)
+    if codec == LRCodec.PER_TILE:
+        raise UnsupportedFeatureError(f"unknown LR codec {codec}")
+    fields = dict(width=width, height=height, scale=scale, colour=colour, bit_depth=depth, space=space)
+    fields |= dict(tile_width=tw, tile_height=th, codec=codec, model_sha256=sha)
+    return fields, _FIXED_V1.size - 1
+
+
+def _parse_v2(payload: bytes, where: str) -> tuple[dict, int]:
+    width, position = read_varint(payload, 0, where)
+    height, position = read_varint(payload, position, where)
+    if len(payload) < position + _ENUMS_V2.size:
+        raise CorruptFileError(f"{where}: payload ends inside the header fields")
+    scale, colour, depth, space = _ENUMS_V2.unpack_from(payload, position)
+    tile_width, position = read_varint(payload, position + _ENUMS_V2.size, where)
+    tile_height, position = read_varint(payload, position, where)
+    sha = payload[position : position + MODEL_HASH_PREFIX]
+    if len(sha) != MODEL_HASH_PREFIX:
+        raise CorruptFileError(f"{where}: payload ends inside the model hash")
+    fields = dict(width=width, height=height, scale=scale, colour=colour, bit_depth=depth, space=space)
+    fields |= dict(tile_width=tile_width, tile_height=tile_height, codec=LRCodec.PER_TILE, model_sha256=sha)
+    return fields, position + MODEL_HASH_PREFIX
 
 
 def _enum(kind: type[IntEnum], value: int, name: str) -> IntEnum:

@@ -1,6 +1,8 @@
 """Tile payload codecs: raw bytes, or zstd over a colour transform and per-channel spatial predictors.
 
 Every predictor is undone by cumulative sums modulo 256, so decoding is vectorised (no per-pixel loop).
+Version 1 files name one codec in THDR; in version 2 every tile payload starts with its codec's number
+(encode_tagged_tile, decode_tagged_tile).
 """
 
 from __future__ import annotations
@@ -13,6 +15,22 @@ from .header import LRCodec
 
 PREDICTORS = ("none", "left", "up", "gradient")
 ZSTD_LEVEL = 19
+TILE_CODECS = (LRCodec.RAW, LRCodec.ZSTD_PREDICTIVE)
+
+
+def encode_tagged_tile(pixels: np.ndarray, codec: LRCodec, level: int = ZSTD_LEVEL) -> bytes:
+    """A version 2 tile payload: the codec's number, then the tile in it; PER_TILE takes the smallest."""
+    choices = TILE_CODECS if codec == LRCodec.PER_TILE else (codec,)
+    return min((bytes([c]) + encode_tile(pixels, c, level) for c in choices), key=len)
+
+
+def decode_tagged_tile(payload: bytes, shape: tuple[int, int, int], where: str) -> np.ndarray:
+    """Decode a version 2 tile payload, refusing a codec number this reader does not know."""
+    if not payload:
+        raise CorruptFileError(f"{where}: empty tile payload")
+    if payload[0] not in TILE_CODECS:
+        raise UnsupportedFeatureError(f"{where}: unknown tile codec {payload[0]}")
+    return decode_tile(payload[1:], shape, LRCodec(payload[0]), where)
 
 
 def encode_tile(pixels: np.ndarray, codec: LRCodec, level: int = ZSTD_LEVEL) -> bytes:

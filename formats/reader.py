@@ -1,7 +1,8 @@
-"""Lazy, random-access reader of .tadm files.
+"""Lazy, random-access reader of .tadm files, format versions 1 and 2.
 
-Opening reads only the preamble, THDR, metadata and TIDX; LR tiles are read on demand through the
-index, so a thumbnail or a region needs only the bytes of its own tiles. verify() walks everything.
+Opening reads only the preamble, THDR, metadata and TIDX (a version 2 file with a single tile has no
+index: its tile follows the header); LR tiles are read on demand through the index, so a thumbnail or a
+region needs only the bytes of its own tiles. verify() walks everything.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .chunks import CHUNK_OVERHEAD, PREAMBLE_SIZE, Chunk, ChunkSource, decode_pr
 from .errors import CorruptFileError, TadmError, UnsupportedFeatureError
 from .header import Header
 from .layout import ALTL, INDEX_COUNT, INDEX_ENTRY, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER
-from .lrcodec import decode_tile
+from .lrcodec import decode_tagged_tile, decode_tile
 from .metadata import METADATA_TYPES, Metadata
 from .patches import PatchGrid, PatchSummary
 
@@ -57,17 +58,27 @@ class TadmReader:
     def _open(self, src: ChunkSource) -> None:
         self._src = src
         self.version = decode_preamble(src.read_exact(0, min(src.size, PREAMBLE_SIZE), "preamble"))
+        self._major = self.version[0]
         first = src.read_chunk(PREAMBLE_SIZE)
         if first.type != THDR:
             raise CorruptFileError(f"{first.where()}: the first chunk must be THDR")
-        self.header = Header.from_bytes(first.payload, first.offset)
+        self.header = Header.from_bytes(first.payload, first.offset, self._major)
         self.metadata = Metadata()
-        chunk = self._next_critical(first.end, collect_metadata=True)
-        if chunk.type != TIDX:
-            raise CorruptFileError(f"{chunk.where()}: expected TIDX after the header and metadata")
-        self._offsets = self._parse_index(chunk)
-        self._index_end = chunk.end
+        kind, offset = self._find_critical(first.end, collect_metadata=True)
+        if self._major == 1 or self._index_entries > 1:
+            if kind != TIDX:
+                raise CorruptFileError(f"chunk {kind.decode()} at offset {offset}: expected TIDX after the header")
+            chunk = self._src.read_chunk(offset)
+            self._offsets = self._parse_index(chunk)
+            self._index_end = chunk.end
+        else:
+            self._offsets = np.array([offset], np.int64)  # version 2, one tile: it follows the header
+            self._index_end = offset
         self._patches: PatchGrid | None = None
+
+    @property
+    def _index_entries(self) -> int:
+        return self.header.tile_count * (2 if self.header.colour_type.has_alpha else 1)
 
     # --- public reads -----------------------------------------------------------------
     def read_lr_tile(self, index: int) -> np.ndarray:
@@ -102,13 +113,13 @@ class TadmReader:
         """The latent patch grid and its timesteps (read once, after the last LR tile)."""
         if self._patches is None:
             chunk = self._patch_chunk()
-            self._patches = PatchGrid.from_bytes(chunk.payload, self.header.latent_size, chunk.where())
+            self._patches = PatchGrid.from_bytes(chunk.payload, self.header.latent_size, chunk.where(), self._major)
         return self._patches
 
     def read_patch_summary(self) -> PatchSummary:
         """The patch grid's shape and timestep range, checked, in bounded memory (info, verify)."""
         chunk = self._patch_chunk()
-        return PatchSummary.summarize(chunk.payload, self.header.latent_size, chunk.where())
+        return PatchSummary.summarize(chunk.payload, self.header.latent_size, chunk.where(), self._major)
 
     def _patch_chunk(self) -> Chunk:
         last = int(self._offsets[self.header.tile_count - 1])
@@ -120,27 +131,32 @@ class TadmReader:
         return chunk
 
     def check_end(self) -> None:
-        """The end marker follows the last tile, empty, with nothing after it (SPEC: decoders check this
-        before decoding pixels; tiles and the patch grid are checked as they are read)."""
+        """The file ends right after its last chunk: version 1's empty end marker after the last tile, the
+        last tile itself in version 2 (SPEC: decoders check this before decoding pixels; tiles and the
+        patch grid are checked as they are read)."""
         h = self.header
         self.read_patches()
         offset = self._patches_end
         if h.colour_type.has_alpha:
             last = int(self._offsets[2 * h.tile_count - 1])
             offset = last + CHUNK_OVERHEAD + self._src.read_head(last)[1]
-        chunk = self._next_critical(offset)
-        if chunk.type != TEND or chunk.payload:
-            raise CorruptFileError(f"{chunk.where()}: expected an empty TEND after the last tile")
-        self._check_nothing_after(chunk.end)
+        if self._major == 1:
+            chunk = self._next_critical(offset)
+            if chunk.type != TEND or chunk.payload:
+                raise CorruptFileError(f"{chunk.where()}: expected an empty TEND after the last tile")
+            offset = chunk.end
+        self._check_nothing_after(offset)
 
     def _check_nothing_after(self, end: int) -> None:
         if end != self._src.size:
-            raise CorruptFileError(f"{self._src.size - end} bytes of trailing data after TEND at offset {end}")
+            raise CorruptFileError(
+                f"{self._src.size - end} bytes of trailing data after the last chunk at offset {end}"
+            )
 
     def verify(self) -> None:
-        """Walk every chunk: CRCs, lengths, order, index offsets, tile payloads, end marker, no trailing bytes."""
+        """Walk every chunk: CRCs, lengths, order, index offsets, tile payloads, the end, no trailing bytes."""
         h, n = self.header, self.header.tile_count
-        expected = [LRTL] * n + [PTCH] + ([ALTL] * n if h.colour_type.has_alpha else []) + [TEND]
+        expected = [LRTL] * n + [PTCH] + ([ALTL] * n if h.colour_type.has_alpha else []) + [TEND] * (self._major == 1)
         offset = self._index_end
         for position, want in enumerate(expected):
             chunk = self._next_critical(offset)
@@ -155,7 +171,7 @@ class TadmReader:
                 channels = h.lr_channels if want == LRTL else 1
                 self._decode_tile(chunk, index, (box[3] - box[1], box[2] - box[0], channels))
             elif want == PTCH:
-                PatchSummary.summarize(chunk.payload, h.latent_size, chunk.where())
+                PatchSummary.summarize(chunk.payload, h.latent_size, chunk.where(), self._major)
             elif chunk.payload:
                 raise CorruptFileError(f"{chunk.where()}: TEND must be empty")
             offset = chunk.end
@@ -215,18 +231,24 @@ class TadmReader:
         self.close()
 
     # --- internals -------------------------------------------------------------------
-    def _next_critical(self, offset: int, collect_metadata: bool = False) -> Chunk:
-        """The next critical chunk from offset on, skipping (CRC-checked) ancillary chunks."""
+    def _next_critical(self, offset: int) -> Chunk:
+        """The next critical chunk from offset on, read and CRC-checked."""
+        return self._src.read_chunk(self._find_critical(offset)[1])
+
+    def _find_critical(self, offset: int, collect_metadata: bool = False) -> tuple[bytes, int]:
+        """(type, offset) of the next critical chunk from offset on, its payload not read yet; ancillary
+        chunks on the way are read and CRC-checked (metadata collected while collect_metadata)."""
         while True:
+            kind, _ = self._src.read_head(offset)
+            if is_critical(kind):
+                if kind not in _CORE_TYPES:
+                    raise UnsupportedFeatureError(f"chunk {kind.decode()} at offset {offset}: unknown critical chunk")
+                return kind, offset
             chunk = self._src.read_chunk(offset)
             if chunk.type in METADATA_TYPES:
                 if not collect_metadata:
-                    raise CorruptFileError(f"{chunk.where()}: metadata chunks belong before TIDX")
+                    raise CorruptFileError(f"{chunk.where()}: metadata chunks belong right after THDR")
                 self.metadata.add(chunk)
-            elif is_critical(chunk.type):
-                if chunk.type not in _CORE_TYPES:
-                    raise UnsupportedFeatureError(f"{chunk.where()}: unknown critical chunk")
-                return chunk
             offset = chunk.end
 
     def _parse_index(self, chunk: Chunk) -> np.ndarray:
@@ -248,6 +270,8 @@ class TadmReader:
         return self._decode_tile(chunk, index, shape)
 
     def _decode_tile(self, chunk: Chunk, index: int, shape: tuple[int, int, int]) -> np.ndarray:
+        if self._major == 2:
+            return decode_tagged_tile(chunk.payload, shape, chunk.where())
         if len(chunk.payload) < TILE_NUMBER.size or TILE_NUMBER.unpack_from(chunk.payload)[0] != index:
             raise CorruptFileError(f"{chunk.where()}: expected tile number {index}")
         return decode_tile(chunk.payload[TILE_NUMBER.size :], shape, self.header.lr_codec, chunk.where())

@@ -1,4 +1,6 @@
-"""Streaming writer of .tadm files: header and metadata first, then tiles in order, index patched last."""
+"""Streaming writer of .tadm files: header and metadata first, then tiles in order, index patched last.
+
+Writes format version 2 unless asked for version 1 (for readers that predate version 2)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ from typing import BinaryIO, Protocol
 import numpy as np
 
 from .atomic import AtomicFile
-from .chunks import encode_chunk, encode_preamble
+from .chunks import FORMAT_MAJOR, READABLE_MAJORS, encode_chunk, encode_preamble
 from .errors import TadmError
 from .header import Header
 from .layout import ALTL, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER, index_payload
-from .lrcodec import ZSTD_LEVEL, encode_tile
+from .lrcodec import ZSTD_LEVEL, encode_tagged_tile, encode_tile
 from .metadata import Metadata
 from .patches import PatchGrid
 
@@ -40,6 +42,8 @@ class TadmWriter:
     write_patches, then write_alpha_tile for every tile when the image has alpha, then close().
 
     Given a path, the file appears only when close() succeeds (temporary file, then rename).
+    `header.lr_codec` names the tiles' codec; PER_TILE (version 2 only) takes the smallest for each tile.
+    `header` becomes the header as the file stores it (Header.for_version).
     """
 
     def __init__(
@@ -48,21 +52,30 @@ class TadmWriter:
         header: Header,
         metadata: Metadata | None = None,
         zstd_level: int = ZSTD_LEVEL,
+        version: int = FORMAT_MAJOR,
     ) -> None:
-        self.header = header
-        self._level = zstd_level
+        if version not in READABLE_MAJORS:
+            raise TadmError(f"format version {version} is not one of {READABLE_MAJORS}")
+        self.header = header.for_version(version)
+        self._codec, self._version, self._level = header.lr_codec, version, zstd_level
         self._atomic = AtomicFile(target) if isinstance(target, (str, os.PathLike)) else None
         self._fp: BinaryIO = self._atomic.file if self._atomic else target
         self._base = self._fp.tell()
         self._offsets: list[int] = []
         self._patches_written = False
-        self._write(encode_preamble())
-        self._write(encode_chunk(THDR, header.to_bytes()))
+        self._write(encode_preamble(version))
+        self._write(encode_chunk(THDR, header.to_bytes(version)))
         for chunk_type, payload in (metadata or Metadata()).to_chunks():
             self._write(encode_chunk(chunk_type, payload))
-        entries = header.tile_count * (2 if header.colour_type.has_alpha else 1)
+        self._entries = header.tile_count * (2 if header.colour_type.has_alpha else 1)
         self._index_at = self._position()
-        self._write(encode_chunk(TIDX, index_payload([0] * entries)))
+        if self._has_index:
+            self._write(encode_chunk(TIDX, index_payload([0] * self._entries)))
+
+    @property
+    def _has_index(self) -> bool:
+        """Version 1 always has an index; version 2 only for more than one tile chunk."""
+        return self._version == 1 or self._entries > 1
 
     def write_lr_tile(self, pixels: np.ndarray) -> None:
         """Append the next LR tile, an (h, w, lr_channels) uint8 array of the tile's exact size."""
@@ -77,7 +90,7 @@ class TadmWriter:
         if len(self._offsets) != self.header.tile_count or self._patches_written:
             raise TadmError("write_patches comes once, right after the last LR tile")
         grid.check_fits(*self.header.latent_size)
-        self._write(encode_chunk(PTCH, grid.to_bytes()))
+        self._write(encode_chunk(PTCH, grid.to_bytes(self._version)))
         self._patches_written = True
 
     def write_alpha_tile(self, alpha: np.ndarray) -> None:
@@ -111,19 +124,20 @@ class TadmWriter:
                 self.write_alpha_tile(alpha.read(header.alpha_tile_box(index)))
 
     def close(self) -> None:
-        """Check completeness, write the end marker and the index, and commit the file."""
+        """Check completeness, write the end marker (version 1) and the index, and commit the file."""
         try:
-            expected = self.header.tile_count * (2 if self.header.colour_type.has_alpha else 1)
-            if not self._patches_written or len(self._offsets) != expected:
+            if not self._patches_written or len(self._offsets) != self._entries:
                 raise TadmError(
-                    f"incomplete container: {len(self._offsets)} of {expected} tiles, "
+                    f"incomplete container: {len(self._offsets)} of {self._entries} tiles, "
                     f"patch grid {'written' if self._patches_written else 'missing'}"
                 )
-            self._write(encode_chunk(TEND, b""))
-            end = self._fp.tell()
-            self._fp.seek(self._base + self._index_at)
-            self._write(encode_chunk(TIDX, index_payload(self._offsets)))
-            self._fp.seek(end)
+            if self._version == 1:
+                self._write(encode_chunk(TEND, b""))
+            if self._has_index:
+                end = self._fp.tell()
+                self._fp.seek(self._base + self._index_at)
+                self._write(encode_chunk(TIDX, index_payload(self._offsets)))
+                self._fp.seek(end)
         except BaseException:
             self.abort()
             raise
@@ -148,7 +162,10 @@ class TadmWriter:
         if pixels.shape != shape or pixels.dtype != np.uint8:
             raise TadmError(f"tile {index} must be a uint8 array of shape {shape}, got {pixels.dtype} {pixels.shape}")
         self._offsets.append(self._position())
-        payload = TILE_NUMBER.pack(index) + encode_tile(pixels, self.header.lr_codec, self._level)
+        if self._version == 1:
+            payload = TILE_NUMBER.pack(index) + encode_tile(pixels, self._codec, self._level)
+        else:
+            payload = encode_tagged_tile(pixels, self._codec, self._level)
         self._write(encode_chunk(chunk_type, payload))
 
     def _position(self) -> int:
@@ -166,13 +183,14 @@ def write_tadm(
     alpha: np.ndarray | None = None,
     metadata: Metadata | None = None,
     zstd_level: int = ZSTD_LEVEL,
+    version: int = FORMAT_MAJOR,
 ) -> None:
     """Write a whole container from in-memory arrays: lr (lr_h, lr_w, C), alpha (h, w) when present."""
     if lr.shape[:2] != (header.lr_height, header.lr_width):
         raise TadmError(f"LR image is {lr.shape[1]}x{lr.shape[0]}, header needs {header.lr_width}x{header.lr_height}")
     if header.colour_type.has_alpha and (alpha is None or alpha.shape[:2] != (header.height, header.width)):
         raise TadmError("an image with alpha needs an (height, width) alpha plane")
-    with TadmWriter(target, header, metadata, zstd_level) as writer:
+    with TadmWriter(target, header, metadata, zstd_level, version) as writer:
         for index in range(header.tile_count):
             x0, y0, x1, y1 = header.lr_tile_box(index)
             writer.write_lr_tile(lr[y0:y1, x0:x1])

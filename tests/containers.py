@@ -21,9 +21,11 @@ def random_container(
     metadata: Metadata | None = None,
     patch: int = 16,
     overlap: int = 4,
+    version: int = 2,
     **header_fields: object,
 ) -> tuple[bytes, dict]:
-    """Bytes of a valid container with random LR, alpha and timesteps, and the content that went in."""
+    """Bytes of a valid container (format `version`) with random LR, alpha and timesteps, and the content
+    that went in."""
     rng = np.random.default_rng(seed)
     header = Header(
         width=width,
@@ -40,5 +42,5 @@ def random_container(
     grid = PatchGrid(patch, overlap, steps)
     alpha = rng.integers(0, 256, (height, width), dtype=np.uint8) if colour.has_alpha else None
     buffer = io.BytesIO()
-    write_tadm(buffer, header, lr, grid, alpha, metadata)
+    write_tadm(buffer, header, lr, grid, alpha, metadata, version=version)
     return buffer.getvalue(), {"header": header, "lr": lr, "patches": grid, "alpha": alpha, "metadata": metadata}

@@ -19,7 +19,9 @@ from ..io.progress import Progress
 from ..io.raster import Box
 from ..options import DecodeOptions, EncodeOptions
 from ..runtime.cpu_threads import set_cpu_threads
+from ..store.folder import backbone_folder, model_digest
 from ..store.hashing import file_sha256
+from ..store.registry import resolve_model
 from .budget import check_budget
 from .manifest import still_good
 from .paths import should_write
@@ -181,9 +183,15 @@ def _record(
         "output_bytes": target.stat().st_size,
         "scale": header.scale,
         "model": header.model_id,
-        "model_sha256": header.model_sha256.hex(),
+        "model_sha256": _model_sha256(header.model_id),
         "pixels": pixels,
         "metadata_bytes": metadata_bytes,
         "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+def _model_sha256(model_id: str) -> str:
+    """The full SHA-256 of the installed model a file names (a version 2 file stores its first 8 bytes)."""
+    folder = resolve_model(model_id)
+    return model_digest(folder, backbone_folder(folder)[0]).hex()

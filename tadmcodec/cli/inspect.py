@@ -1,13 +1,15 @@
-"""`tadmcodec info` and `tadmcodec verify`: no torch import, so many files in one call are cheap."""
+"""`tadmcodec info`, `verify` and `recode`: no torch import, so many files in one call are cheap."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
-from tadmcodec_formats import TadmError, TadmReader, UnknownModelError
+from tadmcodec_formats import FORMAT_MAJOR, READABLE_MAJORS, TadmError, TadmReader, UnknownModelError, recode
+from tadmcodec_formats.atomic import no_clobber
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -86,6 +88,21 @@ def _check_model(reader: TadmReader, required: bool) -> str:
     return ""
 
 
+def _recode(args: argparse.Namespace) -> int:
+    try:
+        with nullcontext() if args.overwrite else no_clobber():
+            recode(args.input, args.output, args.format_version)
+    except FileExistsError:
+        print(f"tadmcodec recode: {args.output} exists (--overwrite replaces it)", file=sys.stderr)
+        return 1
+    except (TadmError, OSError) as err:
+        print(f"tadmcodec recode: {args.input}: {_reason(err)}", file=sys.stderr)
+        return 1
+    before, after = Path(args.input).stat().st_size, Path(args.output).stat().st_size
+    print(f"{args.output}: TADM {args.format_version}.0, {after} bytes ({before} before)")
+    return 0
+
+
 def _reason(err: Exception) -> str:
     if isinstance(err, OSError):
         return err.strerror or str(err)
@@ -109,3 +126,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("--engine", choices=("local", "ray"), default="local", help="audit here or on a Ray cluster")
     verify.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else start a local one)")
     verify.set_defaults(run=_verify)
+    recode_parser = commands.add_parser(
+        "recode", help="rewrite a .tadm file in another format version, content unchanged (no model run)"
+    )
+    recode_parser.add_argument("input")
+    recode_parser.add_argument("output")
+    recode_parser.add_argument(
+        "--format-version",
+        type=int,
+        choices=READABLE_MAJORS,
+        default=FORMAT_MAJOR,
+        help=f"major format version to write (default {FORMAT_MAJOR}; 1 for readers older than version 2)",
+    )
+    recode_parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    recode_parser.set_defaults(run=_recode)

@@ -42,7 +42,7 @@ def decoder_for_header(
         message = f"the file was encoded with model {header.model_id!r}, which is not installed: {err}"
         raise UnknownModelError(message) from None
     _check_scale(header, decoder.networks.scale)
-    if decoder.digest != header.model_sha256:
+    if not header.matches_model(decoder.digest):
         raise UnknownModelError(
             f"the file was encoded with model {header.model_id!r} sha256 {header.model_sha256.hex()[:16]}..., "
             f"but the installed {header.model_id!r} has sha256 {decoder.digest.hex()[:16]}...: "
@@ -78,7 +78,7 @@ def check_against_model(header: Header, grid: PatchGrid | PatchSummary) -> None:
     loading (`tadmcodec verify`): the model's digest, scale, patch size, overlap, grid shape and timestep
     range. UnknownModelError when the model is not installed; CorruptFileError when they disagree."""
     folder = resolve_model(header.model_id)
-    if model_digest(folder, backbone_folder(folder)[0]) != header.model_sha256:
+    if not header.matches_model(model_digest(folder, backbone_folder(folder)[0])):
         raise UnknownModelError(f"the installed {header.model_id!r} is another version than the file's")
     config = read_config(folder)
     _check_scale(header, config.scale)

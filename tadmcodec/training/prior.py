@@ -12,7 +12,8 @@ texture input reads, as decoding computes them.
 The loss is L1 + ST-LPIPS-VGG (weight `perceptual`) + the thumbnail term (L1 of the scale's area
 downscale, weight `thumbnail`) + the pattern term (phase_deviation: without it the perceptual term paints
 a 4-pixel canvas over everything; weight `pattern`) + the grid term (gradient_profile: edges where
-decoding's 8-pixel latent blocks and the prior's 4-pixel unfolding meet; weight `grid`) + a hinge
+decoding's 8-pixel latent blocks and the prior's 4-pixel unfolding meet; weight `grid`) + the local
+detail term (log detail energy per 16-pixel window against the original's; weight `local_detail`) + a hinge
 adversarial term from a spectrally normalised patch discriminator (weight `adversarial`); ST-LPIPS-Alex
 is left out, to judge. Resumes from
 RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
@@ -39,6 +40,7 @@ from ..models.texture_prior import FACTOR, TexturePrior
 from ..nn.pixels import images_to_tensor
 from ..pipeline.texture_stage import texture_map
 from ..quality import stlpips
+from ..quality.metrics import detail_energy_map
 from ..store.folder import read_config
 from ..store.registry import resolve_model
 from .adversarial import PatchDiscriminator, discriminator_hinge_loss, generator_adversarial_loss, random_shift
@@ -56,6 +58,7 @@ class PriorTraining:
     thumbnail: float = 1.0
     pattern: float = 5.0
     grid: float = 2.0
+    local_detail: float = 0.0
     adversarial: float = 0.05
     adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
     checkpoint_every: int = 100
@@ -83,6 +86,13 @@ def gradient_profile(x: torch.Tensor, period: int = LATENT_FACTOR) -> torch.Tens
         columns = columns[:, : columns.shape[1] // period * period]
         profiles.append(columns.unflatten(1, (-1, period)).mean(1) / columns.mean(1, keepdim=True))
     return torch.stack(profiles, 1)
+
+
+def local_detail(x: torch.Tensor, area: int = 16) -> torch.Tensor:
+    """log(1 + D) per area x area window, D the detail energy (tadmcodec.quality.metrics.detail_energy_map)
+    that the detail ratio averages: matching it puts texture where the original has some and keeps flat
+    areas (skin, sky, glaze) flat, where the perceptual term alone paints a hatch everywhere."""
+    return torch.log1p(F.avg_pool2d(detail_energy_map(x), area))
 
 
 class DecodedPairs:
@@ -175,9 +185,11 @@ def train_prior(
             "thumbnail": F.l1_loss(F.avg_pool2d(out, scale), F.avg_pool2d(original, scale)),
             "pattern": F.l1_loss(phase_deviation(out), phase_deviation(original)),
             "grid": F.l1_loss(gradient_profile(out), gradient_profile(original)),
+            "local_detail": F.l1_loss(local_detail(out), local_detail(original)),
         }
         total = losses["l1"] + settings.perceptual * losses["perceptual"] + settings.thumbnail * losses["thumbnail"]
         total = total + settings.pattern * losses["pattern"] + settings.grid * losses["grid"]
+        total = total + settings.local_detail * losses["local_detail"]
         adversarial = step >= settings.adversarial_from and settings.adversarial > 0
         if adversarial:
             discriminator.requires_grad_(False)

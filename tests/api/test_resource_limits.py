@@ -12,11 +12,20 @@ import pytest
 from PIL import Image
 
 import tadmcodec
-from tadmcodec_formats import ColourType, Header, LimitExceededError, Metadata, PatchGrid, TadmReader, patch_count
+from tadmcodec_formats import (
+    ColourType,
+    Header,
+    LimitExceededError,
+    LRCodec,
+    Metadata,
+    PatchGrid,
+    TadmReader,
+    patch_count,
+)
 from tadmcodec_formats.writer import write_tadm
 
 
-def container(lr_side: int, scale: int, patch: int, overlap: int) -> bytes:
+def container(lr_side: int, scale: int, patch: int, overlap: int, varied: bool = False, version: int = 2) -> bytes:
     header = Header(
         width=lr_side * scale,
         height=lr_side * scale,
@@ -24,15 +33,16 @@ def container(lr_side: int, scale: int, patch: int, overlap: int) -> bytes:
         colour_type=ColourType.RGB,
         model_id="m",
         model_sha256=bytes(32),
+        lr_codec=LRCodec.ZSTD_PREDICTIVE,
     )
     width, height = header.latent_size
-    grid = PatchGrid(
-        patch, overlap, np.full((patch_count(height, patch, overlap), patch_count(width, patch, overlap)), 50)
-    )
+    shape = (patch_count(height, patch, overlap), patch_count(width, patch, overlap))
+    steps = np.random.default_rng(0).integers(0, 1000, shape) if varied else np.full(shape, 50)
+    grid = PatchGrid(patch, overlap, steps)
     lr = np.zeros((lr_side, lr_side, 3), np.uint8)
     lr[::7] = 200  # stripes, so the reduction has something to average
     buffer = io.BytesIO()
-    write_tadm(buffer, header, lr, grid, None, Metadata())
+    write_tadm(buffer, header, lr, grid, None, Metadata(), version=version)
     return buffer.getvalue()
 
 
@@ -63,8 +73,9 @@ def test_a_thumbnail_of_a_huge_lr_is_reduced_tile_by_tile(monkeypatch: pytest.Mo
     assert tadmcodec.read_thumbnail(data, 64).size == (64, 64)  # reduced, it is small
 
 
-def test_info_and_verify_summarise_a_huge_patch_grid_in_bounded_memory() -> None:
-    data = container(2049, 32, 8, 4)  # a 2048 x 2048 grid: 8 MB of timesteps
+@pytest.mark.parametrize(("version", "varied"), [(1, False), (2, False), (2, True)])
+def test_info_and_verify_summarise_a_huge_patch_grid_in_bounded_memory(version: int, varied: bool) -> None:
+    data = container(2049, 32, 8, 4, varied, version)  # a 2048 x 2048 grid: 8 MB of timesteps
     reader = TadmReader(data)
     summary = None
 
@@ -73,6 +84,11 @@ def test_info_and_verify_summarise_a_huge_patch_grid_in_bounded_memory() -> None
         summary = reader.read_patch_summary()
         reader.verify()
 
-    assert peak_bytes(summarise) < 4 * 2**20
-    assert (summary.cols, summary.rows, summary.timestep_min, summary.timestep_max) == (2048, 2048, 50, 50)
-    assert reader.describe()["patch_grid"]["timestep_mean"] == 50.0
+    stored = 2048 * 2048 * 10 // 8 if varied else 0  # the PTCH payload itself, read whole
+    assert peak_bytes(summarise) < stored + 4 * 2**20
+    assert (summary.cols, summary.rows) == (2048, 2048)
+    if not varied:
+        assert (summary.timestep_min, summary.timestep_max) == (50, 50)
+        assert reader.describe()["patch_grid"]["timestep_mean"] == 50.0
+    else:
+        assert (summary.timestep_min, summary.timestep_max) == (0, 999)

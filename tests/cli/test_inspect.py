@@ -1,4 +1,4 @@
-"""`tadmcodec info` and `tadmcodec verify`: output, exit codes, and no torch import."""
+"""`tadmcodec info`, `verify` and `recode`: output, exit codes, and no torch import."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tadmcodec.cli import main
+from tadmcodec_formats import LRCodec, read_tadm
 from tests.conftest import make_container
 
 
@@ -80,3 +82,28 @@ def test_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
     command = f"{sys.executable} -m tadmcodec info {' '.join(files)} | head -1"
     result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
     assert result.stdout.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
+def test_recode_between_versions_keeps_the_content(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, _ = make_container(width=300, height=200, version=1, lr_codec=LRCodec.ZSTD_PREDICTIVE)
+    (tmp_path / "v1.tadm").write_bytes(old)
+    assert main(["recode", str(tmp_path / "v1.tadm"), str(tmp_path / "v2.tadm")]) == 0
+    assert (
+        f"v2.tadm: TADM 2.0, {(tmp_path / 'v2.tadm').stat().st_size} bytes ({len(old)} before)"
+        in capsys.readouterr().out
+    )
+    before, after = read_tadm(old), read_tadm(tmp_path / "v2.tadm")
+    assert after.version == (2, 0) and np.array_equal(after.lr, before.lr) and after.patches == before.patches
+    assert main(["recode", str(tmp_path / "v1.tadm"), str(tmp_path / "v2.tadm")]) == 1  # never replaces silently
+    assert "exists (--overwrite replaces it)" in capsys.readouterr().err
+    assert main(["recode", str(tmp_path / "v2.tadm"), str(tmp_path / "back.tadm"), "--format-version", "1"]) == 1
+    assert "full SHA-256" in capsys.readouterr().err  # a version 2 file keeps 8 bytes of the model hash
+    assert not (tmp_path / "back.tadm").exists()
+
+
+def test_recode_refuses_a_damaged_file_and_writes_nothing(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["recode", str(files["trailing"]), str(tmp_path / "out.tadm")]) == 1
+    assert "trailing data" in capsys.readouterr().err
+    assert not (tmp_path / "out.tadm").exists()

@@ -12,6 +12,7 @@ import pytest
 
 from tadmcodec_formats import (
     ChecksumError,
+    ColourSpace,
     ColourType,
     CorruptFileError,
     Header,
@@ -56,10 +57,51 @@ def _with_header_field(data: bytes, offset: int, fmt: str, value: int) -> bytes:
         (16, ">B", 9, UnsupportedFeatureError),
     ],
 )
-def test_header_fields_out_of_range(offset: int, fmt: str, value: int, error: type) -> None:
-    data, _ = make_container()
+def test_version_1_header_fields_out_of_range(offset: int, fmt: str, value: int, error: type) -> None:
+    data, _ = make_container(version=1, lr_codec=LRCodec.ZSTD_PREDICTIVE)
     with pytest.raises(error, match="THDR at offset 12"):
         TadmReader(_with_header_field(data, offset, fmt, value))
+
+
+MODEL = b"\x00" * 8 + b"\x01m"  # the hash prefix, the id length and the id
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        (b"\x00\x01" + b"\x10\x02\x08\x00" + b"\x80\x02\x80\x02" + MODEL, LimitExceededError),  # width 0
+        (b"\x81\x80\x80\x02\x01" + b"\x10\x02\x08\x00" + b"\x80\x02\x80\x02" + MODEL, LimitExceededError),
+        (b"\x80\x06\x01" + b"\x08\x02\x08\x00" + b"\x80\x02\x80\x02" + MODEL, UnsupportedFeatureError),  # scale
+        (b"\x80\x06\x01" + b"\x10\x03\x08\x00" + b"\x80\x02\x80\x02" + MODEL, UnsupportedFeatureError),  # colour
+        (b"\x80\x06\x01" + b"\x10\x02\x10\x00" + b"\x80\x02\x80\x02" + MODEL, UnsupportedFeatureError),  # depth
+        (b"\x80\x06\x01" + b"\x10\x02\x08\x00" + b"\x04\x80\x02" + MODEL, LimitExceededError),  # tile width 4
+        (b"\x80\x06\x81\x00" + b"\x10\x02\x08\x00" + b"\x80\x02\x80\x02" + MODEL, CorruptFileError),  # 1 as 2 bytes
+        (b"\x80\x06\x01" + b"\x10\x02\x08\x00" + b"\x80\x02\x80", CorruptFileError),  # ends in a varint
+        (b"\x80\x06\x01" + b"\x10\x02\x08\x00" + b"\x80\x02\x80\x02" + b"\x00" * 5, CorruptFileError),  # hash
+    ],
+)
+def test_version_2_header_fields_out_of_range(payload: bytes, error: type) -> None:
+    with pytest.raises(error, match="THDR at offset 12"):
+        Header.from_bytes(payload, 12, 2)
+
+
+def test_version_2_header_reads_its_fields() -> None:
+    payload = b"\x80\x06\x01" + b"\x10\x06\x08\x01" + b"\x80\x02\x08" + bytes(range(8)) + b"\x02id"
+    header = Header.from_bytes(payload, 12, 2)
+    assert (header.width, header.height, header.scale, header.colour_type, header.colour_space) == (
+        768,
+        1,
+        16,
+        ColourType.RGBA,
+        ColourSpace.ICC,
+    )
+    assert (header.tile_width, header.tile_height, header.model_sha256, header.model_id) == (
+        256,
+        8,
+        bytes(range(8)),
+        "id",
+    )
+    assert header.lr_codec == LRCodec.PER_TILE and header.to_bytes(2) == payload
 
 
 def test_huge_declared_dimensions_refused_before_allocating() -> None:
@@ -67,8 +109,9 @@ def test_huge_declared_dimensions_refused_before_allocating() -> None:
         Header(width=10**9, height=10, scale=16, colour_type=ColourType.RGB, model_id="m", model_sha256=bytes(32))
 
 
-def test_chunk_length_beyond_file_is_truncation() -> None:
-    data, _ = make_container()
+@pytest.mark.parametrize("version", [1, 2])
+def test_chunk_length_beyond_file_is_truncation(version: int) -> None:
+    data, _ = make_container(version=version, lr_codec=LRCodec.ZSTD_PREDICTIVE)
     out = bytearray(data)
     struct.pack_into(">I", out, THDR_PAYLOAD - 8, 2**31 - 2)
     with pytest.raises(TruncatedFileError, match="THDR at offset 12"):
@@ -133,6 +176,12 @@ def test_failed_write_leaves_existing_target_untouched(tmp_path: Path) -> None:
         write_tadm(target, header, np.zeros((4, 4, 3), np.uint8), bad_grid)
     assert target.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["out.tadm"]
+
+
+def test_version_1_needs_one_codec_and_the_full_hash() -> None:
+    header = Header(width=64, height=64, scale=16, colour_type=ColourType.RGB, model_id="m", model_sha256=bytes(32))
+    with pytest.raises(UnsupportedFeatureError, match="version 1"):
+        TadmWriter(io.BytesIO(), header, version=1)
 
 
 def test_successful_write_replaces_target(tmp_path: Path) -> None:

@@ -1,37 +1,34 @@
 """Every single-byte change and every truncation gives the same content or a TadmError, never another
-exception or a hang. A larger seeded run is `python -m tadmcodec_formats.fuzz`."""
+exception or a hang, in both format versions. A larger seeded run is `python -m tools.fuzz.container`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from tadmcodec_formats import ColourType, LRCodec
 from tests.conftest import make_container
 from tools.fuzz.container import Outcome, classify, mutate, reference_contents
 
+CASES = {
+    "rgb": {"width": 40, "height": 20, "scale": 16, "lr_codec": LRCodec.ZSTD_PREDICTIVE},
+    "gray-alpha": {"width": 40, "height": 20, "scale": 32, "colour": ColourType.GRAY_ALPHA, "lr_codec": LRCodec.RAW},
+}
 
-@pytest.fixture(scope="module")
-def small() -> bytes:
-    data, _ = make_container(width=40, height=20, scale=16)
-    return data
 
-
-@pytest.fixture(scope="module")
-def small_alpha() -> bytes:
-    from tadmcodec_formats import ColourType
-
-    data, _ = make_container(width=40, height=20, scale=32, colour=ColourType.GRAY_ALPHA)
+@pytest.fixture(scope="module", params=[(v, case) for v in (1, 2) for case in CASES], ids=lambda p: f"v{p[0]}-{p[1]}")
+def small(request: pytest.FixtureRequest) -> bytes:
+    version, case = request.param
+    data, _ = make_container(version=version, **CASES[case])
     return data
 
 
 @pytest.mark.parametrize("flip", [0x01, 0x80, 0xFF])
-@pytest.mark.parametrize("fixture", ["small", "small_alpha"])
-def test_every_single_byte_change(fixture: str, flip: int, request: pytest.FixtureRequest) -> None:
-    data = request.getfixturevalue(fixture)
-    reference = reference_contents(data)
+def test_every_single_byte_change(small: bytes, flip: int) -> None:
+    reference = reference_contents(small)
     outcomes = {}
-    for position in range(len(data)):
-        mutated = bytearray(data)
+    for position in range(len(small)):
+        mutated = bytearray(small)
         mutated[position] ^= flip
         outcomes[position] = classify(bytes(mutated), reference)
     assert Outcome.OTHER_EXCEPTION not in outcomes.values()
@@ -41,12 +38,10 @@ def test_every_single_byte_change(fixture: str, flip: int, request: pytest.Fixtu
     assert unnoticed == [10, 11]
 
 
-@pytest.mark.parametrize("fixture", ["small", "small_alpha"])
-def test_every_truncation(fixture: str, request: pytest.FixtureRequest) -> None:
-    data = request.getfixturevalue(fixture)
-    reference = reference_contents(data)
-    for length in range(len(data)):
-        assert classify(data[:length], reference) is Outcome.TADM_ERROR, length
+def test_every_truncation(small: bytes) -> None:
+    reference = reference_contents(small)
+    for length in range(len(small)):
+        assert classify(small[:length], reference) is Outcome.TADM_ERROR, length
 
 
 def test_seeded_random_mutations() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 
-from tadmcodec_formats import ColourType, Metadata, TadmReader, TruncatedFileError
+from tadmcodec_formats import ColourType, LRCodec, Metadata, TadmReader, TruncatedFileError
 from tests.containers import random_container as make_container
 
 
@@ -48,7 +49,7 @@ def test_thumbnail_from_a_truncated_file() -> None:
     data, content = make_container(width=1500, height=900, colour=ColourType.RGBA, metadata=Metadata(exif=b"II*\0"))
     prefix = data[: _thumbnail_end(data)]
     with TadmReader(prefix) as reader:
-        assert reader.header == content["header"]
+        assert reader.header == replace(content["header"], model_sha256=bytes(8), lr_codec=LRCodec.PER_TILE)
         assert reader.metadata.exif == b"II*\0"
         assert np.array_equal(reader.read_lr(), content["lr"])
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import given, settings
@@ -23,7 +24,9 @@ metadata = st.builds(
 
 
 @st.composite
-def containers(draw: st.DrawFn) -> tuple[Header, np.ndarray, PatchGrid, np.ndarray | None, Metadata]:
+def containers(draw: st.DrawFn) -> tuple[int, Header, np.ndarray, PatchGrid, np.ndarray | None, Metadata]:
+    version = draw(st.sampled_from([1, 2]))
+    codecs = [LRCodec.RAW, LRCodec.ZSTD_PREDICTIVE] + [LRCodec.PER_TILE] * (version == 2)
     header = Header(
         width=draw(st.integers(1, 700)),
         height=draw(st.sampled_from([1, 2, 15, 16, 17, 33, 300])),
@@ -34,7 +37,7 @@ def containers(draw: st.DrawFn) -> tuple[Header, np.ndarray, PatchGrid, np.ndarr
         colour_space=draw(st.sampled_from(list(ColourSpace))),
         tile_width=draw(st.integers(8, 40)),
         tile_height=draw(st.integers(8, 40)),
-        lr_codec=draw(st.sampled_from(list(LRCodec))),
+        lr_codec=draw(st.sampled_from(codecs)),
     )
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
@@ -50,17 +53,21 @@ def containers(draw: st.DrawFn) -> tuple[Header, np.ndarray, PatchGrid, np.ndarr
     alpha = (
         rng.integers(0, 256, (header.height, header.width), dtype=np.uint8) if header.colour_type.has_alpha else None
     )
-    return header, lr, PatchGrid(patch, overlap, steps), alpha, draw(metadata)
+    return version, header, lr, PatchGrid(patch, overlap, steps), alpha, draw(metadata)
 
 
 @settings(max_examples=60, deadline=None)
 @given(containers())
 def test_round_trip(case: tuple) -> None:
-    header, lr, grid, alpha, meta = case
+    version, header, lr, grid, alpha, meta = case
     buffer = io.BytesIO()
-    write_tadm(buffer, header, lr, grid, alpha, meta)
+    write_tadm(buffer, header, lr, grid, alpha, meta, version=version)
     got = read_tadm(buffer.getvalue())
-    assert got.header == header
+    assert got.version == (version, 0)
+    if version == 1:
+        assert got.header == header
+    else:  # version 2 stores the hash's first 8 bytes; each tile names its codec
+        assert got.header == replace(header, model_sha256=header.model_sha256[:8], lr_codec=LRCodec.PER_TILE)
     assert got.metadata == meta
     assert np.array_equal(got.lr, lr)
     assert got.patches == grid

@@ -1,13 +1,15 @@
 """Bytes of the stored LR (issue 33): `.tadm` files made by the default models, their chunks, and their own
 LR re-coded losslessly by standard coders, with round-trip checks and timings.
 
-    python -m tools.bench.lr_coding IMAGES_FOLDER [--limit 12] [--out docs/results/lr-coding.json]
+    python -m tools.bench.lr_coding IMAGES_FOLDER [--limit 12] [--keep-size] [--out docs/results/lr-coding.json]
 
-Each image is cropped to 3:2 and resized to 768 x 512 (RGB), encoded with the scale's default model and
-metadata stripped. Per scale: `.tadm` bytes; their split into LR tile payloads and structure (magic,
-header, index, patch grid, end, and every chunk's length, type and CRC); and the LR read back from the
-file coded as PNG (optimize), WebP lossless (method 6) and JPEG XL lossless (effort 9, pillow-jxl-plugin),
-each decoded again and checked equal, with encode and decode seconds.
+Each image is cropped to 3:2 and resized to 768 x 512 (RGB), or taken at its own size with --keep-size
+(a validation set), encoded with the scale's default model and metadata stripped. Per scale: `.tadm`
+bytes; their split into LR tile payloads (a tile chunk's payload: codec byte or tile number, coded
+pixels) and structure (everything else: preamble, header, index, patch grid, end, and every chunk's
+length, type and CRC); and the LR read back from the file coded as PNG (optimize), WebP lossless
+(method 6) and JPEG XL lossless (effort 9, pillow-jxl-plugin), each decoded again and checked equal,
+with encode and decode seconds.
 """
 
 from __future__ import annotations
@@ -79,16 +81,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", type=Path)
     parser.add_argument("--limit", type=int, default=12)
+    parser.add_argument("--keep-size", action="store_true", help="encode the images at their own size")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})[: args.limit]
-    report: dict[str, Any] = {"images": [p.name for p in paths], "size": [768, 512]}
+    report: dict[str, Any] = {"images": [p.name for p in paths], "size": "own" if args.keep_size else [768, 512]}
     for scale in (16, 32):
         totals: dict[str, float] = {"tadm": 0, "payload": 0, "structure": 0}
         chunks: dict[str, int] = {}
         for path in paths:
             buffer = io.BytesIO()
-            tadmcodec.encode(photograph(path), buffer, scale=scale, strip_metadata=True)
+            image = np.asarray(Image.open(path).convert("RGB")) if args.keep_size else photograph(path)
+            tadmcodec.encode(image, buffer, scale=scale, strip_metadata=True)
             data = buffer.getvalue()
             sizes = chunk_bytes(data)
             payload = sum(size - 12 for kind, size in sizes.items() if kind.encode() in PAYLOAD_CHUNKS)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -35,15 +34,7 @@ from PIL import Image
 import tadmcodec
 from tadmcodec.serve.static_export import request_path, tile_requests
 from tadmcodec.store.registry import default_models
-from tools.bench.report import emit
-
-
-def cpu_model() -> str:
-    """lscpu's model name (from /proc/cpuinfo), or the machine type where there is none."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
+from tools.bench.report import cpu, emit
 
 
 def tile_urls(identifier: str, width: int, height: int, factor: int) -> list[str]:
@@ -124,7 +115,7 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         report: dict[str, Any] = {
-            "cpu": cpu_model(),
+            "cpu": cpu(),
             "cores": os.cpu_count(),
             "image": f"{width} x {height}, 16x, default model {default_models()[16]}",
             "workers": args.workers,

@@ -27,13 +27,18 @@ import numpy as np
 
 from tadmcodec.store.registry import DEFAULT_MODELS
 from tadmcodec_formats import TadmError
-from tadmcodec_formats.chunks import encode_chunk
+from tadmcodec_formats.chunks import MAGIC, encode_chunk
 
 PREAMBLE = 12
 EDGE_VALUES = {1: (0, 1, 0xFF), 2: (0, 1, 7, 8, 9, 31, 33, 0xFFFF), 4: (0, 1, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF)}
-# (offset, size) of the numeric fields a mutant may set: THDR width, height, scale, colour, tile sizes;
-# PTCH patch size, overlap, columns, rows.
-FIELDS = {b"THDR": [(0, 4), (4, 4), (8, 1), (9, 1), (12, 2), (14, 2)], b"PTCH": [(0, 2), (2, 2), (4, 4), (8, 4)]}
+# (offset, size) of the numeric fields a mutant may set, per format version, in the fuzzed 64 x 48 file:
+# THDR width, height, scale, colour, tile sizes; PTCH patch size, overlap, then columns and rows (version
+# 1) or the timestep minimum and bit width (version 2, whose small fields are varints: edge values there
+# are also cut-off and overlong varints).
+FIELDS = {
+    1: {b"THDR": [(0, 4), (4, 4), (8, 1), (9, 1), (12, 2), (14, 2)], b"PTCH": [(0, 2), (2, 2), (4, 4), (8, 4)]},
+    2: {b"THDR": [(0, 1), (1, 1), (2, 1), (3, 1), (6, 2), (8, 2)], b"PTCH": [(0, 1), (1, 1), (2, 1), (3, 1)]},
+}
 
 
 PAIRING = 0.3  # the share of mutants that pair a valid structure with the wrong model or grid
@@ -58,7 +63,7 @@ def mutate(data: bytes, rng: np.random.Generator) -> bytes:
     """One chunk's payload changed in place (same length) and its CRC recomputed."""
     offset, kind, length = chunks(data)[int(rng.integers(len(chunks(data))))]
     payload = bytearray(data[offset + 8 : offset + 8 + length])
-    fields = [f for f in FIELDS.get(kind, []) if f[0] + f[1] <= length]
+    fields = [f for f in FIELDS[data[len(MAGIC)]].get(kind, []) if f[0] + f[1] <= length]
     if fields and rng.random() < 0.6:
         start, size = fields[int(rng.integers(len(fields)))]
         value = int(rng.choice(EDGE_VALUES[size]))

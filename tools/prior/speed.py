@@ -13,7 +13,6 @@ import argparse
 import io
 import json
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,13 +20,7 @@ import numpy as np
 from PIL import Image
 
 import tadmcodec
-
-
-def cpu() -> str:
-    listing = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    fields = dict(line.split(":", 1) for line in listing.splitlines() if ":" in line)
-    flags = [f for f in fields.get("Flags", "").split() if f.startswith(("avx", "fma", "amx"))]
-    return f"{fields.get('Model name', '?').strip()}, {fields.get('CPU(s)', '?').strip()} CPUs, {' '.join(flags)}"
+from tools.bench.report import cpu
 
 
 def main() -> None:
