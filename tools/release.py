@@ -47,7 +47,7 @@ from tadmcodec.runtime.codec import Codec
 from tadmcodec.runtime.graph_export import export_graphs
 from tadmcodec.runtime.onnx_networks import GRAPHS_FOLDER
 from tadmcodec.store.folder import backbone_folder, write_backbone_reference
-from tadmcodec.store.hashing import copy_resolving_links, tensor_sha256, write_link
+from tadmcodec.store.hashing import copy_resolving_links, file_sha256, tensor_sha256, write_link
 from tadmcodec.store.registry import DEFAULTS_FILE, PACKAGE_WEIGHTS, default_models, resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,16 +159,17 @@ def forward(shipped: dict[str, Any], candidate: dict[str, Any]) -> bool:
 
 def link_to_released(folder: Path) -> list[Path]:
     """Replace each weight file of `folder` (a new release) that holds the same tensors as a weight file of
-    another released folder (byte-identical, or under another header) by a weight link to that file;
-    returns the replaced paths."""
-    released = [path for path in sorted(PACKAGE_WEIGHTS.rglob("*.safetensors")) if not path.is_relative_to(folder)]
-    by_tensors = {tensor_sha256(path): path for path in released}
+    another released folder (byte-identical, or under another header), and each ONNX graph identical to a
+    released one, by a weight link to that file; returns the replaced paths."""
     linked = []
-    for path in sorted(folder.rglob("*.safetensors")):
-        same = by_tensors.get(tensor_sha256(path))
-        if same is not None:
-            write_link(path, same)
-            linked.append(path)
+    for pattern, identity in (("*.safetensors", tensor_sha256), ("*.onnx", file_sha256)):
+        released = [path for path in sorted(PACKAGE_WEIGHTS.rglob(pattern)) if not path.is_relative_to(folder)]
+        by_identity = {identity(path): path for path in released}
+        for path in sorted(folder.rglob(pattern)):
+            same = by_identity.get(identity(path))
+            if same is not None:
+                write_link(path, same)
+                linked.append(path)
     return linked
 
 
@@ -195,9 +196,9 @@ def release(
             copy_resolving_links(backbone, PACKAGE_WEIGHTS / backbone_name)
             link_to_released(PACKAGE_WEIGHTS / backbone_name)
     copy_resolving_links(folder, target, shutil.ignore_patterns("*.part", "backbone.json", GRAPHS_FOLDER))
-    link_to_released(target)
     write_backbone_reference(target, PACKAGE_WEIGHTS / backbone_name)
     export_graphs(Codec.load(str(target), "cpu", allow_path=True).model, target)
+    link_to_released(target)  # the graphs too: releases that change one network share the others
     if validation is not None:
         (target / RECORDED).write_text(json.dumps(validation, indent=1) + "\n")
     reference = ROOT / "tests" / "quality" / "reference" / "make_reference.py"

@@ -89,7 +89,9 @@ class OnnxNetworks:
                 values = [onnxruntime.OrtValue.ortvalue_from_numpy(weights[name]) for name in names]
                 options.add_external_initializers(names, values)
                 sessions[graph] = onnxruntime.InferenceSession(
-                    str(folder / GRAPHS_FOLDER / f"{graph}.onnx"), options, providers=["CPUExecutionProvider"]
+                    str(linked_file(folder / GRAPHS_FOLDER / f"{graph}.onnx")),
+                    options,
+                    providers=["CPUExecutionProvider"],
                 )
         except (OSError, ValueError, KeyError, *runtime_errors) as err:
             raise MissingWeightsError(f"cannot load the ONNX graphs of {folder}: {err}".splitlines()[0]) from None
