@@ -165,15 +165,14 @@ class Header:
 
     def for_version(self, major: int) -> Header:
         """This header as a file of that major version stores it: version 2 keeps the first 8 bytes of the
-        model hash and lets each tile name its codec."""
+        model hash and lets each tile name its codec; version 1 names one codec for the file
+        (zstd-predictive where the writer was to choose)."""
         if major == 1:
             if len(self.model_sha256) != 32:
                 raise UnsupportedFeatureError(
                     "format version 1 stores the model's full SHA-256; a version 2 header holds its first 8 bytes"
                 )
-            if self.lr_codec == LRCodec.PER_TILE:
-                raise UnsupportedFeatureError("format version 1 names one tile codec for the file, not PER_TILE")
-            return self
+            return replace(self, lr_codec=LRCodec.ZSTD_PREDICTIVE) if self.lr_codec == LRCodec.PER_TILE else self
         return replace(self, model_sha256=self.model_sha256[:MODEL_HASH_PREFIX], lr_codec=LRCodec.PER_TILE)
 
     def to_bytes(self, major: int) -> bytes:
@@ -190,7 +189,7 @@ class Header:
                     self.colour_space,
                     self.tile_width,
                     self.tile_height,
-                    self.lr_codec,
+                    stored.lr_codec,
                     self.model_sha256,
                     len(model),
                 )

@@ -14,14 +14,11 @@ from .writer import TadmWriter
 
 
 def recode(source: Source, target: str | os.PathLike[str] | BinaryIO, version: int = FORMAT_MAJOR) -> None:
-    """Write `source` (verified first) to `target` as a file of format `version`. Version 2 picks each
-    tile's smallest codec; version 1 keeps zstd-predictive. Given a path, `target` appears only when
-    complete."""
+    """Write `source` (verified first) to `target` as a file of format `version`, with the writer's choice
+    of tile codecs (TadmWriter). Given a path, `target` appears only when complete."""
     with TadmReader(source) as reader:
         reader.verify()
-        header = reader.header
-        codec = LRCodec.ZSTD_PREDICTIVE if version == 1 else LRCodec.PER_TILE
-        header = replace(header, lr_codec=codec)
+        header = replace(reader.header, lr_codec=LRCodec.PER_TILE)
         with TadmWriter(target, header, reader.metadata, version=version) as writer:
             for index in range(header.tile_count):
                 writer.write_lr_tile(reader.read_lr_tile(index))

@@ -42,7 +42,8 @@ class TadmWriter:
     write_patches, then write_alpha_tile for every tile when the image has alpha, then close().
 
     Given a path, the file appears only when close() succeeds (temporary file, then rename).
-    `header.lr_codec` names the tiles' codec; PER_TILE (version 2 only) takes the smallest for each tile.
+    `header.lr_codec` names the tiles' codec; PER_TILE takes the smallest for each tile (version 2) or
+    zstd-predictive for the file (version 1).
     `header` becomes the header as the file stores it (Header.for_version).
     """
 
@@ -57,7 +58,9 @@ class TadmWriter:
         if version not in READABLE_MAJORS:
             raise TadmError(f"format version {version} is not one of {READABLE_MAJORS}")
         self.header = header.for_version(version)
-        self._codec, self._version, self._level = header.lr_codec, version, zstd_level
+        # Version 2 tiles take the codec asked for, or each its smallest; version 1 files name one.
+        self._codec = header.lr_codec if version == 2 else self.header.lr_codec
+        self._version, self._level = version, zstd_level
         self._atomic = AtomicFile(target) if isinstance(target, (str, os.PathLike)) else None
         self._fp: BinaryIO = self._atomic.file if self._atomic else target
         self._base = self._fp.tell()

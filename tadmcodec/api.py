@@ -145,7 +145,7 @@ def encode(
             model_sha256=codec.model.digest,
             colour_space=prepared.colour_space,
         )
-        with TadmWriter(output, header, metadata) as writer:
+        with TadmWriter(output, header, metadata, version=options.format_version) as writer:
             writer.write_image(lr, grid, prepared.alpha)
     written = Path(output).stat().st_size if isinstance(output, (str, os.PathLike)) else output.tell()
     return EncodeResult(width, height, written, time.perf_counter() - start, codec.model.name, metadata.stored_bytes)

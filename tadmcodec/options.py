@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
-from tadmcodec_formats import MAX_TIMESTEP
+from tadmcodec_formats import FORMAT_MAJOR, MAX_TIMESTEP, READABLE_MAJORS
 
 from .errors import InputImageError, TadmError
 
@@ -48,16 +48,20 @@ class DecodeOptions:
 @dataclass(frozen=True)
 class EncodeOptions:
     """How an image is encoded: scale (16 or 32), model (a name or folder; None: the scale's default),
-    device (None: CUDA when present, else the CPU), strip_metadata (leave out EXIF, ICC, XMP and text)."""
+    device (None: CUDA when present, else the CPU), strip_metadata (leave out EXIF, ICC, XMP and text),
+    format_version (the container's major version: 2, or 1 for readers older than version 2)."""
 
     scale: int = 16
     model: str | None = None
     device: str | None = None
     strip_metadata: bool = False
+    format_version: int = FORMAT_MAJOR
 
     def __post_init__(self) -> None:
         if type(self.scale) is not int or self.scale not in SCALES:
             raise InputImageError(f"scale must be the integer 16 or 32, got {self.scale!r}")
+        if self.format_version not in READABLE_MAJORS:
+            raise InputImageError(f"format_version must be one of {READABLE_MAJORS}, got {self.format_version!r}")
 
 
 Options = TypeVar("Options", DecodeOptions, EncodeOptions)

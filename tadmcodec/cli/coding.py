@@ -24,7 +24,7 @@ from ..options import MAX_DETAIL, MAX_TIMESTEP_SCALE, RUNTIMES, DecodeOptions, E
 from ..runtime.extras import require_torch
 from ..store.registry import default_models
 from .domains import float_in, folder_path, int_in, non_negative_int, positive_int
-from .paths import add_overwrite_flags
+from .paths import add_format_version_flag, add_overwrite_flags
 
 DEVICE_HELP = "cpu, cuda, cuda:N (default: CUDA when available, else CPU)"
 
@@ -100,6 +100,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     encode.add_argument("--device", help=DEVICE_HELP)
     encode.add_argument("--strip-metadata", action="store_true", help="do not carry EXIF, ICC, XMP and text")
+    add_format_version_flag(encode)
     _add_output_flags(encode)
     encode.set_defaults(run=_holding_out_dir(_encode))
     decode = commands.add_parser("decode", help="decode .tadm files to PNG, TIFF, JPEG or WebP")
@@ -188,7 +189,7 @@ def _encode(args: argparse.Namespace) -> int:
     try:
         require_torch("encoding")
         model = check_model(args.model, args.scale)  # a folder path: workers elsewhere resolve the same one
-        coding = EncodeOptions(args.scale, model, args.device, args.strip_metadata)
+        coding = EncodeOptions(args.scale, model, args.device, args.strip_metadata, args.format_version)
         options, jobs = _jobs(args, _options(args, coding))
     except TadmError as err:
         print(f"tadmcodec encode: {err}", file=sys.stderr)

@@ -8,8 +8,10 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from tadmcodec_formats import FORMAT_MAJOR, READABLE_MAJORS, TadmError, TadmReader, UnknownModelError, recode
+from tadmcodec_formats import TadmError, TadmReader, UnknownModelError, recode
 from tadmcodec_formats.atomic import no_clobber
+
+from .paths import add_format_version_flag
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -131,12 +133,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     recode_parser.add_argument("input")
     recode_parser.add_argument("output")
-    recode_parser.add_argument(
-        "--format-version",
-        type=int,
-        choices=READABLE_MAJORS,
-        default=FORMAT_MAJOR,
-        help=f"major format version to write (default {FORMAT_MAJOR}; 1 for readers older than version 2)",
-    )
+    add_format_version_flag(recode_parser)
     recode_parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     recode_parser.set_defaults(run=_recode)

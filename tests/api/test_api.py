@@ -159,6 +159,20 @@ def test_scale_32_and_scale_mismatch() -> None:
         tadmcodec.encode(photo(), io.BytesIO(), model="test-32x", scale=16)
 
 
+def test_format_version_1_for_older_readers_decodes_alike() -> None:
+    """Both container versions hold the same content: the same decode; version 1 takes more bytes."""
+    files = {}
+    for version in (1, 2):
+        files[version] = io.BytesIO()
+        tadmcodec.encode(photo(), files[version], model="test-16x", format_version=version)
+        assert TadmReader(files[version].getvalue()).version == (version, 0)
+    decoded = [np.asarray(tadmcodec.decode(files[v].getvalue())) for v in (1, 2)]
+    assert np.array_equal(*decoded)
+    assert len(files[1].getvalue()) > len(files[2].getvalue())
+    with pytest.raises(InputImageError, match="format_version"):
+        tadmcodec.encode(photo(), io.BytesIO(), model="test-16x", format_version=3)
+
+
 def test_unknown_or_different_model_is_refused(tmp_path: Path, registered_models: Path) -> None:
     path = tmp_path / "x.tadm"
     copy_root = tmp_path / "models"

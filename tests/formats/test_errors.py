@@ -178,9 +178,9 @@ def test_failed_write_leaves_existing_target_untouched(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out.tadm"]
 
 
-def test_version_1_needs_one_codec_and_the_full_hash() -> None:
-    header = Header(width=64, height=64, scale=16, colour_type=ColourType.RGB, model_id="m", model_sha256=bytes(32))
-    with pytest.raises(UnsupportedFeatureError, match="version 1"):
+def test_version_1_needs_the_full_model_hash() -> None:
+    header = Header(width=64, height=64, scale=16, colour_type=ColourType.RGB, model_id="m", model_sha256=bytes(8))
+    with pytest.raises(UnsupportedFeatureError, match="full SHA-256"):
         TadmWriter(io.BytesIO(), header, version=1)
 
 

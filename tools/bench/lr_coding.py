@@ -1,7 +1,7 @@
 """Bytes of the stored LR (issue 33): `.tadm` files made by the default models, their chunks, and their own
 LR re-coded losslessly by standard coders, with round-trip checks and timings.
 
-    python -m tools.bench.lr_coding IMAGES_FOLDER [--limit 12] [--keep-size] [--out docs/results/lr-coding.json]
+    python -m tools.bench.lr_coding IMAGES_FOLDER [--limit 12] [--keep-size] [--format-version 2] [--out FILE]
 
 Each image is cropped to 3:2 and resized to 768 x 512 (RGB), or taken at its own size with --keep-size
 (a validation set), encoded with the scale's default model and metadata stripped. Per scale: `.tadm`
@@ -82,17 +82,19 @@ def main() -> None:
     parser.add_argument("images", type=Path)
     parser.add_argument("--limit", type=int, default=12)
     parser.add_argument("--keep-size", action="store_true", help="encode the images at their own size")
+    parser.add_argument("--format-version", type=int, default=2, help="the container version to encode to")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})[: args.limit]
     report: dict[str, Any] = {"images": [p.name for p in paths], "size": "own" if args.keep_size else [768, 512]}
+    report["format_version"] = args.format_version
     for scale in (16, 32):
         totals: dict[str, float] = {"tadm": 0, "payload": 0, "structure": 0}
         chunks: dict[str, int] = {}
         for path in paths:
             buffer = io.BytesIO()
             image = np.asarray(Image.open(path).convert("RGB")) if args.keep_size else photograph(path)
-            tadmcodec.encode(image, buffer, scale=scale, strip_metadata=True)
+            tadmcodec.encode(image, buffer, scale=scale, strip_metadata=True, format_version=args.format_version)
             data = buffer.getvalue()
             sizes = chunk_bytes(data)
             payload = sum(size - 12 for kind, size in sizes.items() if kind.encode() in PAYLOAD_CHUNKS)

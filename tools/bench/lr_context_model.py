@@ -153,13 +153,12 @@ def main() -> None:
     paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})[: args.limit]
     report: dict[str, Any] = {"images": [p.name for p in paths], "size": [768, 512], "train_images": args.train_images}
     for scale in (16, 32):
-        totals = dict.fromkeys(("tadm", "context_model", "context_model_trained", "jxl_e9", "jxl_e10"), 0.0)
+        totals = dict.fromkeys(("context_model", "context_model_trained", "jxl_e9", "jxl_e10"), 0.0)
         seconds, samples = 0.0, 0
         for path in paths:
             buffer = io.BytesIO()
             tadmcodec.encode(photograph(path), buffer, scale=scale, strip_metadata=True)
             lr = TadmReader(buffer.getvalue()).read_lr()
-            totals["tadm"] += len(buffer.getvalue())
             start = time.perf_counter()
             totals["context_model"] += code_length(lr, AdaptiveBits()) / 8 + FLUSH_BYTES
             seconds += time.perf_counter() - start
