@@ -13,7 +13,8 @@ The loss is L1 + ST-LPIPS-VGG (weight `perceptual`) + the thumbnail term (L1 of 
 downscale, weight `thumbnail`) + the pattern term (phase_deviation: without it the perceptual term paints
 a 4-pixel canvas over everything; weight `pattern`) + the grid term (gradient_profile: edges where
 decoding's 8-pixel latent blocks and the prior's 4-pixel unfolding meet; weight `grid`) + the local
-detail term (log detail energy per 16-pixel window against the original's; weight `local_detail`) + a hinge
+detail term (log detail energy per 16-pixel window against the original's; weight `local_detail`) + the
+local spectrum term (log Fourier magnitudes per 16-pixel window; weight `local_spectrum`) + a hinge
 adversarial term from a spectrally normalised patch discriminator (weight `adversarial`); ST-LPIPS-Alex
 is left out, to judge. Resumes from
 RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
@@ -40,7 +41,7 @@ from ..models.texture_prior import FACTOR, TexturePrior
 from ..nn.pixels import images_to_tensor
 from ..pipeline.texture_stage import texture_map
 from ..quality import stlpips
-from ..quality.metrics import detail_energy_map
+from ..quality.metrics import detail_energy_map, luma
 from ..store.folder import read_config
 from ..store.registry import resolve_model
 from .adversarial import PatchDiscriminator, discriminator_hinge_loss, generator_adversarial_loss, random_shift
@@ -59,6 +60,7 @@ class PriorTraining:
     pattern: float = 5.0
     grid: float = 2.0
     local_detail: float = 0.0
+    local_spectrum: float = 0.0
     adversarial: float = 0.05
     adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
     checkpoint_every: int = 100
@@ -93,6 +95,17 @@ def local_detail(x: torch.Tensor, area: int = 16) -> torch.Tensor:
     that the detail ratio averages: matching it puts texture where the original has some and keeps flat
     areas (skin, sky, glaze) flat, where the perceptual term alone paints a hatch everywhere."""
     return torch.log1p(F.avg_pool2d(detail_energy_map(x), area))
+
+
+def local_spectrum(x: torch.Tensor, area: int = 16) -> torch.Tensor:
+    """log(1 + |FFT|) of the luma in each area x area window (Hann-tapered): matching it keeps texture to the
+    orientations and frequencies the original has there, where the perceptual term paints one diagonal
+    hatch over everything (a repeated texture the detail energy alone does not see)."""
+    y = luma((x.clamp(-1, 1) + 1) / 2)
+    windows = F.unfold(y, area, stride=area).transpose(1, 2).unflatten(2, (area, area))
+    taper = torch.hann_window(area, periodic=False, device=x.device)
+    windows = (windows - windows.mean((-1, -2), keepdim=True)) * (taper[:, None] * taper[None, :])
+    return torch.log1p(torch.fft.rfft2(windows).abs() * 255.0)
 
 
 class DecodedPairs:
@@ -186,10 +199,13 @@ def train_prior(
             "pattern": F.l1_loss(phase_deviation(out), phase_deviation(original)),
             "grid": F.l1_loss(gradient_profile(out), gradient_profile(original)),
             "local_detail": F.l1_loss(local_detail(out), local_detail(original)),
+            "local_spectrum": F.l1_loss(local_spectrum(out), local_spectrum(original)),
         }
         total = losses["l1"] + settings.perceptual * losses["perceptual"] + settings.thumbnail * losses["thumbnail"]
         total = total + settings.pattern * losses["pattern"] + settings.grid * losses["grid"]
-        total = total + settings.local_detail * losses["local_detail"]
+        total = (
+            total + settings.local_detail * losses["local_detail"] + settings.local_spectrum * losses["local_spectrum"]
+        )
         adversarial = step >= settings.adversarial_from and settings.adversarial > 0
         if adversarial:
             discriminator.requires_grad_(False)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from tadmcodec.models.texture_prior import TexturePrior, smooth
 from tadmcodec.quality.metrics import grid_excess
-from tadmcodec.training.prior import gradient_profile
+from tadmcodec.training.prior import gradient_profile, local_detail, local_spectrum
 
 
 def test_a_prior_with_a_silent_last_layer_returns_the_decode_itself() -> None:
@@ -50,3 +50,17 @@ def test_the_anti_aliased_unfold_damps_what_pixel_shuffle_phases_paint() -> None
     residual, damped = plain(decode) - decode, blurred(decode) - decode
     assert torch.allclose(F.avg_pool2d(damped, 8), F.avg_pool2d(residual, 8), atol=0.02)  # same local mean
     assert damped.diff(dim=-1).abs().mean() < 0.8 * residual.diff(dim=-1).abs().mean()
+
+
+def test_the_local_terms_tell_a_hatch_on_a_flat_area_from_the_flat_area() -> None:
+    """A diagonal hatch painted over a flat grey window: the detail term sees its energy, the spectrum term
+    its orientation (a hatch of the other diagonal, with the same energy, is far in spectrum only)."""
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    flat = torch.zeros(1, 3, 32, 32)
+    hatch = (0.2 * torch.sin((xx + yy) * torch.pi / 2)).expand(1, 3, 32, 32)
+    other = (0.2 * torch.sin((xx - yy) * torch.pi / 2)).expand(1, 3, 32, 32)
+    assert local_detail(flat).max() < 1e-6 and (local_detail(hatch) > 1).all()
+    assert torch.allclose(local_detail(hatch), local_detail(other), rtol=0.05)
+    assert local_spectrum(flat).abs().max() < 0.01
+    assert F.l1_loss(local_spectrum(hatch), local_spectrum(other)) > 0.5
+    assert F.l1_loss(local_spectrum(hatch), local_spectrum(hatch.roll(1, -1))) < 0.05  # shifts barely count
