@@ -153,7 +153,7 @@ class Header:
             if not MIN_TILE <= value <= MAX_TILE:
                 raise LimitExceededError(f"THDR {name} {value} outside [{MIN_TILE}, {MAX_TILE}]")
         if self.bit_depth != 8:
-            raise UnsupportedFeatureError(f"THDR bit depth {self.bit_depth}: version 1 stores 8 bits only")
+            raise UnsupportedFeatureError(f"THDR bit depth {self.bit_depth}: the container stores 8 bits only")
         if len(self.model_sha256) not in (32, MODEL_HASH_PREFIX):
             raise CorruptFileError(f"THDR model SHA-256 must be 32 bytes (or its first {MODEL_HASH_PREFIX})")
         if not MODEL_ID_PATTERN.fullmatch(self.model_id.encode("ascii", "replace")):
