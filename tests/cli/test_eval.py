@@ -18,7 +18,8 @@ def _folder(root: Path) -> Path:
     folder = root / "set"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    for name, (height, width) in [("image0.png", (128, 160)), ("image0.webp", (96, 200))]:  # one stem, two files
+    # One stem, two files; large enough that AVIF's container fits within the 16x file's bytes.
+    for name, (height, width) in [("image0.png", (256, 320)), ("image0.webp", (96, 200))]:
         yy, xx = np.mgrid[:height, :width]
         base = np.stack([xx * 1.5, yy * 2, (xx + yy) % 256], -1) + rng.normal(0, 10, (height, width, 3))
         Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(folder / name, lossless=True)
@@ -52,7 +53,7 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     assert [p.name for p in records] == [f"image0.{ext}-{s}x.json" for ext in ("png", "webp") for s in (16, 32)]
     record = json.loads(records[0].read_text())
     tadm = record["methods"]["tadmcodec"]
-    assert tadm["bpp"] == pytest.approx(8 * tadm["bytes"] / (128 * 160))
+    assert tadm["bpp"] == pytest.approx(8 * tadm["bytes"] / (256 * 320))
     assert 0 < tadm["psnr"] < 60 and "ssimulacra2" in tadm and tadm["decode_s_per_mp"] > 0
     assert "ssimulacra2" not in json.loads(records[2].read_text())["methods"]["tadmcodec"]  # limit 1
     for codec in ("jpeg", "webp", "avif", "jpegxl"):
@@ -77,9 +78,9 @@ def test_eval_writes_records_reports_and_resumes(tmp_path: Path) -> None:
     assert (out / "rate-quality.png").stat().st_size > 10_000
     assert sorted(p.name for p in (out / "pictures" / "set").iterdir()) == ["image0.png-16x.jpg", "image0.png-32x.jpg"]
     with Image.open(out / "pictures" / "set" / "image0.png-16x.jpg") as picture:
-        assert picture.size == (7 * 160, 128 + 18)  # with the previous release's panel
+        assert picture.size == (7 * 256, 256 + 18)  # panels of a 256-pixel crop, with the previous release's
     with Image.open(out / "pictures" / "set" / "image0.png-32x.jpg") as picture:
-        assert picture.size == (6 * 160, 128 + 18)  # no --previous-32
+        assert picture.size == (6 * 256, 256 + 18)  # no --previous-32
 
     before = {p: p.stat().st_mtime_ns for p in records}
     records[1].unlink()
