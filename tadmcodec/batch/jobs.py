@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tadmcodec_formats import Header
 from tadmcodec_formats.atomic import no_clobber
 
 from ..errors import OutputExistsError
@@ -19,7 +20,7 @@ from ..io.progress import Progress
 from ..io.raster import Box
 from ..options import DecodeOptions, EncodeOptions
 from ..runtime.cpu_threads import set_cpu_threads
-from ..store.folder import backbone_folder, model_digest
+from ..store.folder import model_digest
 from ..store.hashing import file_sha256
 from ..store.registry import resolve_model
 from .budget import check_budget
@@ -96,7 +97,7 @@ class FileCoder:
         try:
             try:
                 if not should_write(source, target, replace, options.skip_existing):
-                    return _record(source, target, "skipped", start, options.fixity)
+                    return _record(source, target, "skipped", start, options)
                 check_budget(source, options.coding, options.max_pixels, options.box)
                 with nullcontext() if replace else no_clobber():
                     pixels, metadata_bytes = self._publish(source, target, progress)
@@ -104,10 +105,10 @@ class FileCoder:
                 if not options.accept_identical:
                     raise
                 pixels, metadata_bytes = self._work_if_identical(source, target, progress)
-            return _record(source, target, "ok", start, options.fixity, pixels, metadata_bytes)
+            return _record(source, target, "ok", start, options, pixels, metadata_bytes)
         except Exception as err:  # any error of one file is that file's failure, never the batch's
             error, kind = one_line(err), type(err).__name__
-            return _record(source, target, "failed", start, options.fixity, error=error, error_type=kind)
+            return _record(source, target, "failed", start, options, error=error, error_type=kind)
 
     def _publish(self, source: Path, target: Path, progress: Progress | None) -> tuple[int, int]:
         """_work, with a target another process published meanwhile (no_clobber) as OutputExistsError."""
@@ -156,7 +157,7 @@ def _record(
     target: Path,
     status: str,
     start: float,
-    fixity: bool,
+    options: BatchOptions,
     pixels: int = 0,
     metadata_bytes: int = 0,
     error: str = "",
@@ -169,7 +170,7 @@ def _record(
     record: dict[str, Any] = {"input": str(source), "output": str(target), "status": status}
     if source.is_file():
         record["input_bytes"] = source.stat().st_size
-        if fixity:
+        if options.fixity:
             record["input_sha256"] = file_sha256(source)
     if status == "failed":
         return record | {"error": error, "error_type": error_type, "seconds": round(time.perf_counter() - start, 3)}
@@ -177,13 +178,13 @@ def _record(
         return record | {"seconds": 0.0}
     container = target if target.suffix == ".tadm" else source
     header = read_header(container)
-    if fixity:
+    if options.fixity:
         record["output_sha256"] = file_sha256(target)
     return record | {
         "output_bytes": target.stat().st_size,
         "scale": header.scale,
         "model": header.model_id,
-        "model_sha256": _model_sha256(header.model_id),
+        "model_sha256": _model_sha256(header, options.coding),
         "pixels": pixels,
         "metadata_bytes": metadata_bytes,
         "bpp": round(8 * container.stat().st_size / max(pixels, 1), 5),
@@ -191,7 +192,10 @@ def _record(
     }
 
 
-def _model_sha256(model_id: str) -> str:
-    """The full SHA-256 of the installed model a file names (a version 2 file stores its first 8 bytes)."""
-    folder = resolve_model(model_id)
-    return model_digest(folder, backbone_folder(folder)[0]).hex()
+def _model_sha256(header: Header, coding: EncodeOptions | DecodeOptions) -> str:
+    """The full SHA-256 of the model behind a container (a version 2 file stores its first 8 bytes): the
+    model an encode ran (a name or, given as a folder, off the search path), else the installed model the
+    file names, the one decoding used."""
+    named = coding.model if isinstance(coding, EncodeOptions) and coding.model else None
+    folder = resolve_model(named, allow_path=True) if named else resolve_model(header.model_id)
+    return model_digest(folder).hex()

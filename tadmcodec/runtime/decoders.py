@@ -21,7 +21,7 @@ from ..errors import TadmError
 from ..options import RUNTIMES
 from ..pipeline.image_decoder import ImageDecoder, check_grid
 from ..pipeline.networks import DecodingNetworks
-from ..store.folder import backbone_folder, model_digest, read_config
+from ..store.folder import model_digest, read_config
 from ..store.registry import resolve_model
 from . import onnx_networks
 from .cpu_threads import cpu_threads
@@ -78,7 +78,7 @@ def check_against_model(header: Header, grid: PatchGrid | PatchSummary) -> None:
     loading (`tadmcodec verify`): the model's digest, scale, patch size, overlap, grid shape and timestep
     range. UnknownModelError when the model is not installed; CorruptFileError when they disagree."""
     folder = resolve_model(header.model_id)
-    if not header.matches_model(model_digest(folder, backbone_folder(folder)[0])):
+    if not header.matches_model(model_digest(folder)):
         raise UnknownModelError(f"the installed {header.model_id!r} is another version than the file's")
     config = read_config(folder)
     _check_scale(header, config.scale)

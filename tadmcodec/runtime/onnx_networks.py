@@ -75,7 +75,7 @@ class OnnxNetworks:
         from onnxruntime.capi import onnxruntime_pybind11_state as state
 
         runtime_errors = tuple(v for v in vars(state).values() if isinstance(v, type) and issubclass(v, Exception))
-        digest = model_digest(folder, backbone_folder(folder)[0])
+        digest = model_digest(folder)
         try:
             manifest = json.loads((folder / GRAPHS_FOLDER / MANIFEST).read_text(encoding="utf-8"))
             if digest.hex() != manifest["digest"]:

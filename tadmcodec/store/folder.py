@@ -86,7 +86,10 @@ def has_texture_prior(folder: Path) -> bool:
     return (folder / TEXTURE_PRIOR / "config.json").is_file()
 
 
-def model_digest(folder: Path, backbone_path: Path) -> bytes:
+def model_digest(folder: Path, backbone_path: Path | None = None) -> bytes:
+    """The SHA-256 over a model's weight files and its backbone's (the folder's own backbone.json unless
+    another is given): what a `.tadm` file records of the model that wrote it."""
+    backbone_path = backbone_folder(folder)[0] if backbone_path is None else backbone_path
     hashes = {f"model/{k}": v for k, v in folder_hashes(folder).items() if k in WEIGHT_FILES}
     hashes |= {f"backbone/{k}": v for k, v in folder_hashes(backbone_path, BACKBONE_PARTS).items()}
     return manifest_digest(hashes)

@@ -147,15 +147,13 @@ def _claiming(data: bytes, model: str) -> bytes:
     grid is shaped for the file's own LR at the named model's patch size: what verify's structure allows."""
     import dataclasses
 
-    from tadmcodec.store.folder import backbone_folder, model_digest
+    from tadmcodec.store.folder import model_digest
     from tadmcodec.store.registry import resolve_model
     from tadmcodec_formats import Metadata, TadmReader, TadmWriter, latent_size_of, patch_count
 
     reader = TadmReader(data)
     folder = resolve_model(model)
-    header = dataclasses.replace(
-        reader.header, model_id=model, model_sha256=model_digest(folder, backbone_folder(folder)[0])
-    )
+    header = dataclasses.replace(reader.header, model_id=model, model_sha256=model_digest(folder))
     width, height = latent_size_of(header.lr_width, header.lr_height, header.scale)
     grid = PatchGrid(16, 4, np.full((patch_count(height, 16, 4), patch_count(width, 16, 4)), 50))
     out = io.BytesIO()

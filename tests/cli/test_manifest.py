@@ -111,6 +111,28 @@ def test_outputs_without_records_are_kept_only_when_identical(batch: tuple[Path,
     assert sorted(p.name for p in out.iterdir()) == ["0.tadm", "1.tadm", "2.tadm", "3.tadm", "4.tadm", "manifest.jsonl"]
 
 
+def test_a_model_given_as_a_folder_off_the_search_path_is_recorded(registered_models: Path, tmp_path: Path) -> None:
+    """The record's model hash is the encoding model's full SHA-256 (a version 2 file stores its first 8
+    bytes), also when the model was named by its folder and no installed model has its name."""
+    import shutil
+
+    from tadmcodec_formats import TadmReader
+
+    model = tmp_path / "models" / "elsewhere-16x"
+    shutil.copytree(registered_models / "test-16x", model)
+    reference = json.loads((model / "backbone.json").read_text())
+    reference["path"] = str((registered_models / "tiny-backbone").resolve())
+    (model / "backbone.json").write_text(json.dumps(reference))
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / "a.png")
+    assert main(["encode", str(folder), "--out-dir", str(out), "--model", str(model), "--quiet"]) == 0
+    record = records(out)["a.png"]
+    stored = TadmReader(out / "a.tadm").header.model_sha256.hex()
+    assert record["status"] == "ok" and record["model"] == "elsewhere-16x"
+    assert len(record["model_sha256"]) == 64 and record["model_sha256"].startswith(stored)
+
+
 def test_max_failures_stops_the_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()

@@ -98,10 +98,10 @@ def mispair(data: bytes, models: dict[str, bytes], rng: np.random.Generator) -> 
 
 def installed_models() -> dict[str, bytes]:
     """Every installed model's name and weight digest (the digest a file naming it must carry)."""
-    from tadmcodec.store.folder import backbone_folder, model_digest
+    from tadmcodec.store.folder import model_digest
     from tadmcodec.store.registry import available_models
 
-    return {name: model_digest(folder, backbone_folder(folder)[0]) for name, folder in available_models().items()}
+    return {name: model_digest(folder) for name, folder in available_models().items()}
 
 
 def outcome(data: bytes, seconds: float) -> str:
