@@ -118,6 +118,11 @@ class Header:
     def tile_count(self) -> int:
         return self.tiles_x * self.tiles_y
 
+    @property
+    def tile_chunks(self) -> int:
+        """LRTL chunks, plus as many ALTL chunks when the image has alpha: the entries of TIDX."""
+        return self.tile_count * (2 if self.colour_type.has_alpha else 1)
+
     def lr_tile_box(self, index: int) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of LR tile `index` (row-major), clipped to the LR image."""
         ty, tx = divmod(index, self.tiles_x)

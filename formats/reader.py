@@ -17,7 +17,7 @@ import numpy as np
 from .chunks import CHUNK_OVERHEAD, PREAMBLE_SIZE, Chunk, ChunkSource, decode_preamble, is_critical
 from .errors import CorruptFileError, TadmError, UnsupportedFeatureError
 from .header import Header
-from .layout import ALTL, INDEX_COUNT, INDEX_ENTRY, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER
+from .layout import ALTL, INDEX_COUNT, INDEX_ENTRY, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER, has_index
 from .lrcodec import decode_tagged_tile, decode_tile
 from .metadata import METADATA_TYPES, Metadata
 from .patches import PatchGrid, PatchSummary
@@ -65,7 +65,7 @@ class TadmReader:
         self.header = Header.from_bytes(first.payload, first.offset, self._major)
         self.metadata = Metadata()
         kind, offset = self._find_critical(first.end, collect_metadata=True)
-        if self._major == 1 or self._index_entries > 1:
+        if has_index(self._major, self.header.tile_chunks):
             if kind != TIDX:
                 raise CorruptFileError(f"chunk {kind.decode()} at offset {offset}: expected TIDX after the header")
             chunk = self._src.read_chunk(offset)
@@ -75,10 +75,6 @@ class TadmReader:
             self._offsets = np.array([offset], np.int64)  # version 2, one tile: it follows the header
             self._index_end = offset
         self._patches: PatchGrid | None = None
-
-    @property
-    def _index_entries(self) -> int:
-        return self.header.tile_count * (2 if self.header.colour_type.has_alpha else 1)
 
     # --- public reads -----------------------------------------------------------------
     def read_lr_tile(self, index: int) -> np.ndarray:
@@ -252,8 +248,7 @@ class TadmReader:
             offset = chunk.end
 
     def _parse_index(self, chunk: Chunk) -> np.ndarray:
-        h = self.header
-        expected = h.tile_count * (2 if h.colour_type.has_alpha else 1)
+        expected = self.header.tile_chunks
         if len(chunk.payload) != INDEX_COUNT.size + expected * INDEX_ENTRY.size:
             raise CorruptFileError(f"{chunk.where()}: size does not fit {expected} entries")
         (count,) = INDEX_COUNT.unpack_from(chunk.payload)

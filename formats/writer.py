@@ -13,7 +13,7 @@ from .atomic import AtomicFile
 from .chunks import FORMAT_MAJOR, READABLE_MAJORS, encode_chunk, encode_preamble
 from .errors import TadmError
 from .header import Header
-from .layout import ALTL, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER, index_payload
+from .layout import ALTL, LRTL, PTCH, TEND, THDR, TIDX, TILE_NUMBER, has_index, index_payload
 from .lrcodec import ZSTD_LEVEL, encode_tagged_tile, encode_tile
 from .metadata import Metadata
 from .patches import PatchGrid
@@ -70,15 +70,9 @@ class TadmWriter:
         self._write(encode_chunk(THDR, header.to_bytes(version)))
         for chunk_type, payload in (metadata or Metadata()).to_chunks():
             self._write(encode_chunk(chunk_type, payload))
-        self._entries = header.tile_count * (2 if header.colour_type.has_alpha else 1)
         self._index_at = self._position()
-        if self._has_index:
-            self._write(encode_chunk(TIDX, index_payload([0] * self._entries)))
-
-    @property
-    def _has_index(self) -> bool:
-        """Version 1 always has an index; version 2 only for more than one tile chunk."""
-        return self._version == 1 or self._entries > 1
+        if has_index(version, header.tile_chunks):
+            self._write(encode_chunk(TIDX, index_payload([0] * header.tile_chunks)))
 
     def write_lr_tile(self, pixels: np.ndarray) -> None:
         """Append the next LR tile, an (h, w, lr_channels) uint8 array of the tile's exact size."""
@@ -129,14 +123,15 @@ class TadmWriter:
     def close(self) -> None:
         """Check completeness, write the end marker (version 1) and the index, and commit the file."""
         try:
-            if not self._patches_written or len(self._offsets) != self._entries:
+            expected = self.header.tile_chunks
+            if not self._patches_written or len(self._offsets) != expected:
                 raise TadmError(
-                    f"incomplete container: {len(self._offsets)} of {self._entries} tiles, "
+                    f"incomplete container: {len(self._offsets)} of {expected} tiles, "
                     f"patch grid {'written' if self._patches_written else 'missing'}"
                 )
             if self._version == 1:
                 self._write(encode_chunk(TEND, b""))
-            if self._has_index:
+            if has_index(self._version, expected):
                 end = self._fp.tell()
                 self._fp.seek(self._base + self._index_at)
                 self._write(encode_chunk(TIDX, index_payload(self._offsets)))

@@ -108,6 +108,9 @@ def local_spectrum(x: torch.Tensor, area: int = 16) -> torch.Tensor:
     return torch.log1p(torch.fft.rfft2(windows).abs() * 255.0)
 
 
+LOCAL_TERMS = {"local_detail": local_detail, "local_spectrum": local_spectrum}
+
+
 class DecodedPairs:
     """Aligned random crops (multiples of 8 from the origin, as decoding tiles them) of decodes, their
     originals and texture positions (at latent resolution), with the same random flips and transposes."""
@@ -198,14 +201,13 @@ def train_prior(
             "thumbnail": F.l1_loss(F.avg_pool2d(out, scale), F.avg_pool2d(original, scale)),
             "pattern": F.l1_loss(phase_deviation(out), phase_deviation(original)),
             "grid": F.l1_loss(gradient_profile(out), gradient_profile(original)),
-            "local_detail": F.l1_loss(local_detail(out), local_detail(original)),
-            "local_spectrum": F.l1_loss(local_spectrum(out), local_spectrum(original)),
         }
         total = losses["l1"] + settings.perceptual * losses["perceptual"] + settings.thumbnail * losses["thumbnail"]
         total = total + settings.pattern * losses["pattern"] + settings.grid * losses["grid"]
-        total = (
-            total + settings.local_detail * losses["local_detail"] + settings.local_spectrum * losses["local_spectrum"]
-        )
+        for name, term in LOCAL_TERMS.items():  # computed only when weighted: they cost a blur or an FFT
+            if weight := getattr(settings, name):
+                losses[name] = F.l1_loss(term(out), term(original))
+                total = total + weight * losses[name]
         adversarial = step >= settings.adversarial_from and settings.adversarial > 0
         if adversarial:
             discriminator.requires_grad_(False)
