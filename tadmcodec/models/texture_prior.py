@@ -30,11 +30,19 @@ Pixels in and out are float in [-1, 1], as the TADM pipeline's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.numpy import load_file
 from torch import nn
 
+from ..errors import MissingWeightsError
 from ..nn.configured import ConfiguredModule, register_config
+from ..store.folder import PRIOR_ADAPTER
+from ..store.hashing import linked_file
+from ..store.low_rank import apply_adapter
 
 FACTOR = 4
 
@@ -54,6 +62,21 @@ class TexturePrior(ConfiguredModule):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width)]
         layers.append(nn.Conv2d(width, 3 * FACTOR * FACTOR, 3, padding=1))
         self.body = nn.Sequential(*layers)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, subfolder: str | None = None) -> TexturePrior:
+        """The saved prior, with its adapter (PRIOR_ADAPTER: a low-rank update of an earlier release's prior,
+        whose weights the folder then links) applied when the folder has one."""
+        prior = super().from_pretrained(folder, subfolder)
+        adapter = linked_file(Path(folder) / (subfolder or "") / PRIOR_ADAPTER)
+        if adapter.is_file():
+            state = {key: value.numpy() for key, value in prior.state_dict().items()}
+            try:
+                state = apply_adapter(state, load_file(adapter))
+            except (OSError, KeyError, ValueError, SafetensorError) as err:
+                raise MissingWeightsError(f"cannot apply {adapter}: {err}") from None
+            prior.load_state_dict({key: torch.from_numpy(value) for key, value in state.items()})
+        return prior
 
     def forward(self, decoded: torch.Tensor, texture: torch.Tensor | None = None) -> torch.Tensor:
         """decoded (B, 3, H, W); texture (B, 1, H/8, W/8) the texture positions (with texture_input only)."""

@@ -29,8 +29,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import MissingWeightsError
-from ..store.folder import TEXTURE_PRIOR, backbone_folder, has_texture_prior, model_digest, read_config
+from ..store.folder import PRIOR_ADAPTER, TEXTURE_PRIOR, backbone_folder, has_texture_prior, model_digest, read_config
 from ..store.hashing import linked_file
+from ..store.low_rank import DOWN, UP, apply_adapter, low_rank_product
 
 GRAPHS_FOLDER = "onnx"
 MANIFEST = "graphs.json"
@@ -179,18 +180,15 @@ def inference_weights(folder: Path) -> dict[str, np.ndarray]:
     ]:
         weights |= {prefix + key: value.astype(np.float32) for key, value in load_file(linked_file(path)).items()}
     if has_texture_prior(folder):
-        path = folder / TEXTURE_PRIOR / "diffusion_pytorch_model.safetensors"
-        weights |= {
-            f"texture_prior.{key}": value.astype(np.float32) for key, value in load_file(linked_file(path)).items()
-        }
+        prior = load_file(linked_file(folder / TEXTURE_PRIOR / "diffusion_pytorch_model.safetensors"))
+        adapter = linked_file(folder / TEXTURE_PRIOR / PRIOR_ADAPTER)
+        if adapter.is_file():
+            prior = apply_adapter(prior, load_file(adapter))
+        weights |= {f"texture_prior.{key}": value.astype(np.float32) for key, value in prior.items()}
     lora = load_file(linked_file(folder / "lora.safetensors"))
-    for key in [k for k in lora if k.endswith(".lora_A.weight")]:
-        down, up = lora[key].astype(np.float32), lora[key.replace("lora_A", "lora_B")].astype(np.float32)
-        base = "backbone.unet." + key.replace(".lora_A.weight", ".weight")
-        if down.ndim == 2:
-            weights[base] = weights[base] + up @ down
-        else:
-            weights[base] = weights[base] + np.einsum("or,rikl->oikl", up[:, :, 0, 0], down)
+    for key in [k for k in lora if k.endswith(DOWN)]:
+        base = "backbone.unet." + key[: -len(DOWN)] + ".weight"
+        weights[base] = weights[base] + low_rank_product(lora[key], lora[key[: -len(DOWN)] + UP])
     return weights
 
 

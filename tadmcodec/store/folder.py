@@ -29,6 +29,7 @@ from .hashing import folder_hashes, manifest_digest
 CONFIG_DEFAULTS = {"num_timesteps": 1000, "detail_strength": 0.0, "texture_timesteps": None}
 PINNED_TABLES = Path(__file__).parents[1] / "backbones" / "pinned"
 TEXTURE_PRIOR = "texture_prior"
+PRIOR_ADAPTER = "lora.safetensors"  # in TEXTURE_PRIOR: a low-rank update of an earlier prior (store.low_rank)
 WEIGHT_FILES = (
     "config.json",
     "diffusion_pytorch_model.safetensors",
@@ -36,6 +37,7 @@ WEIGHT_FILES = (
     "null_embedding.safetensors",
     f"{TEXTURE_PRIOR}/config.json",
     f"{TEXTURE_PRIOR}/diffusion_pytorch_model.safetensors",
+    f"{TEXTURE_PRIOR}/{PRIOR_ADAPTER}",
 )
 REQUIRED_FILES = WEIGHT_FILES[:3]
 BACKBONE_PARTS = ("vae", "unet", "scheduler")
