@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from tadmcodec.quality.metrics import checkerboard, detail_energy, detail_ratio, grid_excess, luma_601
+from tadmcodec.quality.metrics import checkerboard, detail_energy, detail_ratio, grid_excess, luma_601, overshoot
 
 
 def test_luma_is_bt601() -> None:
@@ -39,3 +39,17 @@ def test_checkerboard_measures_the_two_pixel_pattern_in_luma_levels() -> None:
     gray = np.clip(smooth + checker, 0, 255).round().astype(np.uint8)
     assert abs(checkerboard(gray) - 2.0) < 0.2
     assert checkerboard(np.clip(smooth, 0, 255).round().astype(np.uint8)) < 0.2
+
+
+def test_overshoot_counts_an_edge_halo_and_not_texture_within_the_range() -> None:
+    edge = np.zeros((32, 32), np.uint8)
+    edge[:, 16:] = 200  # a vertical edge from 0 to 200
+    halo = edge.copy()
+    halo[:, 16] = 250  # one bright column along the edge: 50 gray levels above anything near it
+    assert abs(overshoot(edge, halo) - (250 - 200) / 32) < 1e-9  # on 1 of 32 columns (gray is its own luma)
+    textured = edge.copy()
+    textured[:, 16:] = np.where(np.indices((32, 16)).sum(0) % 2, 100, 200)  # texture from 100 to 200
+    moved = np.roll(textured, 1, axis=0)  # other texture within the same range
+    moved[:, :16] = 0
+    assert overshoot(textured, moved) == 0.0
+    assert overshoot(edge, moved) > 0  # on the flat side of the edge the same texture leaves the range

@@ -116,6 +116,18 @@ def detail_ratio(original: np.ndarray, decoded: np.ndarray) -> float:
     return detail_energy(decoded) / reference if reference > 0 else float("nan")
 
 
+def overshoot(original: np.ndarray, decoded: np.ndarray, area: int = 5) -> float:
+    """Halos, in 8-bit luma levels: how far the decoded luma leaves the original's range over each
+    area x area window, averaged over pixels (0 where it stays within it). Sharpening draws bright and
+    dark outlines along edges that go beyond both sides of the edge; texture within the range costs 0."""
+    from scipy.ndimage import maximum_filter, minimum_filter
+
+    y, reference = luma_601(decoded), luma_601(original)
+    above = np.maximum(y - maximum_filter(reference, area, mode="nearest"), 0)
+    below = np.maximum(minimum_filter(reference, area, mode="nearest") - y, 0)
+    return float(np.mean(above + below))
+
+
 def grid_excess(image: np.ndarray, block: int = BLOCK) -> tuple[float, float]:
     """(horizontal, vertical) excess of the mean absolute gradient on block boundaries over the mean."""
     y = luma_601(image)

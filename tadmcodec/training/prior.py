@@ -14,7 +14,8 @@ downscale, weight `thumbnail`) + the pattern term (phase_deviation: without it t
 a 4-pixel canvas over everything; weight `pattern`) + the grid term (gradient_profile: edges where
 decoding's 8-pixel latent blocks and the prior's 4-pixel unfolding meet; weight `grid`) + the local
 detail term (log detail energy per 16-pixel window against the original's; weight `local_detail`) + the
-local spectrum term (log Fourier magnitudes per 16-pixel window; weight `local_spectrum`) + a hinge
+local spectrum term (log Fourier magnitudes per 16-pixel window; weight `local_spectrum`) + the
+overshoot term (how far the output leaves the original's 5x5 range: edge halos; weight `overshoot`) + a hinge
 adversarial term from a spectrally normalised patch discriminator (weight `adversarial`); ST-LPIPS-Alex
 is left out, to judge. Resumes from
 RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
@@ -61,6 +62,7 @@ class PriorTraining:
     grid: float = 2.0
     local_detail: float = 0.0
     local_spectrum: float = 0.0
+    overshoot: float = 0.0
     adversarial: float = 0.05
     adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
     checkpoint_every: int = 100
@@ -109,6 +111,16 @@ def local_spectrum(x: torch.Tensor, area: int = 16) -> torch.Tensor:
 
 
 LOCAL_TERMS = {"local_detail": local_detail, "local_spectrum": local_spectrum}
+
+
+def overshoot(out: torch.Tensor, original: torch.Tensor, area: int = 5) -> torch.Tensor:
+    """How far the output leaves the original's range over each area x area window (mean over pixels):
+    the bright and dark outlines (halos) that sharpening draws along edges, which the perceptual term
+    rewards and an L1 term barely sees (they are thin). Texture within the original's range costs
+    nothing."""
+    high = F.max_pool2d(original, area, 1, area // 2)
+    low = -F.max_pool2d(-original, area, 1, area // 2)
+    return (F.relu(out - high) + F.relu(low - out)).mean()
 
 
 class DecodedPairs:
@@ -208,6 +220,9 @@ def train_prior(
             if weight := getattr(settings, name):
                 losses[name] = F.l1_loss(term(out), term(original))
                 total = total + weight * losses[name]
+        if settings.overshoot:
+            losses["overshoot"] = overshoot(out, original)
+            total = total + settings.overshoot * losses["overshoot"]
         adversarial = step >= settings.adversarial_from and settings.adversarial > 0
         if adversarial:
             discriminator.requires_grad_(False)

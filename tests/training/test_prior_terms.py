@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from tadmcodec.models.texture_prior import TexturePrior, smooth
 from tadmcodec.quality.metrics import grid_excess
-from tadmcodec.training.prior import gradient_profile, local_detail, local_spectrum
+from tadmcodec.training.prior import gradient_profile, local_detail, local_spectrum, overshoot
 
 
 def test_a_prior_with_a_silent_last_layer_returns_the_decode_itself() -> None:
@@ -64,3 +64,15 @@ def test_the_local_terms_tell_a_hatch_on_a_flat_area_from_the_flat_area() -> Non
     assert local_spectrum(flat).abs().max() < 0.01
     assert F.l1_loss(local_spectrum(hatch), local_spectrum(other)) > 0.5
     assert F.l1_loss(local_spectrum(hatch), local_spectrum(hatch.roll(1, -1))) < 0.05  # shifts barely count
+
+
+def test_the_overshoot_term_costs_an_outline_along_an_edge_and_not_the_edge_itself() -> None:
+    edge = torch.full((1, 3, 16, 16), -0.5)
+    edge[..., 8:] = 0.5
+    assert overshoot(edge, edge) == 0
+    outlined = edge.clone()
+    outlined[..., 8] = 0.9  # a bright column along the bright side of the edge: 0.4 above its range
+    assert torch.isclose(overshoot(outlined, edge), torch.tensor(0.4 / 16))
+    out = edge.clone().requires_grad_(True)
+    overshoot(out * 1.5, edge).backward()  # an over-sharpened edge: descent lifts the dark side, lowers the bright
+    assert (out.grad[..., :8] < 0).all() and (out.grad[..., 8:] > 0).all()
