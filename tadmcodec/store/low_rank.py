@@ -24,10 +24,13 @@ def low_rank_product(down: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 def apply_adapter(weights: dict[str, np.ndarray], adapter: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """weights with the adapter's low-rank updates added and its whole tensors put in place, in float32.
-    Every name must be one the weights hold (KeyError otherwise: an adapter for another network)."""
+    Every name must be one the weights hold and every factor have its pair (KeyError otherwise: an adapter
+    for another network, or a damaged one)."""
     merged = {key: value.astype(np.float32) for key, value in weights.items()}
     for key, value in adapter.items():
         if key.endswith(UP):
+            if key[: -len(UP)] + DOWN not in adapter:
+                raise KeyError(key)
             continue
         if key.endswith(DOWN):
             base = key[: -len(DOWN)] + ".weight"
