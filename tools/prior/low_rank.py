@@ -23,7 +23,7 @@ from tadmcodec.models.texture_prior import TexturePrior
 from tadmcodec.nn.configured import CONFIG_NAME, WEIGHTS_NAME
 from tadmcodec.store.folder import PRIOR_ADAPTER
 from tadmcodec.store.hashing import copy_weight_file, linked_file
-from tadmcodec.store.low_rank import DOWN, UP
+from tadmcodec.store.low_rank import DOWN, UP, low_rank_product
 
 
 def factorise(delta: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +46,7 @@ def adapter(base: dict[str, np.ndarray], tuned: dict[str, np.ndarray], rank: int
             down, up = factorise(delta, rank)
             stem = key[: -len(".weight")]
             tensors[stem + DOWN], tensors[stem + UP] = down, up
-            approximation = np.einsum("or,rikl->oikl", up[:, :, 0, 0].astype(np.float64), down.astype(np.float64))
+            approximation = low_rank_product(down, up)
             kept += float((delta**2).sum() - ((delta - approximation) ** 2).sum())
         else:
             tensors[key] = value.astype(np.float32)
