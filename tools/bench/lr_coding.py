@@ -61,6 +61,19 @@ def photograph(path: Path) -> np.ndarray:
     return np.asarray(rgb.resize((768, 512), Image.Resampling.LANCZOS))
 
 
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """The PNG and JPEG files in folder (and its subfolders, recursive), sorted."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
+
+
+def stored_lr(image: np.ndarray, scale: int) -> np.ndarray:
+    """The LR the scale's default model stores for an image (metadata stripped), read back from its file."""
+    buffer = io.BytesIO()
+    tadmcodec.encode(image, buffer, scale=scale, strip_metadata=True)
+    return TadmReader(buffer.getvalue()).read_lr()
+
+
 def recode(lr: np.ndarray, options: dict[str, Any]) -> tuple[int, float, float]:
     """(bytes, encode seconds, decode seconds) of the LR in one coder, after checking the round trip."""
     import pillow_jxl  # noqa: F401  (registers JPEG XL with Pillow)
@@ -85,7 +98,7 @@ def main() -> None:
     parser.add_argument("--format-version", type=int, default=2, help="the container version to encode to")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})[: args.limit]
+    paths = image_files(args.images)[: args.limit]
     report: dict[str, Any] = {"images": [p.name for p in paths], "size": "own" if args.keep_size else [768, 512]}
     report["format_version"] = args.format_version
     for scale in (16, 32):

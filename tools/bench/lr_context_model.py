@@ -28,9 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-import tadmcodec
-from tadmcodec_formats import TadmReader
-from tools.bench.lr_coding import photograph
+from tools.bench.lr_coding import image_files, photograph, stored_lr
 from tools.bench.report import emit
 
 ADAPTATION_LIMIT = 30
@@ -125,7 +123,7 @@ def area_downscale(path: Path, scale: int) -> np.ndarray:
 def trained_initial_state(train: Path, count: int) -> dict[Key, tuple[float, int]]:
     """Each decision's frequency of 1 over area-downscaled training photos at both scales."""
     counts: dict[Key, list[int]] = {}
-    for path in sorted(p for p in train.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:count]:
+    for path in image_files(train, recursive=True)[:count]:
         for scale in (16, 32):
             code_length(area_downscale(path, scale), AdaptiveBits(counts=counts))
     return {key: ((ones + 0.4) / (zeros + ones + 0.8), TRAINED_CONFIDENCE) for key, (zeros, ones) in counts.items()}
@@ -150,15 +148,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     initial = trained_initial_state(args.train, args.train_images)
-    paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})[: args.limit]
+    paths = image_files(args.images)[: args.limit]
     report: dict[str, Any] = {"images": [p.name for p in paths], "size": [768, 512], "train_images": args.train_images}
     for scale in (16, 32):
         totals = dict.fromkeys(("context_model", "context_model_trained", "jxl_e9", "jxl_e10"), 0.0)
         seconds, samples = 0.0, 0
         for path in paths:
-            buffer = io.BytesIO()
-            tadmcodec.encode(photograph(path), buffer, scale=scale, strip_metadata=True)
-            lr = TadmReader(buffer.getvalue()).read_lr()
+            lr = stored_lr(photograph(path), scale)
             start = time.perf_counter()
             totals["context_model"] += code_length(lr, AdaptiveBits()) / 8 + FLUSH_BYTES
             seconds += time.perf_counter() - start

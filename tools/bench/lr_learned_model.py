@@ -17,7 +17,6 @@ are the sum of -log2 p / 8 plus 2 per image for an arithmetic coder's flush. Dec
 from __future__ import annotations
 
 import argparse
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-import tadmcodec
-from tadmcodec_formats import TadmReader
-from tools.bench.lr_coding import photograph
+from tools.bench.lr_coding import image_files, photograph, stored_lr
 from tools.bench.lr_context_model import FLUSH_BYTES, jxl_bytes
 from tools.bench.report import emit
 
@@ -84,12 +81,6 @@ class SampleModel(nn.Module):
         return -mass / math.log(2)
 
 
-def stored_lr(image: np.ndarray, scale: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    tadmcodec.encode(image, buffer, scale=scale, strip_metadata=True)
-    return TadmReader(buffer.getvalue()).read_lr()
-
-
 def train(lrs: list[np.ndarray], steps: int) -> SampleModel:
     pairs = [samples(lr) for lr in lrs]
     inputs, values = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
@@ -116,8 +107,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    suffixes = {".png", ".jpg", ".jpeg"}
-    training = sorted(p for p in args.train.rglob("*") if p.suffix.lower() in suffixes)
+    training = image_files(args.train, recursive=True)
     training = [training[i] for i in np.random.default_rng(0).permutation(len(training))[: args.train_images]]
     train_lrs = []
     for path in training:
@@ -125,7 +115,7 @@ def main() -> None:
             rgb = np.asarray(image.convert("RGB"))
         train_lrs += [stored_lr(rgb, 16), stored_lr(rgb, 32)]
     model = train(train_lrs, args.steps)
-    paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in suffixes)[: args.limit]
+    paths = image_files(args.images)[: args.limit]
     report: dict[str, Any] = {"images": [p.name for p in paths], "size": [768, 512], "train_images": len(training)}
     for scale in (16, 32):
         learned = jxl = 0.0
