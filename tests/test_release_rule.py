@@ -63,13 +63,22 @@ def test_a_waived_figure_may_move_but_must_keep_its_target() -> None:
     assert not compare(shipped, lost, 16, waived=("spearman",))["same"]
 
 
-def _record(alex: float, previous_alex: float, psnr_y: float, grid: float = 0.01) -> dict[str, Any]:
+def _record(
+    alex: float,
+    previous_alex: float,
+    psnr_y: float,
+    grid: float = 0.01,
+    detail: float = 0.4,
+    previous_detail: float = 0.4,
+) -> dict[str, Any]:
+    """A compare record of 10 images, avif-rescaled at Alex 0.5 on each, each model at its mean on each."""
+    model = {"alex": alex, "psnr_y": psnr_y, "grid": grid, "detail": detail}
+    previous = {"alex": previous_alex, "psnr_y": 22.7, "grid": 0.01, "detail": previous_detail}
+    avif = {"alex": 0.5, "psnr_y": 25.0}
     return {
-        "means": {
-            "model": {"alex": alex, "psnr_y": psnr_y, "grid": grid},
-            "previous": {"alex": previous_alex},
-            "bicubic": {"psnr_y": 22.0},
-        }
+        "scale": 16,
+        "means": {"model": model, "previous": previous, "bicubic": {"psnr_y": 22.0}, "avif-rescaled": avif},
+        "per_image": [{"model": model, "previous": previous, "avif-rescaled": avif}] * 10,
     }
 
 
@@ -80,3 +89,14 @@ def test_the_perceptual_rule_wants_a_lower_st_lpips_and_fidelity_above_bicubic()
     assert not perceptual_rule(_record(0.45, 0.62, 22.4))["better"]  # fidelity collapsed below bicubic + 0.5
     assert not perceptual_rule(_record(0.618, 0.62, 23.0))["better"]  # within noise
     assert not perceptual_rule(_record(0.392, 0.653, 22.58, grid=0.151))["better"]  # the first candidate: a grid
+
+
+def test_a_candidate_that_meets_the_whole_target_table_ships_where_the_previous_did_not() -> None:
+    from tools.release import perceptual_rule
+
+    report = perceptual_rule(_record(0.41, 0.38, 22.6, detail=0.51, previous_detail=0.38))
+    assert report["better"] and report["meets_targets"]  # a higher Alex, but the detail row now met
+    assert not report["previous_targets"]["detail_ratio"]
+    assert not perceptual_rule(_record(0.41, 0.38, 22.6, detail=0.51, previous_detail=0.5))["better"]  # both meet
+    assert not perceptual_rule(_record(0.41, 0.38, 22.4, detail=0.51, previous_detail=0.38))["better"]  # floor
+    assert not perceptual_rule(_record(0.51, 0.38, 22.6, detail=0.6, previous_detail=0.38))["better"]  # avif closer

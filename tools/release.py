@@ -11,8 +11,9 @@ The perceptual rule (issue 29, for a model that adds a texture prior to a releas
 a set; the candidate ships when its mean ST-LPIPS Alex is below the shipped model's beyond noise
 (PERCEPTUAL_NOISE), its PSNR-Y stays at least FIDELITY_FLOOR above bicubic's (fidelity must not
 collapse) and its 8-pixel grid excess stays under GRID_LIMIT (a texture that repeats on the latent
-grid is a defect, whatever the perceptual distance says). Issue 13's SSIMULACRA2 target is retired:
-on this range its scale is flat.
+grid is a defect, whatever the perceptual distance says), or when it meets every row of issue 29's
+target table that the record measures (perceptual_targets) and the previous model does not. Issue 13's
+SSIMULACRA2 target is retired: on this range its scale is flat.
 
 FILE is the shipped default's `python -m tadmcodec.evaluation.validate` result on the same images (to
 reuse a run already made); without it the validation recorded at the shipped model's release is used
@@ -25,8 +26,8 @@ decodes faster by a new definition, such as z_hat per latent block); otherwise i
 release copies the model into the package as default-<scale>x-SUFFIX (its backbone too, as
 tiny-backbone-SUFFIX, unless it already is a package backbone), writes its validation and the reference
 file (tests/quality/reference) and the ONNX graphs the CPU decodes with (tadmcodec.runtime.graph_export), and
-makes it the default of its scale (tadmcodec/weights/defaults.json) unless --keep-default (issue 29: a
-prior model becomes the default only when it meets the issue's whole target table).
+makes it the default of its scale (tadmcodec/weights/defaults.json) unless --keep-default (under the
+perceptual rule, only when it meets every row of issue 29's table that the record measures).
 Existing names are never overwritten; weight files holding the same tensors as a released one become
 weight links to it (tadmcodec.store.hashing), so the package stores shared weights once.
 """
@@ -75,6 +76,25 @@ TOLERANCE = {
 PERCEPTUAL_NOISE = 0.005
 FIDELITY_FLOOR = 0.5  # dB of PSNR-Y above bicubic
 GRID_LIMIT = 0.05
+DETAIL_RANGE = {16: (0.5, 1.5), 32: (0.3, 1.5)}  # issue 29's detail-ratio rows
+CLOSER_THAN_AVIF = 0.6  # the share of images on which the model must be closer (Alex) than avif-rescaled
+
+
+def perceptual_targets(record: dict[str, Any], key: str) -> dict[str, bool]:
+    """Which of issue 29's rows that a tools.prior.compare record measures the model under `key` ("model"
+    or "previous") meets (the stored LR, checkerboard and speed rows are the base model's: a prior leaves
+    them as they were)."""
+    means = record["means"]
+    own = means[key]
+    low, high = DETAIL_RANGE[record["scale"]]
+    closer = [row[key]["alex"] < row["avif-rescaled"]["alex"] for row in record["per_image"]]
+    return {
+        "alex_below_avif": own["alex"] < means["avif-rescaled"]["alex"],
+        "closer_than_avif": sum(closer) >= CLOSER_THAN_AVIF * len(closer),
+        "psnr_y_floor": own["psnr_y"] - means["bicubic"]["psnr_y"] >= FIDELITY_FLOOR,
+        "detail_ratio": low <= own["detail"] <= high,
+        "grid": own["grid"] < GRID_LIMIT,
+    }
 
 
 def perceptual_rule(record: dict[str, Any]) -> dict[str, Any]:
@@ -82,12 +102,19 @@ def perceptual_rule(record: dict[str, Any]) -> dict[str, Any]:
     means = record["means"]
     gain = means["model"]["psnr_y"] - means["bicubic"]["psnr_y"]
     closer = means["model"]["alex"] < means["previous"]["alex"] - PERCEPTUAL_NOISE
-    better = closer and gain >= FIDELITY_FLOOR and means["model"]["grid"] < GRID_LIMIT
+    targets = {key: perceptual_targets(record, key) for key in ("model", "previous")}
+    meets, previous_meets = all(targets["model"].values()), all(targets["previous"].values())
+    better = (closer and gain >= FIDELITY_FLOOR and means["model"]["grid"] < GRID_LIMIT) or (
+        meets and not previous_meets
+    )
     return {
         "st_lpips_alex": means["model"]["alex"],
         "previous_st_lpips_alex": means["previous"]["alex"],
         "psnr_y_gain_over_bicubic": round(gain, 3),
         "grid_excess": means["model"]["grid"],
+        "targets": targets["model"],
+        "previous_targets": targets["previous"],
+        "meets_targets": meets,
         "better": better,
     }
 
@@ -277,7 +304,8 @@ def main() -> None:
         report = perceptual_rule(json.loads(args.perceptual.read_text()))
         if args.release and report["better"]:
             backbone = backbone_folder(args.model)[0]
-            report["released"] = release(args.model, backbone, scale, args.release, make_default=not args.keep_default)
+            default = report["meets_targets"] and not args.keep_default  # issue 29: a prior model that meets them all
+            report["released"] = release(args.model, backbone, scale, args.release, make_default=default)
         print(json.dumps(report))
         return
     images = named_images(args.val)

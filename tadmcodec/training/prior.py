@@ -19,7 +19,9 @@ overshoot term (how far the output leaves the original's 5x5 range: edge halos; 
 adversarial term from a spectrally normalised patch discriminator (weight `adversarial`); ST-LPIPS-Alex
 is left out, to judge. Resumes from
 RUN_FOLDER/checkpoint (every `checkpoint_every` steps; pairs added to the folders since are picked up
-there) and exports the prior to RUN_FOLDER/prior (save_pretrained) at each checkpoint.
+there) and exports the prior to RUN_FOLDER/prior at each checkpoint: the whole prior, or with
+`adapter_rank` R, the initial prior's weights and an adapter of rank-R LoRA factors that the run trains
+(tadmcodec.training.prior_adapter: how a new prior fits the package's weight budget).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from ..store.folder import read_config
 from ..store.registry import resolve_model
 from .adversarial import PatchDiscriminator, discriminator_hinge_loss, generator_adversarial_loss, random_shift
 from .checkpoint import load_checkpoint, save_checkpoint
+from .prior_adapter import save_adapter, with_adapter
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class PriorTraining:
     adversarial: float = 0.05
     adversarial_from: int = 200  # steps of the fidelity and perceptual terms alone first
     checkpoint_every: int = 100
+    adapter_rank: int = 0  # 0: the whole prior trains; R: rank-R LoRA factors on the initial prior (prior_adapter)
     threads: int = 2
     seed: int = 0
 
@@ -175,22 +179,26 @@ class DecodedPairs:
 def train_prior(
     run: Path,
     pairs: list[Path],
-    prior: TexturePrior,
+    init: Path,
     settings: PriorTraining,
     steps: int,
     minutes: float | None,
     model: str,
 ) -> None:
-    """Fine-tune `prior` (the initial weights unless RUN/checkpoint holds a later state) on pairs that
-    `model` (a name or folder) made."""
+    """Fine-tune the prior saved in `init` (or RUN/checkpoint's later state) on pairs that `model` (a name
+    or folder) made; with settings.adapter_rank, an adapter on it."""
     config = read_config(resolve_model(model, allow_path=True))
     scale = config.scale
     torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
     run.mkdir(parents=True, exist_ok=True)
     (run / "settings.json").write_text(json.dumps(asdict(settings) | {"model": model}, indent=1))
+    prior = TexturePrior.from_pretrained(init)
+    if settings.adapter_rank:
+        with_adapter(prior, settings.adapter_rank)
     discriminator = PatchDiscriminator()
-    optimiser = torch.optim.Adam(prior.parameters(), settings.lr, betas=(0.9, 0.99))
+    trained = [parameter for parameter in prior.parameters() if parameter.requires_grad]
+    optimiser = torch.optim.Adam(trained, settings.lr, betas=(0.9, 0.99))
     d_optimiser = torch.optim.Adam(discriminator.parameters(), settings.lr, betas=(0.9, 0.99))
     step, seconds = 0, 0.0
     state = load_checkpoint(run / "checkpoint")
@@ -261,7 +269,10 @@ def train_prior(
                     "seconds": elapsed,
                 },
             )
-            prior.save_pretrained(run / "prior")
+            if settings.adapter_rank:
+                save_adapter(prior, init, run / "prior")
+            else:
+                prior.save_pretrained(run / "prior")
             data.refresh()
 
 
@@ -281,8 +292,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="PriorTraining fields")
     args = parser.parse_args()
     fields = {k: type(getattr(PriorTraining, k))(v) for k, v in (item.split("=", 1) for item in args.set)}
-    prior = TexturePrior.from_pretrained(args.init)
-    train_prior(args.run, args.pairs, prior, PriorTraining(**fields), args.steps, args.minutes, args.model)
+    train_prior(args.run, args.pairs, args.init, PriorTraining(**fields), args.steps, args.minutes, args.model)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A texture prior stored as a low-rank adapter on an earlier prior (tadmcodec.store.low_rank): it adds
 what LoRA layers compute, both loaders apply it alike, tools.prior.low_rank's factors give back a change
-of that rank, and an adapter that does not fit its prior is a one-line error."""
+of that rank, and an adapter that does not fit its prior is a one-line error; a prior trained as an adapter reloads as
+trained."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tadmcodec.runtime.model_loader import load_model_folder
 from tadmcodec.runtime.onnx_networks import inference_weights
 from tadmcodec.store.folder import PRIOR_ADAPTER, TEXTURE_PRIOR
 from tadmcodec.store.low_rank import apply_adapter
+from tadmcodec.training.prior_adapter import save_adapter, with_adapter
 from tests.conftest import build_model_folder
 from tools.prior.low_rank import adapter
 
@@ -105,3 +107,28 @@ def test_an_adapter_for_another_network_is_a_one_line_error(adapted_model: tuple
     with pytest.raises(MissingWeightsError, match=r"cannot apply .*lora.safetensors: 'body.99.weight'") as caught:
         TexturePrior.from_pretrained(prior)
     assert "\n" not in str(caught.value)
+
+
+def test_a_prior_trained_as_an_adapter_reloads_as_trained(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    TexturePrior(width=8, depth=2, texture_input=True).save_pretrained(tmp_path / "base")
+    prior = with_adapter(TexturePrior.from_pretrained(tmp_path / "base"), RANK)
+    frozen = [n for n, p in prior.named_parameters() if not p.requires_grad]
+    assert frozen and all(n.endswith(".weight") and ".lora_" not in n for n in frozen)
+    trained = [p for p in prior.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(trained, 1e-2)
+    x, texture = torch.rand(1, 3, 16, 16) * 2 - 1, torch.rand(1, 1, 2, 2)
+    for _ in range(3):
+        optimiser.zero_grad()
+        prior(x, texture).square().mean().backward()
+        optimiser.step()
+    save_adapter(prior, tmp_path / "base", tmp_path / "tuned")
+    assert (tmp_path / "tuned" / PRIOR_ADAPTER).is_file()
+    base_bytes = (tmp_path / "base" / "diffusion_pytorch_model.safetensors").read_bytes()
+    assert (tmp_path / "tuned" / "diffusion_pytorch_model.safetensors").read_bytes() == base_bytes
+    untouched = TexturePrior.from_pretrained(tmp_path / "base")
+    reloaded = TexturePrior.from_pretrained(tmp_path / "tuned")
+    with torch.no_grad():
+        expected, before = prior(x, texture), untouched(x, texture)
+        assert not torch.allclose(reloaded(x, texture), before, atol=1e-4)  # training changed it
+        assert torch.allclose(reloaded(x, texture), expected, atol=2e-3)  # float16 factors

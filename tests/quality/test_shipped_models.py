@@ -40,6 +40,7 @@ RELEASED_GAIN_DB = {
     "default-16x-r12": 0.95,  # r10 with the anti-aliased prior at dial 0.7: more texture, less fidelity
     "default-32x-r12": 1.36,  # r10 with the anti-aliased prior at dial 1.0
     "default-16x-r13": 0.96,  # r10 with the prior retrained against its hatch (local spectrum), dial 0.9
+    "default-16x-r14": 0.95,  # r10 with r13's prior retrained against its halos (an adapter), dial 1.25
 }
 TOLERANCE_DB = 0.15
 # The stored LR's PSNR against the area downscale of the sample when each model released for the
@@ -56,6 +57,7 @@ RELEASED_THUMBNAIL_DB = {
     "default-16x-r12": 38.68,
     "default-32x-r12": 37.85,
     "default-16x-r13": 38.68,
+    "default-16x-r14": 38.68,
 }
 # Texture-prior models on the sample when released, at their default dial: the detail ratio (the texture
 # they add; minus 0.02 of tolerance), the worse direction's 8-pixel grid excess (plus 0.02: a regression
@@ -67,6 +69,7 @@ RELEASED_TEXTURE = {
     "default-16x-r12": (0.955, 0.021, "default-16x-r10"),
     "default-32x-r12": (0.13, 0.156, "default-32x-r10"),
     "default-16x-r13": (0.956, -0.007, "default-16x-r10"),
+    "default-16x-r14": (1.122, -0.009, "default-16x-r10"),
 }
 
 

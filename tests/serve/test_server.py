@@ -17,6 +17,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 import tadmcodec
+from tadmcodec.pipeline.texture_stage import TexturedRenderer
 from tadmcodec.serve import Limits, ServerSettings, TadmLibrary, create_app
 
 from .conftest import IDENTIFIER, URL_ID
@@ -317,5 +318,7 @@ def test_kept_patches_give_the_same_pixels_in_bounded_memory(served: Path) -> No
         kept.keep_patches(8)
         for box in boxes:
             assert np.array_equal(np.asarray(kept.decode(box)), np.asarray(fresh.decode(box))), box
-            renderer = kept._kept[0]
+            textured = kept._kept[0]  # the default 16x model's prior stage, over the patch renderer
+            assert isinstance(textured, TexturedRenderer) and len(textured._tiles) <= 1  # 8 patches: one tile
+            renderer = textured.renderer
             assert len(renderer._pixels) <= 8 and len(renderer._latents) <= 8
