@@ -41,6 +41,7 @@ RELEASED_GAIN_DB = {
     "default-32x-r12": 1.36,  # r10 with the anti-aliased prior at dial 1.0
     "default-16x-r13": 0.96,  # r10 with the prior retrained against its hatch (local spectrum), dial 0.9
     "default-16x-r14": 0.95,  # r10 with r13's prior retrained against its halos (an adapter), dial 1.25
+    "default-32x-r14": 0.53,  # r10 with r13's prior retrained on 32x decodes (an adapter), dial 0.95
 }
 TOLERANCE_DB = 0.15
 # The stored LR's PSNR against the area downscale of the sample when each model released for the
@@ -58,6 +59,7 @@ RELEASED_THUMBNAIL_DB = {
     "default-32x-r12": 37.85,
     "default-16x-r13": 38.68,
     "default-16x-r14": 38.68,
+    "default-32x-r14": 37.85,
 }
 # Texture-prior models on the sample when released, at their default dial: the detail ratio (the texture
 # they add; minus 0.02 of tolerance), the worse direction's 8-pixel grid excess (plus 0.02: a regression
@@ -70,6 +72,7 @@ RELEASED_TEXTURE = {
     "default-32x-r12": (0.13, 0.156, "default-32x-r10"),
     "default-16x-r13": (0.956, -0.007, "default-16x-r10"),
     "default-16x-r14": (1.122, -0.009, "default-16x-r10"),
+    "default-32x-r14": (1.284, -0.015, "default-32x-r10"),
 }
 
 

@@ -8,8 +8,10 @@ Each image is encoded with both models (no metadata: array input, as `tadmcodec 
 the auto runtime; avif-rescaled (tadmcodec.evaluation.standard_codecs.rescaled_avif) fits the new
 model's file. Measures: ST-LPIPS Alex (the judge) for every method, ST-LPIPS VGG (the training loss)
 for the model and avif-rescaled, PSNR-Y, detail ratio, 8-pixel grid excess, 2-pixel checkerboard and
-4-pixel pattern. Writes per-image rows and the means, and the share of images on which the model's
-ST-LPIPS Alex is below each other method's.
+4-pixel pattern, and SSIMULACRA2 for every method (reported as its median and the share of images on
+which the model scores higher: on this range its scale is flat, so its mean says little). Writes
+per-image rows and the means, and the share of images on which the model's ST-LPIPS Alex is below each
+other method's.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ from tadmcodec.quality.metrics import (
     overshoot,
     period_pattern,
     psnr_y_images,
+    ssimulacra2_score,
     st_lpips,
 )
 from tadmcodec.store.registry import model_scale, resolve_model
 
 
-def measures(original: np.ndarray, image: np.ndarray, vgg: bool) -> dict[str, float]:
+def measures(original: np.ndarray, image: np.ndarray, vgg: bool, ssimulacra2: bool = False) -> dict[str, float]:
     row = {
         "alex": st_lpips(original, image, "alex"),
         "psnr_y": psnr_y_images(original, image),
@@ -48,7 +51,8 @@ def measures(original: np.ndarray, image: np.ndarray, vgg: bool) -> dict[str, fl
         "checker": checkerboard(image),
         "pattern": period_pattern(image),
     }
-    return row | ({"vgg": st_lpips(original, image, "vgg")} if vgg else {})
+    row |= {"vgg": st_lpips(original, image, "vgg")} if vgg else {}
+    return row | ({"ssimulacra2": ssimulacra2_score(original, image)} if ssimulacra2 else {})
 
 
 def coded(original: np.ndarray, model: str, scale: int) -> tuple[bytes, np.ndarray]:
@@ -73,19 +77,25 @@ def main() -> None:
         data, decoded = coded(original, args.model, scale)
         _, previous = coded(original, args.previous, scale)
         pipeline = rescaled_avif(original, len(data), lambda out: psnr_y_images(original, out))  # noqa: B023
+        bicubic = rescale_baseline(original, scale, Image.Resampling.BICUBIC)
         row = {
             "image": path.name,
             "bytes": len(data),
             "avif_factor": pipeline.factor,
-            "model": measures(original, decoded, True),
-            "previous": measures(original, previous, False),
-            "bicubic": measures(original, rescale_baseline(original, scale, Image.Resampling.BICUBIC), False),
-            "avif-rescaled": measures(original, pipeline.decoded, True),
+            "model": measures(original, decoded, vgg=True, ssimulacra2=True),
+            "previous": measures(original, previous, vgg=False, ssimulacra2=True),
+            "bicubic": measures(original, bicubic, vgg=False, ssimulacra2=True),
+            "avif-rescaled": measures(original, pipeline.decoded, vgg=True, ssimulacra2=True),
         }
         rows.append(row)
     methods = ("model", "previous", "bicubic", "avif-rescaled")
     means = {m: {k: round(float(np.mean([r[m][k] for r in rows])), 4) for k in rows[0][m]} for m in methods}
     wins = {m: round(float(np.mean([r["model"]["alex"] < r[m]["alex"] for r in rows])), 3) for m in methods[1:]}
+    medians = {m: round(float(np.median([r[m]["ssimulacra2"] for r in rows])), 2) for m in methods}
+    s2_wins = {
+        m: round(float(np.mean([r["model"]["ssimulacra2"] > r[m]["ssimulacra2"] for r in rows])), 3)
+        for m in methods[1:]
+    }
     result = {
         "model": args.model,
         "previous": args.previous,
@@ -93,6 +103,8 @@ def main() -> None:
         "images": len(rows),
         "means": means,
         "alex_wins_of_model": wins,
+        "ssimulacra2_medians": medians,
+        "ssimulacra2_wins_of_model": s2_wins,
         "per_image": rows,
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
