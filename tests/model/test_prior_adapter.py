@@ -1,7 +1,7 @@
 """A texture prior stored as a low-rank adapter on an earlier prior (tadmcodec.store.low_rank): it adds
 what LoRA layers compute, both loaders apply it alike, tools.prior.low_rank's factors give back a change
-of that rank, and an adapter that does not fit its prior is a one-line error; a prior trained as an adapter reloads as
-trained."""
+of that rank, an adapter that does not fit its prior is a one-line error, and a prior trained as an
+adapter (tadmcodec.training.prior_adapter) reloads as trained."""
 
 from __future__ import annotations
 
