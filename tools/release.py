@@ -104,9 +104,8 @@ def perceptual_rule(record: dict[str, Any]) -> dict[str, Any]:
     closer = means["model"]["alex"] < means["previous"]["alex"] - PERCEPTUAL_NOISE
     targets = {key: perceptual_targets(record, key) for key in ("model", "previous")}
     meets, previous_meets = all(targets["model"].values()), all(targets["previous"].values())
-    better = (closer and gain >= FIDELITY_FLOOR and means["model"]["grid"] < GRID_LIMIT) or (
-        meets and not previous_meets
-    )
+    kept = targets["model"]["psnr_y_floor"] and targets["model"]["grid"]  # fidelity and no latent-grid texture
+    better = (closer and kept) or (meets and not previous_meets)
     return {
         "st_lpips_alex": means["model"]["alex"],
         "previous_st_lpips_alex": means["previous"]["alex"],
